@@ -1,0 +1,50 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/louyuan/louyuan/internal/files"
+	"github.com/louyuan/louyuan/internal/louyuan"
+)
+
+func (s *Server) uploadFile(c *gin.Context) {
+	purpose := files.Purpose(c.PostForm("purpose"))
+	var courtyardID int64
+	if v := c.PostForm("courtyard_id"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			fail(c, errBadID)
+			return
+		}
+		courtyardID = id
+	}
+	data, ok := uploadedFile(c, "file")
+	if !ok {
+		return
+	}
+	m, err := s.Files.Upload(c.Request.Context(), principal(c), purpose, courtyardID, data)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, m)
+}
+
+func (s *Server) downloadFile(c *gin.Context) {
+	key := c.Param("key")
+	if !files.ValidKey(key) {
+		fail(c, louyuan.NotFound("file_not_found", "文件不存在"))
+		return
+	}
+	m, data, err := s.Files.Download(c.Request.Context(), principal(c), key)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "private, max-age=3600")
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Data(http.StatusOK, m.ContentType, data)
+}

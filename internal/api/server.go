@@ -1,0 +1,146 @@
+// Package api is Louyuan's HTTP interface on Gin: routes, request and
+// response types, middleware, the error-to-status table and the OpenAPI
+// document. Handlers decode, call a domain service with the request's
+// context, and encode; they hold no business rules.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/gin-gonic/gin/binding"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/louyuan/louyuan/internal/files"
+	"github.com/louyuan/louyuan/internal/identity"
+	"github.com/louyuan/louyuan/internal/roster"
+)
+
+//go:embed openapi.yaml
+var openAPIDoc []byte
+
+// Check is a named readiness probe (database, Redis).
+type Check struct {
+	Name string
+	Ping func(ctx context.Context) error
+}
+
+// Server holds the services the handlers call.
+type Server struct {
+	Identity *identity.Service
+	Roster   *roster.Service
+	Files    *files.Service
+	Checks   []Check
+	Log      *slog.Logger
+	// MaxBody caps JSON bodies; MaxUpload caps roster and file uploads.
+	MaxBody   int64
+	MaxUpload int64
+}
+
+// Handler builds the Gin engine with every route.
+func (s *Server) Handler() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	binding.EnableDecoderDisallowUnknownFields = true
+	if s.MaxBody == 0 {
+		s.MaxBody = 64 << 10
+	}
+	if s.MaxUpload == 0 {
+		s.MaxUpload = 10 << 20
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := newMetrics(reg)
+
+	r := gin.New()
+	r.ContextWithFallback = true
+	r.HandleMethodNotAllowed = true
+	r.Use(requestID(), recovery(), accessLog(s.Log), m.handler())
+	r.NoRoute(func(c *gin.Context) { fail(c, errNoRoute) })
+	r.NoMethod(func(c *gin.Context) { fail(c, errNoMethod) })
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml; charset=utf-8", openAPIDoc) })
+
+	small, upload := limitBody(s.MaxBody), limitBody(s.MaxUpload)
+	v1 := r.Group("/api/v1")
+	v1.POST("/auth/wechat/login", small, s.wechatLogin)
+	v1.POST("/auth/staff/login", small, s.staffLogin)
+	v1.POST("/auth/refresh", small, s.refresh)
+	v1.GET("/roster-template.xlsx", s.rosterTemplate)
+
+	a := v1.Group("", s.authenticate())
+	a.POST("/auth/logout", small, s.logout)
+	a.GET("/me", s.me)
+	a.POST("/me/phone", small, s.bindPhone)
+	a.GET("/me/households", s.myHouseholds)
+	a.POST("/me/households", small, s.bindWithInvite)
+	a.POST("/households/:id/bind-requests", small, s.requestBind)
+	a.POST("/households/:id/representative-requests", small, s.requestRepresentative)
+	a.DELETE("/households/:id/members/:user_id", s.unbind)
+	a.GET("/courtyards/:id/households", s.courtyardHouseholds)
+	a.GET("/courtyards/:id/requests", s.pendingRequests)
+	a.POST("/courtyards/:id/roster", upload, s.importRoster)
+	a.POST("/courtyards/:id/invites", small, s.issueInvites)
+	a.POST("/requests/:kind/:id/decision", small, s.decide)
+	a.POST("/grants", small, s.grant)
+	a.POST("/files", upload, s.uploadFile)
+	a.GET("/files/:key", s.downloadFile)
+	return r
+}
+
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	status, code := gin.H{}, http.StatusOK
+	for _, ch := range s.Checks {
+		if err := ch.Ping(ctx); err != nil {
+			status[ch.Name] = "down"
+			code = http.StatusServiceUnavailable
+			s.Log.WarnContext(ctx, "readiness check failed", "check", ch.Name, "err", err)
+		} else {
+			status[ch.Name] = "ok"
+		}
+	}
+	c.JSON(code, status)
+}
+
+// bindJSON decodes the body into v, telling malformed JSON from wrong
+// fields, and oversize bodies from both.
+func bindJSON(c *gin.Context, v any) bool {
+	err := c.ShouldBindJSON(v)
+	if err == nil {
+		return true
+	}
+	var maxErr *http.MaxBytesError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &maxErr):
+		fail(c, errTooLarge)
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		fail(c, errBadJSON)
+	default:
+		fail(c, errBadRequest)
+	}
+	return false
+}
+
+func idParam(c *gin.Context, name string) (int64, bool) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || id <= 0 {
+		fail(c, errBadID)
+		return 0, false
+	}
+	return id, true
+}

@@ -1,0 +1,265 @@
+// Package files owns uploaded files (photos of paper ballots and signed
+// authorisations, handwritten signatures, notice images): which kinds are
+// accepted, how big they may be, and where the bytes go. Bytes go to a Blobs
+// implementation every server instance can read (a shared folder here;
+// S3-compatible storage in production), metadata to the database.
+package files
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/jpeg" // decode JPEG headers
+	_ "image/png"  // decode PNG headers
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/louyuan/louyuan/internal/audit"
+	"github.com/louyuan/louyuan/internal/identity"
+	"github.com/louyuan/louyuan/internal/louyuan"
+)
+
+// Purpose says what a file is for; each has its own limits.
+type Purpose string
+
+// The purposes.
+const (
+	PurposePaperBallot   Purpose = "paper_ballot"
+	PurposeAuthorisation Purpose = "proxy_authorisation"
+	PurposeSignature     Purpose = "signature"
+	PurposeNoticeImage   Purpose = "notice_image"
+)
+
+type rule struct {
+	maxBytes int64
+	types    []string
+	maxSide  int
+}
+
+var rules = map[Purpose]rule{
+	PurposePaperBallot:   {8 << 20, []string{"image/jpeg", "image/png"}, 8000},
+	PurposeAuthorisation: {8 << 20, []string{"image/jpeg", "image/png"}, 8000},
+	PurposeSignature:     {512 << 10, []string{"image/png"}, 2000},
+	PurposeNoticeImage:   {4 << 20, []string{"image/jpeg", "image/png"}, 6000},
+}
+
+// Meta describes a stored file.
+type Meta struct {
+	Key         string    `json:"key"`
+	Purpose     Purpose   `json:"purpose"`
+	ContentType string    `json:"content_type"`
+	Size        int64     `json:"size"`
+	SHA256      string    `json:"sha256"`
+	UploadedBy  string    `json:"uploaded_by"`
+	CourtyardID int64     `json:"courtyard_id,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Blobs stores file bytes by key.
+type Blobs interface {
+	Put(ctx context.Context, key string, data []byte, contentType string) error
+	Get(ctx context.Context, key string) ([]byte, error)
+}
+
+// MetaStore keeps file metadata.
+type MetaStore interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	CreateFile(ctx context.Context, m Meta) error
+	File(ctx context.Context, key string) (Meta, error)
+	// CourtyardPlace locates a courtyard for authorisation.
+	CourtyardPlace(ctx context.Context, courtyardID int64) (identity.Place, error)
+}
+
+// Service checks and stores uploads.
+type Service struct {
+	blobs Blobs
+	meta  MetaStore
+	audit audit.Appender
+	now   func() time.Time
+}
+
+// NewService wires the file service.
+func NewService(b Blobs, m MetaStore, al audit.Appender) *Service {
+	return &Service{blobs: b, meta: m, audit: al, now: time.Now}
+}
+
+// Check validates data for purpose and returns its content type. The type
+// is sniffed from the bytes, never taken from the client, and the image
+// header must decode with sane dimensions.
+func Check(purpose Purpose, data []byte) (string, error) {
+	r, ok := rules[purpose]
+	if !ok {
+		return "", louyuan.Invalid("bad_purpose", "未知的文件用途")
+	}
+	if len(data) == 0 {
+		return "", louyuan.Invalid("file_empty", "上传的文件是空的")
+	}
+	if int64(len(data)) > r.maxBytes {
+		return "", &louyuan.Error{Kind: louyuan.KindTooLarge, Code: "file_too_large",
+			Message: fmt.Sprintf("文件太大，最大 %d KB", r.maxBytes>>10)}
+	}
+	ct := http.DetectContentType(data)
+	allowed := false
+	for _, t := range r.types {
+		allowed = allowed || t == ct
+	}
+	if !allowed {
+		return "", louyuan.Invalid("file_type", "只能上传 "+strings.Join(labels(r.types), "、")+" 图片")
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
+		return "", louyuan.Invalid("file_corrupt", "图片已损坏，无法打开")
+	}
+	if cfg.Width > r.maxSide || cfg.Height > r.maxSide {
+		return "", louyuan.Invalid("image_too_big", fmt.Sprintf("图片尺寸过大，长宽不能超过 %d 像素", r.maxSide))
+	}
+	return ct, nil
+}
+
+func labels(types []string) []string {
+	out := make([]string, len(types))
+	for i, t := range types {
+		out[i] = strings.ToUpper(strings.TrimPrefix(t, "image/"))
+	}
+	return out
+}
+
+// Upload checks and stores a file for p. A courtyard (when given) scopes who
+// may read it later.
+func (s *Service) Upload(ctx context.Context, p identity.Principal, purpose Purpose, courtyardID int64, data []byte) (Meta, error) {
+	ct, err := Check(purpose, data)
+	if err != nil {
+		return Meta{}, err
+	}
+	if courtyardID != 0 {
+		if _, err := s.meta.CourtyardPlace(ctx, courtyardID); err != nil {
+			return Meta{}, err
+		}
+	}
+	sum := sha256.Sum256(data)
+	m := Meta{Key: newKey(purpose, ct), Purpose: purpose, ContentType: ct, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]),
+		UploadedBy: p.Ref(), CourtyardID: courtyardID, CreatedAt: s.now().UTC()}
+	// Bytes first: a crash between the two leaves an orphan blob, never a
+	// record pointing at nothing.
+	if err := s.blobs.Put(ctx, m.Key, data, ct); err != nil {
+		return Meta{}, &louyuan.Error{Kind: louyuan.KindUnavailable, Code: "storage_unavailable", Message: "文件存储暂时不可用，请稍后再试", Err: err}
+	}
+	err = s.meta.InTx(ctx, func(ctx context.Context) error {
+		if err := s.meta.CreateFile(ctx, m); err != nil {
+			return err
+		}
+		stream := audit.GlobalStream
+		if courtyardID != 0 {
+			stream = audit.CourtyardStream(courtyardID)
+		}
+		return s.audit.Append(ctx, audit.Record{Stream: stream, Actor: p.Ref(), Action: "file.upload", Object: "file:" + m.Key,
+			Detail: map[string]any{"purpose": string(purpose), "size": m.Size, "sha256": m.SHA256}})
+	})
+	return m, err
+}
+
+// Download returns a file to its uploader, or to the council and staff of
+// its courtyard.
+func (s *Service) Download(ctx context.Context, p identity.Principal, key string) (Meta, []byte, error) {
+	m, err := s.meta.File(ctx, key)
+	if err != nil {
+		return Meta{}, nil, err
+	}
+	allowed := m.UploadedBy == p.Ref()
+	if !allowed && m.CourtyardID != 0 {
+		place, err := s.meta.CourtyardPlace(ctx, m.CourtyardID)
+		if err != nil {
+			return Meta{}, nil, err
+		}
+		allowed = p.Can(place, identity.CouncilOrStaff...)
+	}
+	if !allowed {
+		return Meta{}, nil, louyuan.NotFound("file_not_found", "文件不存在")
+	}
+	data, err := s.blobs.Get(ctx, key)
+	if err != nil {
+		return Meta{}, nil, &louyuan.Error{Kind: louyuan.KindUnavailable, Code: "storage_unavailable", Message: "文件存储暂时不可用，请稍后再试", Err: err}
+	}
+	return m, data, nil
+}
+
+func newKey(p Purpose, contentType string) string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	ext := ".png"
+	if contentType == "image/jpeg" {
+		ext = ".jpg"
+	}
+	return string(p) + "-" + hex.EncodeToString(b) + ext
+}
+
+// ValidKey reports whether key has the form newKey makes (no paths).
+func ValidKey(key string) bool {
+	if len(key) > 100 || strings.ContainsAny(key, "/\\") || strings.Contains(key, "..") {
+		return false
+	}
+	for _, r := range key {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return key != ""
+}
+
+// Dir keeps blobs in a folder; with several server instances it must be a
+// shared mount.
+type Dir struct{ root string }
+
+// NewDir returns a Dir rooted at root, creating it.
+func NewDir(root string) (*Dir, error) {
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("create file folder: %w", err)
+	}
+	return &Dir{root: root}, nil
+}
+
+// Put writes the blob atomically (temp file, then rename).
+func (d *Dir) Put(_ context.Context, key string, data []byte, _ string) error {
+	if !ValidKey(key) {
+		return errors.New("invalid file key")
+	}
+	tmp, err := os.CreateTemp(d.root, ".upload-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(d.root, key))
+}
+
+// Get reads a blob.
+func (d *Dir) Get(_ context.Context, key string) ([]byte, error) {
+	if !ValidKey(key) {
+		return nil, errors.New("invalid file key")
+	}
+	f, err := os.Open(filepath.Join(d.root, key))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}

@@ -1,0 +1,465 @@
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/louyuan/louyuan/internal/audit"
+	"github.com/louyuan/louyuan/internal/louyuan"
+)
+
+// User is a WeChat user of the mini-program.
+type User struct {
+	ID          int64
+	OpenID      string
+	UnionID     string
+	RealName    string
+	PhoneMasked string
+	CreatedAt   time.Time
+}
+
+// Staff is a web-console account.
+type Staff struct {
+	ID           int64
+	Username     string
+	DisplayName  string
+	PasswordHash string
+	FailedLogins int
+	LockedUntil  time.Time // zero when not locked
+	Disabled     bool
+	CreatedAt    time.Time
+}
+
+// Session is what the server keeps for one issued token. The WeChat
+// session_key lives here and nowhere the client can see.
+type Session struct {
+	Kind        Kind      `json:"kind"`
+	PrincipalID int64     `json:"pid"`
+	ExpiresAt   time.Time `json:"exp"`
+	Pair        string    `json:"pair"` // hash of the other token of the pair
+	SessionKey  string    `json:"sk,omitempty"`
+}
+
+// Tokens is what a successful login or refresh returns.
+type Tokens struct {
+	AccessToken      string    `json:"access_token"`
+	AccessExpiresAt  time.Time `json:"access_expires_at"`
+	RefreshToken     string    `json:"refresh_token"`
+	RefreshExpiresAt time.Time `json:"refresh_expires_at"`
+}
+
+// WeChatSession is the result of code2session.
+type WeChatSession struct{ OpenID, UnionID, SessionKey string }
+
+// WeChat is the part of the WeChat adapter identity needs.
+type WeChat interface {
+	Code2Session(ctx context.Context, code string) (WeChatSession, error)
+	PhoneNumber(ctx context.Context, code string) (string, error)
+}
+
+// Store keeps users, staff and grants.
+type Store interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	UpsertUser(ctx context.Context, openID, unionID string, now time.Time) (User, bool, error)
+	User(ctx context.Context, id int64) (User, error)
+	SetUserPhone(ctx context.Context, userID int64, sealed []byte, hash, masked string) error
+	CreateStaff(ctx context.Context, s Staff) (Staff, error)
+	StaffByUsername(ctx context.Context, username string) (Staff, error)
+	StaffByID(ctx context.Context, id int64) (Staff, error)
+	UpdateStaffLogin(ctx context.Context, id int64, failed int, lockedUntil, lastLogin time.Time) error
+	Grants(ctx context.Context, kind Kind, id int64, now time.Time) ([]Grant, error)
+	AddGrant(ctx context.Context, kind Kind, id int64, g Grant, by string, now time.Time) error
+	ScopePlace(ctx context.Context, t ScopeType, id int64) (Place, error)
+}
+
+// Sessions keeps issued tokens by hash.
+type Sessions interface {
+	Put(ctx context.Context, hash string, s Session, ttl time.Duration) error
+	Get(ctx context.Context, hash string) (Session, bool, error)
+	// Take reads and deletes atomically: a refresh token works once.
+	Take(ctx context.Context, hash string) (Session, bool, error)
+	Delete(ctx context.Context, hashes ...string) error
+}
+
+// Limiter counts attempts per key within a window.
+type Limiter interface {
+	Allow(ctx context.Context, key string, limit int, per time.Duration) (ok bool, retryAfter time.Duration, err error)
+}
+
+// Config sets token lifetimes and login protection.
+type Config struct {
+	AccessTTL        time.Duration
+	UserRefreshTTL   time.Duration
+	StaffRefreshTTL  time.Duration
+	BcryptCost       int
+	MaxFailedLogins  int
+	LockoutDuration  time.Duration
+	LoginPerIPPerMin int
+}
+
+// DefaultConfig is what production uses unless configured otherwise.
+func DefaultConfig() Config {
+	return Config{AccessTTL: 2 * time.Hour, UserRefreshTTL: 30 * 24 * time.Hour, StaffRefreshTTL: 7 * 24 * time.Hour,
+		BcryptCost: 12, MaxFailedLogins: 5, LockoutDuration: 15 * time.Minute, LoginPerIPPerMin: 30}
+}
+
+// Service logs people in and tells who is calling.
+type Service struct {
+	store    Store
+	sessions Sessions
+	wx       WeChat
+	limiter  Limiter
+	phones   *PhoneVault
+	audit    audit.Appender
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// NewService wires the identity service.
+func NewService(store Store, sessions Sessions, wx WeChat, limiter Limiter, phones *PhoneVault, al audit.Appender, cfg Config, log *slog.Logger) *Service {
+	return &Service{store: store, sessions: sessions, wx: wx, limiter: limiter, phones: phones, audit: al, cfg: cfg, log: log, now: time.Now}
+}
+
+// SetClock replaces the clock (tests).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+var (
+	errTokenMissing = louyuan.Unauthorized("token_missing", "请先登录")
+	errTokenInvalid = louyuan.Unauthorized("token_invalid", "登录已失效，请重新登录")
+	errTokenExpired = louyuan.Unauthorized("token_expired", "登录已过期，请重新登录")
+)
+
+// LoginWeChat exchanges a wx.login code for the server's own tokens.
+func (s *Service) LoginWeChat(ctx context.Context, code, ip string) (Tokens, User, error) {
+	code = strings.TrimSpace(code)
+	if code == "" || len(code) > 128 {
+		return Tokens{}, User{}, louyuan.Invalid("code_required", "缺少微信登录凭证 code")
+	}
+	if err := s.rateLimitIP(ctx, "login:ip:"+ip); err != nil {
+		return Tokens{}, User{}, err
+	}
+	ws, err := s.wx.Code2Session(ctx, code)
+	if err != nil {
+		return Tokens{}, User{}, err
+	}
+	now := s.now()
+	u, created, err := s.store.UpsertUser(ctx, ws.OpenID, ws.UnionID, now)
+	if err != nil {
+		return Tokens{}, User{}, err
+	}
+	if created {
+		if err := s.audit.Append(ctx, audit.Record{Actor: "user:" + itoa(u.ID), Action: "user.register", Object: "user:" + itoa(u.ID)}); err != nil {
+			return Tokens{}, User{}, err
+		}
+	}
+	t, err := s.issue(ctx, KindUser, u.ID, ws.SessionKey, s.cfg.UserRefreshTTL)
+	return t, u, err
+}
+
+// LoginStaff checks a staff password. Five wrong passwords in a row lock
+// the account for the lockout duration; logins per IP are rate-limited.
+func (s *Service) LoginStaff(ctx context.Context, username, password, ip string) (Tokens, Staff, error) {
+	if err := s.rateLimitIP(ctx, "stafflogin:ip:"+ip); err != nil {
+		return Tokens{}, Staff{}, err
+	}
+	wrong := louyuan.Unauthorized("wrong_password", "用户名或密码错误")
+	st, err := s.store.StaffByUsername(ctx, strings.TrimSpace(username))
+	if louyuan.IsKind(err, louyuan.KindNotFound) {
+		// Spend the same time as a real check so that timing does not
+		// tell which usernames exist.
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return Tokens{}, Staff{}, wrong
+	}
+	if err != nil {
+		return Tokens{}, Staff{}, err
+	}
+	now := s.now()
+	if st.Disabled {
+		return Tokens{}, Staff{}, louyuan.Forbidden("account_disabled", "该账号已停用，请联系街道管理员")
+	}
+	if now.Before(st.LockedUntil) {
+		return Tokens{}, Staff{}, &louyuan.Error{Kind: louyuan.KindRateLimited, Code: "account_locked",
+			Message: fmt.Sprintf("密码错误次数过多，账号已锁定，请在%d分钟后再试", int(st.LockedUntil.Sub(now).Minutes())+1)}
+	}
+	if bcrypt.CompareHashAndPassword([]byte(st.PasswordHash), []byte(password)) != nil {
+		failed := st.FailedLogins + 1
+		var lockedUntil time.Time
+		if failed >= s.cfg.MaxFailedLogins {
+			lockedUntil, failed = now.Add(s.cfg.LockoutDuration), 0
+		}
+		err := s.store.InTx(ctx, func(ctx context.Context) error {
+			if err := s.store.UpdateStaffLogin(ctx, st.ID, failed, lockedUntil, time.Time{}); err != nil {
+				return err
+			}
+			if lockedUntil.IsZero() {
+				return nil
+			}
+			return s.audit.Append(ctx, audit.Record{Actor: "staff:" + itoa(st.ID), Action: "staff.locked", Object: "staff:" + itoa(st.ID),
+				Detail: map[string]any{"until": lockedUntil.UTC().Format(time.RFC3339)}})
+		})
+		if err != nil {
+			return Tokens{}, Staff{}, err
+		}
+		return Tokens{}, Staff{}, wrong
+	}
+	if err := s.store.UpdateStaffLogin(ctx, st.ID, 0, time.Time{}, now); err != nil {
+		return Tokens{}, Staff{}, err
+	}
+	t, err := s.issue(ctx, KindStaff, st.ID, "", s.cfg.StaffRefreshTTL)
+	return t, st, err
+}
+
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("louyuan-dummy"), bcrypt.MinCost)
+
+func (s *Service) rateLimitIP(ctx context.Context, key string) error {
+	if s.cfg.LoginPerIPPerMin <= 0 {
+		return nil
+	}
+	ok, retry, err := s.limiter.Allow(ctx, key, s.cfg.LoginPerIPPerMin, time.Minute)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return louyuan.Errorf(louyuan.KindRateLimited, "too_many_logins", "登录尝试过于频繁，请%d秒后再试", int(retry.Seconds())+1)
+	}
+	return nil
+}
+
+func (s *Service) issue(ctx context.Context, kind Kind, id int64, sessionKey string, refreshTTL time.Duration) (Tokens, error) {
+	now := s.now().UTC()
+	access, refresh := newToken("lya_"), newToken("lyr_")
+	ah, rh := tokenHash(access), tokenHash(refresh)
+	t := Tokens{AccessToken: access, AccessExpiresAt: now.Add(s.cfg.AccessTTL), RefreshToken: refresh, RefreshExpiresAt: now.Add(refreshTTL)}
+	// The access record outlives its expiry by a day so that a late
+	// request is told "expired" rather than "invalid".
+	if err := s.sessions.Put(ctx, ah, Session{Kind: kind, PrincipalID: id, ExpiresAt: t.AccessExpiresAt, Pair: rh, SessionKey: sessionKey}, s.cfg.AccessTTL+24*time.Hour); err != nil {
+		return Tokens{}, err
+	}
+	if err := s.sessions.Put(ctx, rh, Session{Kind: kind, PrincipalID: id, ExpiresAt: t.RefreshExpiresAt, Pair: ah, SessionKey: sessionKey}, refreshTTL); err != nil {
+		return Tokens{}, err
+	}
+	return t, nil
+}
+
+// Refresh trades a refresh token for a new pair; the old pair stops working.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, error) {
+	if !strings.HasPrefix(refreshToken, "lyr_") {
+		return Tokens{}, errTokenInvalid
+	}
+	sess, ok, err := s.sessions.Take(ctx, tokenHash(refreshToken))
+	if err != nil {
+		return Tokens{}, err
+	}
+	if !ok {
+		return Tokens{}, errTokenInvalid
+	}
+	if !s.now().Before(sess.ExpiresAt) {
+		return Tokens{}, errTokenExpired
+	}
+	if err := s.sessions.Delete(ctx, sess.Pair); err != nil {
+		return Tokens{}, err
+	}
+	ttl := s.cfg.UserRefreshTTL
+	if sess.Kind == KindStaff {
+		ttl = s.cfg.StaffRefreshTTL
+	}
+	return s.issue(ctx, sess.Kind, sess.PrincipalID, sess.SessionKey, ttl)
+}
+
+// Logout ends the session of accessToken (both tokens of the pair).
+func (s *Service) Logout(ctx context.Context, accessToken string) error {
+	h := tokenHash(accessToken)
+	sess, ok, err := s.sessions.Get(ctx, h)
+	if err != nil || !ok {
+		return err
+	}
+	return s.sessions.Delete(ctx, h, sess.Pair)
+}
+
+// Authenticate resolves an access token to the principal and its grants.
+func (s *Service) Authenticate(ctx context.Context, accessToken string) (Principal, error) {
+	if accessToken == "" {
+		return Principal{}, errTokenMissing
+	}
+	if !strings.HasPrefix(accessToken, "lya_") || len(accessToken) > 100 {
+		return Principal{}, errTokenInvalid
+	}
+	sess, ok, err := s.sessions.Get(ctx, tokenHash(accessToken))
+	if err != nil {
+		return Principal{}, err
+	}
+	if !ok {
+		return Principal{}, errTokenInvalid
+	}
+	now := s.now()
+	if !now.Before(sess.ExpiresAt) {
+		return Principal{}, errTokenExpired
+	}
+	p := Principal{Kind: sess.Kind, ID: sess.PrincipalID}
+	switch sess.Kind {
+	case KindStaff:
+		st, err := s.store.StaffByID(ctx, sess.PrincipalID)
+		if err != nil {
+			return Principal{}, err
+		}
+		if st.Disabled {
+			return Principal{}, louyuan.Forbidden("account_disabled", "该账号已停用，请联系街道管理员")
+		}
+		p.Name = st.DisplayName
+	case KindUser:
+		u, err := s.store.User(ctx, sess.PrincipalID)
+		if err != nil {
+			return Principal{}, err
+		}
+		p.Name = u.RealName
+	}
+	if p.Grants, err = s.store.Grants(ctx, p.Kind, p.ID, now); err != nil {
+		return Principal{}, err
+	}
+	return p, nil
+}
+
+// BindPhone stores the phone number behind a getPhoneNumber code, encrypted.
+func (s *Service) BindPhone(ctx context.Context, p Principal, code string) (string, error) {
+	if p.Kind != KindUser {
+		return "", louyuan.Forbidden("users_only", "只有小程序用户可以绑定手机号")
+	}
+	if strings.TrimSpace(code) == "" {
+		return "", louyuan.Invalid("code_required", "缺少手机号授权凭证 code")
+	}
+	phone, err := s.wx.PhoneNumber(ctx, code)
+	if err != nil {
+		return "", err
+	}
+	sealed, err := s.phones.Seal(phone)
+	if err != nil {
+		return "", louyuan.Internalf(err, "seal phone")
+	}
+	masked := MaskPhone(phone)
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.SetUserPhone(ctx, p.ID, sealed, s.phones.Hash(phone), masked); err != nil {
+			return err
+		}
+		return s.audit.Append(ctx, audit.Record{Actor: p.Ref(), Action: "user.phone_bound", Object: p.Ref(), Detail: map[string]any{"phone": masked}})
+	})
+	return masked, err
+}
+
+// CreateStaff makes a staff account. actor is who asked ("cli" from the
+// command line); the password must be at least 10 characters.
+func (s *Service) CreateStaff(ctx context.Context, actor, username, displayName, password string) (Staff, error) {
+	username = strings.TrimSpace(username)
+	if !validUsername(username) {
+		return Staff{}, louyuan.Invalid("bad_username", "用户名须为3到32位字母、数字、点、下划线或连字符")
+	}
+	if n := utf8.RuneCountInString(strings.TrimSpace(displayName)); n == 0 || n > 32 {
+		return Staff{}, louyuan.Invalid("bad_display_name", "姓名不能为空且不超过32个字")
+	}
+	if utf8.RuneCountInString(password) < 10 || len(password) > 72 {
+		return Staff{}, louyuan.Invalid("weak_password", "密码长度须为10到72个字符")
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cfg.BcryptCost)
+	if err != nil {
+		return Staff{}, louyuan.Internalf(err, "hash password")
+	}
+	var st Staff
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		st, err = s.store.CreateStaff(ctx, Staff{Username: username, DisplayName: strings.TrimSpace(displayName), PasswordHash: string(hash), CreatedAt: s.now()})
+		if err != nil {
+			return err
+		}
+		return s.audit.Append(ctx, audit.Record{Actor: actor, Action: "staff.create", Object: "staff:" + itoa(st.ID), Detail: map[string]any{"username": username}})
+	})
+	return st, err
+}
+
+// Grant gives a principal a role over a scope. actor must hold a staff role
+// whose scope contains the target scope (a subdistrict admin anywhere in the
+// subdistrict, community staff in the community); "cli" may grant anything.
+func (s *Service) Grant(ctx context.Context, actor *Principal, kind Kind, id int64, g Grant) error {
+	if !g.Role.Valid() {
+		return louyuan.Invalid("bad_role", "未知角色")
+	}
+	if g.ScopeType != ScopeFor(g.Role) {
+		return louyuan.Invalid("bad_scope", fmt.Sprintf("角色 %s 只能授予在%s范围", g.Role, scopeLabel(ScopeFor(g.Role))))
+	}
+	place, err := s.store.ScopePlace(ctx, g.ScopeType, g.ScopeID)
+	if err != nil {
+		return err
+	}
+	actorRef := "cli"
+	if actor != nil {
+		actorRef = actor.Ref()
+		allowed := actor.Can(place, RoleSubdistrictAdmin) ||
+			(g.Role != RoleSubdistrictAdmin && g.Role != RoleCommunityStaff && actor.Can(place, RoleCommunityStaff))
+		if !allowed {
+			return louyuan.Forbidden("not_in_scope", "您无权在该范围授予此角色")
+		}
+	}
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.AddGrant(ctx, kind, id, g, actorRef, s.now()); err != nil {
+			return err
+		}
+		stream := audit.GlobalStream
+		if g.ScopeType == ScopeCourtyard {
+			stream = audit.CourtyardStream(g.ScopeID)
+		}
+		return s.audit.Append(ctx, audit.Record{Stream: stream, Actor: actorRef, Action: "role.grant", Object: string(kind) + ":" + itoa(id),
+			Detail: map[string]any{"role": string(g.Role), "scope_type": string(g.ScopeType), "scope_id": g.ScopeID}})
+	})
+}
+
+func scopeLabel(t ScopeType) string {
+	switch t {
+	case ScopeSubdistrict:
+		return "街道"
+	case ScopeCommunity:
+		return "社区"
+	}
+	return "楼院"
+}
+
+func validUsername(u string) bool {
+	if len(u) < 3 || len(u) > 32 {
+		return false
+	}
+	for _, r := range u {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func newToken(prefix string) string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Errorf("read random token: %w", err)) // crypto/rand never fails on Linux
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// tokenHash is how tokens are keyed at rest: a leaked session store holds
+// no usable token.
+func tokenHash(token string) string {
+	s := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(s[:])
+}
+
+func itoa(n int64) string { return fmt.Sprint(n) }
+
+// ErrNoSession is returned by Sessions implementations for internal use.
+var ErrNoSession = errors.New("no such session")

@@ -1,0 +1,135 @@
+// Package redisstore is Louyuan's go-redis adapter: sessions, rate limits
+// and (in later issues) live tallies and queues. In the embedded default the
+// same code talks to an in-process Redis (miniredis), so that both modes run
+// one implementation.
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/louyuan/louyuan/internal/identity"
+	"github.com/louyuan/louyuan/internal/louyuan"
+)
+
+// Connect opens a client for a redis:// URL and checks that it answers.
+func Connect(ctx context.Context, url string) (*redis.Client, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse Redis URL: %w", err)
+	}
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 2*time.Second, time.Second, time.Second
+	rdb := redis.NewClient(opt)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("ping Redis at %s: %w", opt.Addr, err)
+	}
+	return rdb, nil
+}
+
+// Embedded starts an in-process Redis for the embedded default. It keeps
+// nothing on disk: sessions end when the process does.
+func Embedded() (*redis.Client, func(), error) {
+	m := miniredis.NewMiniRedis()
+	if err := m.StartAddr("127.0.0.1:0"); err != nil {
+		return nil, nil, fmt.Errorf("start in-process Redis: %w", err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	return rdb, func() { rdb.Close(); m.Close() }, nil
+}
+
+func unavailable(err error, what string) error {
+	return &louyuan.Error{Kind: louyuan.KindUnavailable, Code: "cache_unavailable", Message: "服务暂时不可用，请稍后再试", Err: fmt.Errorf("%s: %w", what, err)}
+}
+
+// Sessions keeps issued tokens under prefix+"sess:"+hash.
+type Sessions struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+// NewSessions returns the session store.
+func NewSessions(rdb redis.UniversalClient, prefix string) *Sessions {
+	return &Sessions{rdb: rdb, prefix: prefix + "sess:"}
+}
+
+// Put stores s for ttl.
+func (s *Sessions) Put(ctx context.Context, hash string, sess identity.Session, ttl time.Duration) error {
+	b, err := json.Marshal(sess)
+	if err != nil {
+		return err
+	}
+	if err := s.rdb.Set(ctx, s.prefix+hash, b, ttl).Err(); err != nil {
+		return unavailable(err, "store session")
+	}
+	return nil
+}
+
+// Get reads a session.
+func (s *Sessions) Get(ctx context.Context, hash string) (identity.Session, bool, error) {
+	return s.read(s.rdb.Get(ctx, s.prefix+hash))
+}
+
+// Take reads and deletes a session in one step.
+func (s *Sessions) Take(ctx context.Context, hash string) (identity.Session, bool, error) {
+	return s.read(s.rdb.GetDel(ctx, s.prefix+hash))
+}
+
+func (s *Sessions) read(cmd *redis.StringCmd) (identity.Session, bool, error) {
+	b, err := cmd.Bytes()
+	if errors.Is(err, redis.Nil) {
+		return identity.Session{}, false, nil
+	}
+	if err != nil {
+		return identity.Session{}, false, unavailable(err, "read session")
+	}
+	var sess identity.Session
+	if err := json.Unmarshal(b, &sess); err != nil {
+		return identity.Session{}, false, nil
+	}
+	return sess, true, nil
+}
+
+// Delete removes sessions.
+func (s *Sessions) Delete(ctx context.Context, hashes ...string) error {
+	keys := make([]string, 0, len(hashes))
+	for _, h := range hashes {
+		if h != "" {
+			keys = append(keys, s.prefix+h)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	if err := s.rdb.Del(ctx, keys...).Err(); err != nil {
+		return unavailable(err, "delete session")
+	}
+	return nil
+}
+
+// Limiter is a GCRA rate limiter shared by every server instance.
+type Limiter struct {
+	lim    *redis_rate.Limiter
+	prefix string
+}
+
+// NewLimiter returns a limiter keyed under prefix+"rl:".
+func NewLimiter(rdb redis.UniversalClient, prefix string) *Limiter {
+	return &Limiter{lim: redis_rate.NewLimiter(rdb), prefix: prefix + "rl:"}
+}
+
+// Allow spends one attempt of key; limit attempts per period.
+func (l *Limiter) Allow(ctx context.Context, key string, limit int, per time.Duration) (bool, time.Duration, error) {
+	res, err := l.lim.Allow(ctx, l.prefix+key, redis_rate.Limit{Rate: limit, Burst: limit, Period: per})
+	if err != nil {
+		return false, 0, unavailable(err, "rate limit")
+	}
+	return res.Allowed > 0, res.RetryAfter, nil
+}

@@ -1,0 +1,75 @@
+package redisstore
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/louyuan/louyuan/internal/identity"
+	"github.com/louyuan/louyuan/internal/testenv"
+)
+
+// clients runs each test against real Redis and the embedded one.
+func clients(t *testing.T) map[string]*redis.Client {
+	t.Helper()
+	real := testenv.Redis(t)
+	emb, stop, err := Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return map[string]*redis.Client{"redis": real.Client, "embedded": emb}
+}
+
+func TestSessions(t *testing.T) {
+	ctx := context.Background()
+	for name, rdb := range clients(t) {
+		t.Run(name, func(t *testing.T) {
+			s := NewSessions(rdb, testenv.KeyPrefix(t))
+			sess := identity.Session{Kind: identity.KindUser, PrincipalID: 7, ExpiresAt: time.Now().Add(time.Hour).UTC().Truncate(time.Second), Pair: "p", SessionKey: "sk"}
+			if err := s.Put(ctx, "h1", sess, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			got, ok, err := s.Get(ctx, "h1")
+			if err != nil || !ok || got != sess {
+				t.Fatalf("Get = %+v %v %v", got, ok, err)
+			}
+			if _, ok, _ := s.Take(ctx, "h1"); !ok {
+				t.Fatal("Take found nothing")
+			}
+			if _, ok, _ := s.Take(ctx, "h1"); ok {
+				t.Fatal("second Take found the session again")
+			}
+			_ = s.Put(ctx, "h2", sess, 50*time.Millisecond)
+			if name == "redis" {
+				time.Sleep(120 * time.Millisecond)
+				if _, ok, _ := s.Get(ctx, "h2"); ok {
+					t.Fatal("session outlived its TTL")
+				}
+			}
+		})
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	ctx := context.Background()
+	for name, rdb := range clients(t) {
+		t.Run(name, func(t *testing.T) {
+			l := NewLimiter(rdb, testenv.KeyPrefix(t))
+			for i := 0; i < 5; i++ {
+				if ok, _, err := l.Allow(ctx, "k", 5, time.Hour); err != nil || !ok {
+					t.Fatalf("attempt %d refused: %v", i+1, err)
+				}
+			}
+			ok, retry, err := l.Allow(ctx, "k", 5, time.Hour)
+			if err != nil || ok || retry <= 0 {
+				t.Fatalf("6th attempt: ok=%v retry=%v err=%v", ok, retry, err)
+			}
+			if ok, _, _ := l.Allow(ctx, "other", 5, time.Hour); !ok {
+				t.Fatal("another key was limited")
+			}
+		})
+	}
+}

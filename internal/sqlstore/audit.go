@@ -1,0 +1,160 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/louyuan/louyuan/internal/audit"
+)
+
+var lockingClause = clause.Locking{Strength: "UPDATE"}
+
+type auditRow struct {
+	ID        int64 `gorm:"primaryKey"`
+	Stream    string
+	Seq       int64
+	At        time.Time
+	Actor     string
+	Action    string
+	Object    string
+	IP        string `gorm:"column:ip"`
+	RequestID string
+	Detail    string
+	PrevHash  string
+	Hash      string
+}
+
+func (auditRow) TableName() string { return "audit_log" }
+
+type auditHeadRow struct {
+	Stream string `gorm:"primaryKey"`
+	Seq    int64
+	Hash   string
+}
+
+func (auditHeadRow) TableName() string { return "audit_heads" }
+
+// RequestMeta is what the API layer knows about a request and the audit log
+// records: where it came from and its request ID.
+type RequestMeta struct {
+	IP        string
+	RequestID string
+}
+
+type metaKey struct{}
+
+// WithRequestMeta attaches m to ctx for audit entries written under it.
+func WithRequestMeta(ctx context.Context, m RequestMeta) context.Context {
+	return context.WithValue(ctx, metaKey{}, m)
+}
+
+// AuditLog appends to and reads the hash-chained audit log.
+type AuditLog struct {
+	db     *DB
+	hasher audit.Hasher
+	now    func() time.Time
+}
+
+// NewAuditLog returns the audit log of db, hashing with h.
+func NewAuditLog(db *DB, h audit.Hasher) *AuditLog {
+	return &AuditLog{db: db, hasher: h, now: time.Now}
+}
+
+// Append writes r as the next entry of its stream, inside the transaction
+// carried by ctx (or its own when there is none). Writers of one stream are
+// serialised by a row lock on the stream's head.
+func (l *AuditLog) Append(ctx context.Context, r audit.Record) error {
+	return l.db.InTx(ctx, func(ctx context.Context) error {
+		conn := l.db.conn(ctx)
+		if r.Stream == "" {
+			r.Stream = audit.GlobalStream
+		}
+		if err := conn.Clauses(clause.OnConflict{DoNothing: true}).Create(&auditHeadRow{Stream: r.Stream, Seq: 0, Hash: audit.Genesis}).Error; err != nil {
+			return fmt.Errorf("create audit head: %w", err)
+		}
+		var head auditHeadRow
+		if err := l.db.forUpdate(conn.Where("stream = ?", r.Stream)).Take(&head).Error; err != nil {
+			return fmt.Errorf("lock audit head: %w", err)
+		}
+		meta, _ := ctx.Value(metaKey{}).(RequestMeta)
+		e := audit.Entry{
+			Stream: r.Stream, Seq: head.Seq + 1, At: l.now().UTC().Truncate(time.Microsecond),
+			Actor: r.Actor, Action: r.Action, Object: r.Object, IP: meta.IP, RequestID: meta.RequestID,
+			Detail: r.Detail, PrevHash: head.Hash,
+		}
+		detail, err := audit.EncodeDetail(e.Detail)
+		if err != nil {
+			return err
+		}
+		// Hash what will be read back, so that verification sees the same.
+		if e.Detail, err = audit.DecodeDetail(detail); err != nil {
+			return err
+		}
+		if e.Hash, err = l.hasher.Hash(e); err != nil {
+			return err
+		}
+		row := auditRow{Stream: e.Stream, Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Object: e.Object,
+			IP: e.IP, RequestID: e.RequestID, Detail: detail, PrevHash: e.PrevHash, Hash: e.Hash}
+		if err := conn.Create(&row).Error; err != nil {
+			return fmt.Errorf("insert audit entry: %w", err)
+		}
+		res := conn.Model(&auditHeadRow{}).Where("stream = ? AND seq = ?", e.Stream, head.Seq).Updates(map[string]any{"seq": e.Seq, "hash": e.Hash})
+		if res.Error != nil {
+			return fmt.Errorf("advance audit head: %w", res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return fmt.Errorf("audit head of %s moved underneath us", e.Stream)
+		}
+		return nil
+	})
+}
+
+// Verify walks every stream in order and reports each break in the chains.
+func (l *AuditLog) Verify(ctx context.Context) (checked int, problems []audit.Problem, err error) {
+	v := audit.NewVerifier(l.hasher)
+	var rows []auditRow
+	res := l.db.conn(ctx).Order("stream, seq").FindInBatches(&rows, 1000, func(tx *gorm.DB, batch int) error {
+		for _, r := range rows {
+			d, err := audit.DecodeDetail(r.Detail)
+			if err != nil {
+				v.Problems = append(v.Problems, audit.Problem{Stream: r.Stream, Seq: r.Seq, Reason: "detail is not valid JSON: entry edited"})
+				continue
+			}
+			v.Check(audit.Entry{Stream: r.Stream, Seq: r.Seq, At: r.At.UTC(), Actor: r.Actor, Action: r.Action, Object: r.Object,
+				IP: r.IP, RequestID: r.RequestID, Detail: d, PrevHash: r.PrevHash, Hash: r.Hash})
+		}
+		return nil
+	})
+	if res.Error != nil {
+		return 0, nil, fmt.Errorf("read audit log: %w", res.Error)
+	}
+	var heads []auditHeadRow
+	if err := l.db.conn(ctx).Find(&heads).Error; err != nil {
+		return 0, nil, fmt.Errorf("read audit heads: %w", err)
+	}
+	hs := make([]audit.Head, len(heads))
+	for i, h := range heads {
+		hs[i] = audit.Head{Stream: h.Stream, Seq: h.Seq, Hash: h.Hash}
+	}
+	v.Finish(hs)
+	return v.Checked, v.Problems, nil
+}
+
+// Entries returns the latest entries whose object is obj (newest first).
+func (l *AuditLog) Entries(ctx context.Context, stream string, limit int) ([]audit.Entry, error) {
+	var rows []auditRow
+	if err := l.db.conn(ctx).Where("stream = ?", stream).Order("seq DESC").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list audit entries: %w", err)
+	}
+	out := make([]audit.Entry, len(rows))
+	for i, r := range rows {
+		d, _ := audit.DecodeDetail(r.Detail)
+		out[i] = audit.Entry{Stream: r.Stream, Seq: r.Seq, At: r.At.UTC(), Actor: r.Actor, Action: r.Action, Object: r.Object,
+			IP: r.IP, RequestID: r.RequestID, Detail: d, PrevHash: r.PrevHash, Hash: r.Hash}
+	}
+	return out, nil
+}

@@ -1,0 +1,248 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm/clause"
+
+	"github.com/louyuan/louyuan/internal/identity"
+	"github.com/louyuan/louyuan/internal/louyuan"
+)
+
+type userRow struct {
+	ID          int64 `gorm:"primaryKey"`
+	OpenID      string `gorm:"column:openid"`
+	UnionID     *string `gorm:"column:unionid"`
+	RealName    string
+	PhoneEnc    []byte
+	PhoneHash   *string
+	PhoneMasked string
+	CreatedAt   time.Time
+	LastLoginAt *time.Time
+}
+
+func (userRow) TableName() string { return "users" }
+
+func (r userRow) toUser() identity.User {
+	u := identity.User{ID: r.ID, OpenID: r.OpenID, RealName: r.RealName, PhoneMasked: r.PhoneMasked, CreatedAt: r.CreatedAt}
+	if r.UnionID != nil {
+		u.UnionID = *r.UnionID
+	}
+	return u
+}
+
+type staffRow struct {
+	ID           int64 `gorm:"primaryKey"`
+	Username     string
+	DisplayName  string
+	PasswordHash string
+	FailedLogins int
+	LockedUntil  *time.Time
+	Disabled     bool
+	CreatedAt    time.Time
+	LastLoginAt  *time.Time
+}
+
+func (staffRow) TableName() string { return "staff_accounts" }
+
+func (r staffRow) toStaff() identity.Staff {
+	s := identity.Staff{ID: r.ID, Username: r.Username, DisplayName: r.DisplayName, PasswordHash: r.PasswordHash,
+		FailedLogins: r.FailedLogins, Disabled: r.Disabled, CreatedAt: r.CreatedAt}
+	if r.LockedUntil != nil {
+		s.LockedUntil = *r.LockedUntil
+	}
+	return s
+}
+
+type grantRow struct {
+	ID            int64 `gorm:"primaryKey"`
+	PrincipalType string
+	PrincipalID   int64
+	Role          string
+	ScopeType     string
+	ScopeID       int64
+	GrantedBy     string
+	CreatedAt     time.Time
+}
+
+func (grantRow) TableName() string { return "role_grants" }
+
+// Identity is the identity.Store on SQL.
+type Identity struct{ db *DB }
+
+// NewIdentity returns the identity store of db.
+func NewIdentity(db *DB) *Identity { return &Identity{db: db} }
+
+// InTx runs fn in a transaction.
+func (s *Identity) InTx(ctx context.Context, fn func(ctx context.Context) error) error { return s.db.InTx(ctx, fn) }
+
+// UpsertUser finds the user of openID, creating it on first login.
+func (s *Identity) UpsertUser(ctx context.Context, openID, unionID string, now time.Time) (identity.User, bool, error) {
+	var union *string
+	if unionID != "" {
+		union = &unionID
+	}
+	row := userRow{OpenID: openID, UnionID: union, CreatedAt: now, LastLoginAt: &now}
+	res := s.db.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+	if res.Error != nil {
+		return identity.User{}, false, wrap(res.Error, "create user")
+	}
+	created := res.RowsAffected == 1
+	if !created {
+		updates := map[string]any{"last_login_at": now}
+		if union != nil {
+			updates["unionid"] = unionID
+		}
+		if err := s.db.conn(ctx).Model(&userRow{}).Where("openid = ?", openID).Updates(updates).Error; err != nil {
+			return identity.User{}, false, wrap(err, "update user login")
+		}
+	}
+	var got userRow
+	if err := s.db.conn(ctx).Where("openid = ?", openID).Take(&got).Error; err != nil {
+		return identity.User{}, false, wrap(err, "read user")
+	}
+	return got.toUser(), created, nil
+}
+
+// User reads a user by ID.
+func (s *Identity) User(ctx context.Context, id int64) (identity.User, error) {
+	var r userRow
+	err := s.db.conn(ctx).Take(&r, id).Error
+	if missing, err := notFound(err); missing {
+		return identity.User{}, louyuan.NotFound("user_not_found", "用户不存在")
+	} else if err != nil {
+		return identity.User{}, wrap(err, "read user")
+	}
+	return r.toUser(), nil
+}
+
+// SetUserPhone stores a user's sealed phone.
+func (s *Identity) SetUserPhone(ctx context.Context, userID int64, sealed []byte, hash, masked string) error {
+	return wrap(s.db.conn(ctx).Model(&userRow{}).Where("id = ?", userID).
+		Updates(map[string]any{"phone_enc": sealed, "phone_hash": hash, "phone_masked": masked}).Error, "store phone")
+}
+
+// CreateStaff inserts a staff account; a taken username is a conflict.
+func (s *Identity) CreateStaff(ctx context.Context, st identity.Staff) (identity.Staff, error) {
+	row := staffRow{Username: st.Username, DisplayName: st.DisplayName, PasswordHash: st.PasswordHash, CreatedAt: st.CreatedAt}
+	if err := s.db.conn(ctx).Create(&row).Error; err != nil {
+		if isDuplicate(err) {
+			return identity.Staff{}, louyuan.Conflict("username_taken", "该用户名已被使用")
+		}
+		return identity.Staff{}, wrap(err, "create staff")
+	}
+	return row.toStaff(), nil
+}
+
+// StaffByUsername reads a staff account by username.
+func (s *Identity) StaffByUsername(ctx context.Context, username string) (identity.Staff, error) {
+	return s.staff(ctx, "username = ?", username)
+}
+
+// StaffByID reads a staff account by ID.
+func (s *Identity) StaffByID(ctx context.Context, id int64) (identity.Staff, error) {
+	return s.staff(ctx, "id = ?", id)
+}
+
+func (s *Identity) staff(ctx context.Context, where string, arg any) (identity.Staff, error) {
+	var r staffRow
+	err := s.db.conn(ctx).Where(where, arg).Take(&r).Error
+	if missing, err := notFound(err); missing {
+		return identity.Staff{}, louyuan.NotFound("staff_not_found", "账号不存在")
+	} else if err != nil {
+		return identity.Staff{}, wrap(err, "read staff")
+	}
+	return r.toStaff(), nil
+}
+
+// UpdateStaffLogin records the outcome of a password check.
+func (s *Identity) UpdateStaffLogin(ctx context.Context, id int64, failed int, lockedUntil, lastLogin time.Time) error {
+	updates := map[string]any{"failed_logins": failed, "locked_until": nullTime(lockedUntil)}
+	if !lastLogin.IsZero() {
+		updates["last_login_at"] = lastLogin
+	}
+	return wrap(s.db.conn(ctx).Model(&staffRow{}).Where("id = ?", id).Updates(updates).Error, "record staff login")
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// Grants returns the explicit role grants of a principal plus, for WeChat
+// users, the council roles of every council term running at now, over the
+// courtyards each council serves.
+func (s *Identity) Grants(ctx context.Context, kind identity.Kind, id int64, now time.Time) ([]identity.Grant, error) {
+	var rows []grantRow
+	if err := s.db.conn(ctx).Where("principal_type = ? AND principal_id = ?", string(kind), id).Find(&rows).Error; err != nil {
+		return nil, wrap(err, "read grants")
+	}
+	out := make([]identity.Grant, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, identity.Grant{Role: identity.Role(r.Role), ScopeType: identity.ScopeType(r.ScopeType), ScopeID: r.ScopeID})
+	}
+	if kind != identity.KindUser {
+		return out, nil
+	}
+	var council []struct {
+		Role        string
+		CourtyardID int64
+	}
+	today := now.In(chinaTime).Format("2006-01-02")
+	err := s.db.conn(ctx).Table("council_members AS m").
+		Select("m.role, cc.courtyard_id").
+		Joins("JOIN council_terms t ON t.id = m.term_id").
+		Joins("JOIN council_courtyards cc ON cc.council_id = t.council_id").
+		Where("m.user_id = ? AND t.starts_on <= ? AND t.ends_on >= ?", id, today, today).
+		Scan(&council).Error
+	if err != nil {
+		return nil, wrap(err, "read council roles")
+	}
+	for _, c := range council {
+		role := identity.RoleCouncilMember
+		if c.Role == "chair" {
+			role = identity.RoleCouncilChair
+		}
+		out = append(out, identity.Grant{Role: role, ScopeType: identity.ScopeCourtyard, ScopeID: c.CourtyardID})
+	}
+	return out, nil
+}
+
+var chinaTime = time.FixedZone("CST", 8*3600)
+
+// AddGrant records a grant; granting one that exists is a no-op.
+func (s *Identity) AddGrant(ctx context.Context, kind identity.Kind, id int64, g identity.Grant, by string, now time.Time) error {
+	row := grantRow{PrincipalType: string(kind), PrincipalID: id, Role: string(g.Role), ScopeType: string(g.ScopeType), ScopeID: g.ScopeID, GrantedBy: by, CreatedAt: now}
+	return wrap(s.db.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error, "add grant")
+}
+
+// ScopePlace locates a subdistrict, community or courtyard in the hierarchy.
+func (s *Identity) ScopePlace(ctx context.Context, t identity.ScopeType, id int64) (identity.Place, error) {
+	var p identity.Place
+	var err error
+	switch t {
+	case identity.ScopeSubdistrict:
+		var n int64
+		err = s.db.conn(ctx).Table("subdistricts").Where("id = ?", id).Count(&n).Error
+		if err == nil && n == 0 {
+			return p, louyuan.NotFound("scope_not_found", "街道不存在")
+		}
+		p.SubdistrictID = id
+	case identity.ScopeCommunity:
+		err = s.db.conn(ctx).Table("communities").Select("subdistrict_id, id AS community_id").Where("id = ?", id).Take(&p).Error
+	case identity.ScopeCourtyard:
+		err = s.db.conn(ctx).Table("courtyards c").Select("m.subdistrict_id, c.community_id, c.id AS courtyard_id").
+			Joins("JOIN communities m ON m.id = c.community_id").Where("c.id = ?", id).Take(&p).Error
+	default:
+		return p, louyuan.Invalid("bad_scope", "未知范围类型")
+	}
+	if missing, err := notFound(err); missing {
+		return p, louyuan.NotFound("scope_not_found", "该范围不存在")
+	} else if err != nil {
+		return p, wrap(err, "locate scope")
+	}
+	return p, nil
+}

@@ -1,0 +1,96 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm/clause"
+)
+
+// Places creates the hierarchy and councils; the operator's commands and the
+// demo use it.
+type Places struct{ db *DB }
+
+// NewPlaces returns the places store of db.
+func NewPlaces(db *DB) *Places { return &Places{db: db} }
+
+// Empty reports whether no subdistrict exists yet.
+func (s *Places) Empty(ctx context.Context) (bool, error) {
+	var n int64
+	err := s.db.conn(ctx).Table("subdistricts").Count(&n).Error
+	return n == 0, wrap(err, "count subdistricts")
+}
+
+func (s *Places) ensure(ctx context.Context, table string, row map[string]any, where string, args ...any) (int64, error) {
+	conn := s.db.conn(ctx)
+	if err := conn.Table(table).Clauses(clause.OnConflict{DoNothing: true}).Create(row).Error; err != nil {
+		return 0, wrap(err, "create "+table)
+	}
+	var id int64
+	err := conn.Table(table).Select("id").Where(where, args...).Scan(&id).Error
+	return id, wrap(err, "read "+table)
+}
+
+// EnsureCourtyard creates whatever of subdistrict → community → courtyard
+// does not exist yet and returns the three IDs.
+func (s *Places) EnsureCourtyard(ctx context.Context, subdistrict, community, courtyard, address string) (subID, commID, yardID int64, err error) {
+	err = s.db.InTx(ctx, func(ctx context.Context) error {
+		now := time.Now().UTC()
+		var err error
+		if subID, err = s.ensure(ctx, "subdistricts", map[string]any{"name": subdistrict, "created_at": now}, "name = ?", subdistrict); err != nil {
+			return err
+		}
+		if commID, err = s.ensure(ctx, "communities", map[string]any{"subdistrict_id": subID, "name": community, "created_at": now},
+			"subdistrict_id = ? AND name = ?", subID, community); err != nil {
+			return err
+		}
+		yardID, err = s.ensure(ctx, "courtyards", map[string]any{"community_id": commID, "name": courtyard, "address": address, "created_at": now},
+			"community_id = ? AND name = ?", commID, courtyard)
+		return err
+	})
+	return subID, commID, yardID, err
+}
+
+// CreateCouncil makes a council serving courtyardIDs with one term.
+func (s *Places) CreateCouncil(ctx context.Context, name string, courtyardIDs []int64, startsOn, endsOn string) (councilID, termID int64, err error) {
+	err = s.db.InTx(ctx, func(ctx context.Context) error {
+		conn := s.db.conn(ctx)
+		now := time.Now().UTC()
+		c := struct {
+			ID        int64 `gorm:"primaryKey"`
+			Name      string
+			CreatedAt time.Time
+		}{Name: name, CreatedAt: now}
+		if err := conn.Table("councils").Create(&c).Error; err != nil {
+			return wrap(err, "create council")
+		}
+		for _, y := range courtyardIDs {
+			if err := conn.Table("council_courtyards").Create(map[string]any{"council_id": c.ID, "courtyard_id": y}).Error; err != nil {
+				return wrap(err, "link council courtyard")
+			}
+		}
+		t := struct {
+			ID        int64 `gorm:"primaryKey"`
+			CouncilID int64
+			StartsOn  string
+			EndsOn    string
+			CreatedAt time.Time
+		}{CouncilID: c.ID, StartsOn: startsOn, EndsOn: endsOn, CreatedAt: now}
+		if err := conn.Table("council_terms").Create(&t).Error; err != nil {
+			return wrap(err, "create council term")
+		}
+		councilID, termID = c.ID, t.ID
+		return nil
+	})
+	return councilID, termID, err
+}
+
+// AddCouncilMember adds a WeChat user to a term as "chair", "member" or
+// "treasurer".
+func (s *Places) AddCouncilMember(ctx context.Context, termID, userID int64, role string) error {
+	row := map[string]any{"term_id": termID, "user_id": userID, "role": role, "created_at": time.Now().UTC()}
+	if role == "chair" {
+		row["chair"] = 1
+	}
+	return wrap(s.db.conn(ctx).Table("council_members").Create(row).Error, "add council member")
+}

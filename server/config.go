@@ -1,0 +1,173 @@
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the server's whole configuration: defaults, then the YAML file
+// (LOUYUAN_CONFIG or -config), then environment variables. Secrets have no
+// YAML key: they come from the environment only.
+type Config struct {
+	HTTP struct {
+		Addr            string        `yaml:"addr"`
+		ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+		TrustedProxies  []string      `yaml:"trusted_proxies"`
+		MaxBodyBytes    int64         `yaml:"max_body_bytes"`
+		MaxUploadBytes  int64         `yaml:"max_upload_bytes"`
+	} `yaml:"http"`
+	DataDir  string `yaml:"data_dir"`
+	Database struct {
+		DSN            string `yaml:"-"` // LOUYUAN_DATABASE_DSN: may hold a password
+		MigrateOnStart bool   `yaml:"migrate_on_start"`
+	} `yaml:"database"`
+	Redis struct {
+		URL       string `yaml:"-"` // LOUYUAN_REDIS_URL: may hold a password
+		KeyPrefix string `yaml:"key_prefix"`
+	} `yaml:"redis"`
+	WeChat struct {
+		AppID   string        `yaml:"app_id"`
+		Secret  string        `yaml:"-"` // LOUYUAN_WECHAT_SECRET
+		BaseURL string        `yaml:"base_url"`
+		Timeout time.Duration `yaml:"timeout"`
+	} `yaml:"wechat"`
+	Security struct {
+		PhoneKey        []byte        `yaml:"-"` // LOUYUAN_PHONE_KEY, base64 of 32 bytes
+		AuditKey        []byte        `yaml:"-"` // LOUYUAN_AUDIT_KEY, any length
+		AccessTTL       time.Duration `yaml:"access_ttl"`
+		UserRefreshTTL  time.Duration `yaml:"user_refresh_ttl"`
+		StaffRefreshTTL time.Duration `yaml:"staff_refresh_ttl"`
+		BcryptCost      int           `yaml:"bcrypt_cost"`
+		LoginsPerIPMin  int           `yaml:"logins_per_ip_per_minute"`
+	} `yaml:"security"`
+	Files struct {
+		Dir string `yaml:"dir"`
+	} `yaml:"files"`
+	Demo bool `yaml:"demo"`
+	Log  struct {
+		Level  string `yaml:"level"`
+		Format string `yaml:"format"`
+	} `yaml:"log"`
+}
+
+// Embedded reports whether the server runs on its built-in defaults
+// (SQLite, in-process Redis and the fake WeChat API).
+func (c *Config) Embedded() bool { return c.Database.DSN == "" }
+
+func defaultConfig() *Config {
+	c := &Config{}
+	c.HTTP.Addr = ":8080"
+	c.HTTP.ShutdownTimeout = 15 * time.Second
+	c.HTTP.MaxBodyBytes = 64 << 10
+	c.HTTP.MaxUploadBytes = 10 << 20
+	c.DataDir = "data"
+	c.Database.MigrateOnStart = true
+	c.Redis.KeyPrefix = "louyuan:"
+	c.WeChat.Timeout = 5 * time.Second
+	c.Security.AccessTTL = 2 * time.Hour
+	c.Security.UserRefreshTTL = 30 * 24 * time.Hour
+	c.Security.StaffRefreshTTL = 7 * 24 * time.Hour
+	c.Security.BcryptCost = 12
+	c.Security.LoginsPerIPMin = 30
+	c.Log.Level = "info"
+	c.Log.Format = "json"
+	return c
+}
+
+// loadConfig builds the configuration. path may be empty.
+func loadConfig(path string) (*Config, error) {
+	c := defaultConfig()
+	if path == "" {
+		path = os.Getenv("LOUYUAN_CONFIG")
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+		if err := yaml.Unmarshal(b, c); err != nil {
+			return nil, fmt.Errorf("parse config %s: %w", path, err)
+		}
+	}
+	if err := c.applyEnv(os.LookupEnv); err != nil {
+		return nil, err
+	}
+	if c.Files.Dir == "" {
+		c.Files.Dir = filepath.Join(c.DataDir, "files")
+	}
+	return c, nil
+}
+
+// applyEnv overrides fields from LOUYUAN_* variables.
+func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
+	str := map[string]*string{
+		"LOUYUAN_HTTP_ADDR":       &c.HTTP.Addr,
+		"LOUYUAN_DATA_DIR":        &c.DataDir,
+		"LOUYUAN_DATABASE_DSN":    &c.Database.DSN,
+		"LOUYUAN_REDIS_URL":       &c.Redis.URL,
+		"LOUYUAN_REDIS_PREFIX":    &c.Redis.KeyPrefix,
+		"LOUYUAN_WECHAT_APPID":    &c.WeChat.AppID,
+		"LOUYUAN_WECHAT_SECRET":   &c.WeChat.Secret,
+		"LOUYUAN_WECHAT_BASE_URL": &c.WeChat.BaseURL,
+		"LOUYUAN_FILES_DIR":       &c.Files.Dir,
+		"LOUYUAN_LOG_LEVEL":       &c.Log.Level,
+		"LOUYUAN_LOG_FORMAT":      &c.Log.Format,
+	}
+	for name, p := range str {
+		if v, ok := lookup(name); ok {
+			*p = v
+		}
+	}
+	durations := map[string]*time.Duration{
+		"LOUYUAN_ACCESS_TTL":        &c.Security.AccessTTL,
+		"LOUYUAN_USER_REFRESH_TTL":  &c.Security.UserRefreshTTL,
+		"LOUYUAN_STAFF_REFRESH_TTL": &c.Security.StaffRefreshTTL,
+		"LOUYUAN_WECHAT_TIMEOUT":    &c.WeChat.Timeout,
+		"LOUYUAN_SHUTDOWN_TIMEOUT":  &c.HTTP.ShutdownTimeout,
+	}
+	for name, p := range durations {
+		if v, ok := lookup(name); ok {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			*p = d
+		}
+	}
+	ints := map[string]*int{"LOUYUAN_BCRYPT_COST": &c.Security.BcryptCost, "LOUYUAN_LOGINS_PER_IP_PER_MINUTE": &c.Security.LoginsPerIPMin}
+	for name, p := range ints {
+		if v, ok := lookup(name); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			*p = n
+		}
+	}
+	for name, p := range map[string]*bool{"LOUYUAN_DEMO": &c.Demo, "LOUYUAN_MIGRATE_ON_START": &c.Database.MigrateOnStart} {
+		if v, ok := lookup(name); ok {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			*p = b
+		}
+	}
+	if v, ok := lookup("LOUYUAN_PHONE_KEY"); ok && v != "" {
+		k, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(k) != 32 {
+			return fmt.Errorf("LOUYUAN_PHONE_KEY must be the base64 of 32 random bytes (openssl rand -base64 32)")
+		}
+		c.Security.PhoneKey = k
+	}
+	if v, ok := lookup("LOUYUAN_AUDIT_KEY"); ok && v != "" {
+		c.Security.AuditKey = []byte(v)
+	}
+	return nil
+}
