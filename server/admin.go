@@ -41,7 +41,6 @@ func (noLimits) Allow(context.Context, string, int, time.Duration) (bool, time.D
 	return true, 0, nil
 }
 
-
 func adminCmd(ctx context.Context, cfg *Config, log *slog.Logger, args []string, stdout, stderr io.Writer, stdin io.Reader) error {
 	if len(args) == 0 {
 		return errors.New("usage: server admin create-staff|grant|add-courtyard ...")
@@ -145,4 +144,3 @@ func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 	}
 	return strings.TrimRight(line, "\r\n"), nil
 }
-

@@ -361,7 +361,7 @@ func (s *Server) rosterTemplate(c *gin.Context) {
 }
 
 type invitesRequest struct {
-	HouseholdIDs []int64          `json:"household_ids" binding:"max=20000"`
+	HouseholdIDs []int64           `json:"household_ids" binding:"max=20000"`
 	Role         roster.MemberRole `json:"role"`
 }
 

@@ -30,7 +30,9 @@ const Genesis = "000000000000000000000000000000000000000000000000000000000000000
 const GlobalStream = "global"
 
 // CourtyardStream is the stream of a courtyard's entries.
-func CourtyardStream(courtyardID int64) string { return "courtyard:" + strconv.FormatInt(courtyardID, 10) }
+func CourtyardStream(courtyardID int64) string {
+	return "courtyard:" + strconv.FormatInt(courtyardID, 10)
+}
 
 // Entry is one audit record. Actor and Object are short typed references
 // such as "user:12", "staff:3", "household:88", "system".

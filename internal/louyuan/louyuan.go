@@ -15,15 +15,15 @@ type Kind string
 
 // The error kinds.
 const (
-	KindInvalid      Kind = "invalid"       // the request itself is wrong
-	KindUnauthorized Kind = "unauthorized"  // no valid session or credentials
-	KindForbidden    Kind = "forbidden"     // authenticated, but not allowed here
-	KindNotFound     Kind = "not_found"     // no such thing (or not visible to the caller)
-	KindConflict     Kind = "conflict"      // the state of things does not allow it
-	KindTooLarge     Kind = "too_large"     // a body or file over its limit
-	KindRateLimited  Kind = "rate_limited"  // too many attempts; try later
-	KindUnavailable  Kind = "unavailable"   // a dependency is down
-	KindInternal     Kind = "internal"      // a bug or an unexpected failure
+	KindInvalid      Kind = "invalid"      // the request itself is wrong
+	KindUnauthorized Kind = "unauthorized" // no valid session or credentials
+	KindForbidden    Kind = "forbidden"    // authenticated, but not allowed here
+	KindNotFound     Kind = "not_found"    // no such thing (or not visible to the caller)
+	KindConflict     Kind = "conflict"     // the state of things does not allow it
+	KindTooLarge     Kind = "too_large"    // a body or file over its limit
+	KindRateLimited  Kind = "rate_limited" // too many attempts; try later
+	KindUnavailable  Kind = "unavailable"  // a dependency is down
+	KindInternal     Kind = "internal"     // a bug or an unexpected failure
 )
 
 // Error is the one error type that crosses package boundaries. Code is a
@@ -54,16 +54,24 @@ func Errorf(kind Kind, code, format string, args ...any) *Error {
 }
 
 // Invalid reports bad input.
-func Invalid(code, message string) *Error { return &Error{Kind: KindInvalid, Code: code, Message: message} }
+func Invalid(code, message string) *Error {
+	return &Error{Kind: KindInvalid, Code: code, Message: message}
+}
 
 // NotFound reports a missing (or invisible) resource.
-func NotFound(code, message string) *Error { return &Error{Kind: KindNotFound, Code: code, Message: message} }
+func NotFound(code, message string) *Error {
+	return &Error{Kind: KindNotFound, Code: code, Message: message}
+}
 
 // Forbidden reports a caller without the role or scope for an action.
-func Forbidden(code, message string) *Error { return &Error{Kind: KindForbidden, Code: code, Message: message} }
+func Forbidden(code, message string) *Error {
+	return &Error{Kind: KindForbidden, Code: code, Message: message}
+}
 
 // Conflict reports an action the current state does not allow.
-func Conflict(code, message string) *Error { return &Error{Kind: KindConflict, Code: code, Message: message} }
+func Conflict(code, message string) *Error {
+	return &Error{Kind: KindConflict, Code: code, Message: message}
+}
 
 // Unauthorized reports a missing, expired or wrong credential.
 func Unauthorized(code, message string) *Error {

@@ -11,8 +11,8 @@ import (
 )
 
 type userRow struct {
-	ID          int64 `gorm:"primaryKey"`
-	OpenID      string `gorm:"column:openid"`
+	ID          int64   `gorm:"primaryKey"`
+	OpenID      string  `gorm:"column:openid"`
 	UnionID     *string `gorm:"column:unionid"`
 	RealName    string
 	PhoneEnc    []byte
@@ -75,7 +75,9 @@ type Identity struct{ db *DB }
 func NewIdentity(db *DB) *Identity { return &Identity{db: db} }
 
 // InTx runs fn in a transaction.
-func (s *Identity) InTx(ctx context.Context, fn func(ctx context.Context) error) error { return s.db.InTx(ctx, fn) }
+func (s *Identity) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.db.InTx(ctx, fn)
+}
 
 // UpsertUser finds the user of openID, creating it on first login.
 func (s *Identity) UpsertUser(ctx context.Context, openID, unionID string, now time.Time) (identity.User, bool, error) {

@@ -6,8 +6,8 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
-	"testing/fstest"
 	"log/slog"
+	"testing/fstest"
 	"time"
 
 	"github.com/pressly/goose/v3"

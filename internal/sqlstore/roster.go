@@ -121,7 +121,6 @@ type inviteRow struct {
 
 func (inviteRow) TableName() string { return "invite_codes" }
 
-
 // Roster is the roster.Store on SQL.
 type Roster struct{ db *DB }
 
@@ -129,7 +128,9 @@ type Roster struct{ db *DB }
 func NewRoster(db *DB) *Roster { return &Roster{db: db} }
 
 // InTx runs fn in a transaction.
-func (s *Roster) InTx(ctx context.Context, fn func(ctx context.Context) error) error { return s.db.InTx(ctx, fn) }
+func (s *Roster) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.db.InTx(ctx, fn)
+}
 
 // Courtyard reads a courtyard with its community and subdistrict.
 func (s *Roster) Courtyard(ctx context.Context, id int64) (roster.Courtyard, error) {
@@ -601,7 +602,7 @@ func (v requestView) toRequest(kind string) roster.Request {
 // LockRequest reads a request and locks it.
 func (s *Roster) LockRequest(ctx context.Context, kind string, id int64) (roster.Request, error) {
 	var v requestView
-	err := s.db.forUpdate(s.db.conn(ctx).Table(requestTable(kind) + " r").Select(requestColumns(kind)).Where("r.id = ?", id)).Take(&v).Error
+	err := s.db.forUpdate(s.db.conn(ctx).Table(requestTable(kind)+" r").Select(requestColumns(kind)).Where("r.id = ?", id)).Take(&v).Error
 	if missing, err := notFound(err); missing {
 		return roster.Request{}, louyuan.NotFound("request_not_found", "没有这条申请")
 	} else if err != nil {
@@ -642,7 +643,6 @@ func (s *Roster) PendingRequests(ctx context.Context, courtyardID int64) ([]rost
 	return out, nil
 }
 
-
 type fileRow struct {
 	ID          int64 `gorm:"primaryKey"`
 	FileKey     string
@@ -664,7 +664,9 @@ type Files struct{ db *DB }
 func NewFiles(db *DB) *Files { return &Files{db: db} }
 
 // InTx runs fn in a transaction.
-func (s *Files) InTx(ctx context.Context, fn func(ctx context.Context) error) error { return s.db.InTx(ctx, fn) }
+func (s *Files) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.db.InTx(ctx, fn)
+}
 
 // CreateFile records a stored file.
 func (s *Files) CreateFile(ctx context.Context, m files.Meta) error {
