@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -161,12 +162,11 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 
 	wxCfg := wechat.Config{AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.Secret, BaseURL: cfg.WeChat.BaseURL, Timeout: cfg.WeChat.Timeout, KeyPrefix: cfg.Redis.KeyPrefix}
 	if cfg.WeChat.AppID == "" {
-		a.Fake = wechatfake.New(wechatfake.WithApp(demoAppID, demoSecret), wechatfake.WithLogger(log))
-		url, err := a.Fake.Start("127.0.0.1:0")
+		fake, url, err := embeddedFake(log)
 		if err != nil {
-			return nil, fmt.Errorf("start the fake WeChat API: %w", err)
+			return nil, err
 		}
-		a.closers = append(a.closers, a.Fake.Close)
+		a.Fake = fake
 		wxCfg.AppID, wxCfg.AppSecret, wxCfg.BaseURL = demoAppID, demoSecret, url
 		log.Info("no LOUYUAN_WECHAT_APPID: using the built-in fake WeChat API", "url", url)
 	} else if cfg.WeChat.Secret == "" {
@@ -203,6 +203,26 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 	}
 	ok = true
 	return a, nil
+}
+
+// The SDK's base URL is process-wide, so one process has one fake WeChat
+// API, started by the first embedded App and shared by any later one.
+var (
+	fakeOnce sync.Once
+	fake     *wechatfake.Server
+	fakeURL  string
+	fakeErr  error
+)
+
+func embeddedFake(log *slog.Logger) (*wechatfake.Server, string, error) {
+	fakeOnce.Do(func() {
+		fake = wechatfake.New(wechatfake.WithApp(demoAppID, demoSecret), wechatfake.WithLogger(log))
+		fakeURL, fakeErr = fake.Start("127.0.0.1:0")
+		if fakeErr != nil {
+			fakeErr = fmt.Errorf("start the fake WeChat API: %w", fakeErr)
+		}
+	})
+	return fake, fakeURL, fakeErr
 }
 
 // weChatLogin adapts the WeChat client to identity.WeChat, turning WeChat's
