@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/louyuan/louyuan/internal/audit"
@@ -116,8 +115,17 @@ func (l *AuditLog) Append(ctx context.Context, r audit.Record) error {
 // Verify walks every stream in order and reports each break in the chains.
 func (l *AuditLog) Verify(ctx context.Context) (checked int, problems []audit.Problem, err error) {
 	v := audit.NewVerifier(l.hasher)
-	var rows []auditRow
-	res := l.db.conn(ctx).Order("stream, seq").FindInBatches(&rows, 1000, func(tx *gorm.DB, batch int) error {
+	// Keyset pagination in (stream, seq) order: the order the chains need.
+	var last auditRow
+	for first := true; ; first = false {
+		var rows []auditRow
+		q := l.db.conn(ctx).Order("stream, seq").Limit(1000)
+		if !first {
+			q = q.Where("stream > ? OR (stream = ? AND seq > ?)", last.Stream, last.Stream, last.Seq)
+		}
+		if err := q.Find(&rows).Error; err != nil {
+			return 0, nil, fmt.Errorf("read audit log: %w", err)
+		}
 		for _, r := range rows {
 			d, err := audit.DecodeDetail(r.Detail)
 			if err != nil {
@@ -127,10 +135,10 @@ func (l *AuditLog) Verify(ctx context.Context) (checked int, problems []audit.Pr
 			v.Check(audit.Entry{Stream: r.Stream, Seq: r.Seq, At: r.At.UTC(), Actor: r.Actor, Action: r.Action, Object: r.Object,
 				IP: r.IP, RequestID: r.RequestID, Detail: d, PrevHash: r.PrevHash, Hash: r.Hash})
 		}
-		return nil
-	})
-	if res.Error != nil {
-		return 0, nil, fmt.Errorf("read audit log: %w", res.Error)
+		if len(rows) < 1000 {
+			break
+		}
+		last = rows[len(rows)-1]
 	}
 	var heads []auditHeadRow
 	if err := l.db.conn(ctx).Find(&heads).Error; err != nil {
@@ -144,7 +152,7 @@ func (l *AuditLog) Verify(ctx context.Context) (checked int, problems []audit.Pr
 	return v.Checked, v.Problems, nil
 }
 
-// Entries returns the latest entries whose object is obj (newest first).
+// Entries returns the latest entries of a stream, newest first.
 func (l *AuditLog) Entries(ctx context.Context, stream string, limit int) ([]audit.Entry, error) {
 	var rows []auditRow
 	if err := l.db.conn(ctx).Where("stream = ?", stream).Order("seq DESC").Limit(limit).Find(&rows).Error; err != nil {

@@ -85,23 +85,33 @@ func (s *Identity) UpsertUser(ctx context.Context, openID, unionID string, now t
 	if unionID != "" {
 		union = &unionID
 	}
-	row := userRow{OpenID: openID, UnionID: union, CreatedAt: now, LastLoginAt: &now}
-	res := s.db.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
-	if res.Error != nil {
-		return identity.User{}, false, wrap(res.Error, "create user")
+	conn := s.db.conn(ctx)
+	var n int64
+	if err := conn.Model(&userRow{}).Where("openid = ?", openID).Count(&n).Error; err != nil {
+		return identity.User{}, false, wrap(err, "find user")
 	}
-	created := res.RowsAffected == 1
+	created := false
+	if n == 0 {
+		row := userRow{OpenID: openID, UnionID: union, CreatedAt: now, LastLoginAt: &now}
+		err := conn.Create(&row).Error
+		switch {
+		case err == nil:
+			created = true
+		case !isDuplicate(err): // a concurrent first login won the race: fine
+			return identity.User{}, false, wrap(err, "create user")
+		}
+	}
 	if !created {
 		updates := map[string]any{"last_login_at": now}
 		if union != nil {
 			updates["unionid"] = unionID
 		}
-		if err := s.db.conn(ctx).Model(&userRow{}).Where("openid = ?", openID).Updates(updates).Error; err != nil {
+		if err := conn.Model(&userRow{}).Where("openid = ?", openID).Updates(updates).Error; err != nil {
 			return identity.User{}, false, wrap(err, "update user login")
 		}
 	}
 	var got userRow
-	if err := s.db.conn(ctx).Where("openid = ?", openID).Take(&got).Error; err != nil {
+	if err := conn.Where("openid = ?", openID).Take(&got).Error; err != nil {
 		return identity.User{}, false, wrap(err, "read user")
 	}
 	return got.toUser(), created, nil

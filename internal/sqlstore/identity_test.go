@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -258,5 +259,47 @@ func TestScopePlace(t *testing.T) {
 		}
 		_, err := s.ScopePlace(ctx, identity.ScopeType("building"), p.Courtyard)
 		wantErr(t, err, louyuan.KindInvalid, "bad_scope")
+	})
+}
+
+// Concurrent first logins of one openid make one user; exactly one of them
+// reports it as created.
+func TestUpsertUserConcurrent(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *DB) {
+		s := NewIdentity(db)
+		const n = 8
+		var wg sync.WaitGroup
+		users := make([]identity.User, n)
+		created := make([]bool, n)
+		errs := make([]error, n)
+		start := make(chan struct{})
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				users[i], created[i], errs[i] = s.UpsertUser(context.Background(), "openid-race", "", t0)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		nCreated := 0
+		for i := range users {
+			if errs[i] != nil {
+				t.Fatalf("UpsertUser %d: %v", i, errs[i])
+			}
+			if users[i].ID != users[0].ID || users[i].ID == 0 {
+				t.Fatalf("UpsertUser %d gave user %d, another gave %d", i, users[i].ID, users[0].ID)
+			}
+			if created[i] {
+				nCreated++
+			}
+		}
+		if nCreated != 1 {
+			t.Fatalf("%d logins reported creating the user, want 1", nCreated)
+		}
+		if c := count(t, db, "users", ""); c != 1 {
+			t.Fatalf("%d users rows, want 1", c)
+		}
 	})
 }

@@ -39,6 +39,9 @@ func checkMigrated(t *testing.T, db *DB) {
 			t.Errorf("table %s missing after migration", table)
 		}
 	}
+	if db.Dialect == MySQL && !db.Migrator().HasTable("louyuan_migration_lock") {
+		t.Errorf("MySQL migrated without taking the migration lock (no louyuan_migration_lock table)")
+	}
 	// Each migration is recorded exactly once.
 	var n int64
 	if err := db.DB.Table("goose_db_version").Where("version_id > 0").Count(&n).Error; err != nil {

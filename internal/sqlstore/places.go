@@ -2,9 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"time"
-
-	"gorm.io/gorm/clause"
 )
 
 // Places creates the hierarchy and councils; the operator's commands and the
@@ -23,12 +22,20 @@ func (s *Places) Empty(ctx context.Context) (bool, error) {
 
 func (s *Places) ensure(ctx context.Context, table string, row map[string]any, where string, args ...any) (int64, error) {
 	conn := s.db.conn(ctx)
-	if err := conn.Table(table).Clauses(clause.OnConflict{DoNothing: true}).Create(row).Error; err != nil {
+	var ids []int64
+	if err := conn.Table(table).Where(where, args...).Pluck("id", &ids).Error; err != nil {
+		return 0, wrap(err, "read "+table)
+	}
+	if len(ids) > 0 {
+		return ids[0], nil
+	}
+	if err := conn.Table(table).Create(row).Error; err != nil && !isDuplicate(err) {
 		return 0, wrap(err, "create "+table)
 	}
-	var id int64
-	err := conn.Table(table).Select("id").Where(where, args...).Scan(&id).Error
-	return id, wrap(err, "read "+table)
+	if err := conn.Table(table).Where(where, args...).Pluck("id", &ids).Error; err != nil || len(ids) == 0 {
+		return 0, wrap(fmt.Errorf("row not found after insert: %v", err), "read "+table)
+	}
+	return ids[0], nil
 }
 
 // EnsureCourtyard creates whatever of subdistrict → community → courtyard

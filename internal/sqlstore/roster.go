@@ -481,6 +481,10 @@ func (s *Roster) RemoveMember(ctx context.Context, userID, householdID int64) (r
 // key on (household_id, representative) holds "at most one" even against
 // concurrent approvals.
 func (s *Roster) SetRepresentative(ctx context.Context, householdID, userID int64) error {
+	return s.db.InTx(ctx, func(ctx context.Context) error { return s.setRepresentative(ctx, householdID, userID) })
+}
+
+func (s *Roster) setRepresentative(ctx context.Context, householdID, userID int64) error {
 	conn := s.db.conn(ctx)
 	if err := conn.Model(&membershipRow{}).Where("household_id = ? AND representative = 1", householdID).Update("representative", nil).Error; err != nil {
 		return wrap(err, "clear representative")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -705,4 +706,46 @@ func sameRequest(a, b roster.Request) bool {
 	at, bt := a.CreatedAt, b.CreatedAt
 	a.CreatedAt, b.CreatedAt = time.Time{}, time.Time{}
 	return a == b && at.Equal(bt)
+}
+
+// Concurrent approvals of different representatives end with exactly one;
+// a loser sees a conflict, never a raw database error.
+func TestSetRepresentativeConcurrent(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *DB) {
+		f := newMemberFixture(t, db)
+		candidates := []int64{f.owner1, f.owner2, f.family}
+		f.add(t, f.owner1, f.h1, roster.RoleOwner)
+		f.add(t, f.owner2, f.h1, roster.RoleOwner)
+		f.add(t, f.family, f.h1, roster.RoleFamily)
+		const n = 12
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		start := make(chan struct{})
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errs[i] = f.roster.SetRepresentative(context.Background(), f.h1, candidates[i%len(candidates)])
+			}()
+		}
+		close(start)
+		wg.Wait()
+		ok := 0
+		for i, err := range errs {
+			if err == nil {
+				ok++
+				continue
+			}
+			if louyuan.ErrorCode(err) != "representative_changed" {
+				t.Errorf("SetRepresentative %d: %v", i, err)
+			}
+		}
+		if ok == 0 {
+			t.Errorf("no SetRepresentative succeeded")
+		}
+		if reps := f.representativeOf(f.h1); len(reps) != 1 || !slices.Contains(candidates, reps[0]) {
+			t.Fatalf("representatives after concurrent changes: %v", reps)
+		}
+	})
 }
