@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -460,6 +459,3 @@ func tokenHash(token string) string {
 }
 
 func itoa(n int64) string { return fmt.Sprint(n) }
-
-// ErrNoSession is returned by Sessions implementations for internal use.
-var ErrNoSession = errors.New("no such session")

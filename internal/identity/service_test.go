@@ -1,0 +1,192 @@
+package identity
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/louyuan/louyuan/internal/audit"
+	"github.com/louyuan/louyuan/internal/louyuan"
+)
+
+// memStore is an in-memory Store with one staff account and one user.
+type memStore struct {
+	mu    sync.Mutex
+	staff Staff
+	user  User
+}
+
+func (m *memStore) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return fn(ctx)
+}
+func (m *memStore) UpsertUser(_ context.Context, openID, _ string, _ time.Time) (User, bool, error) {
+	m.user.OpenID = openID
+	return m.user, false, nil
+}
+func (m *memStore) User(context.Context, int64) (User, error)                         { return m.user, nil }
+func (m *memStore) SetUserPhone(context.Context, int64, []byte, string, string) error { return nil }
+func (m *memStore) CreateStaff(_ context.Context, s Staff) (Staff, error)             { return s, nil }
+func (m *memStore) StaffByUsername(_ context.Context, u string) (Staff, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if u != m.staff.Username {
+		return Staff{}, louyuan.NotFound("staff_not_found", "账号不存在")
+	}
+	return m.staff, nil
+}
+func (m *memStore) StaffByID(context.Context, int64) (Staff, error) { return m.staff, nil }
+func (m *memStore) UpdateStaffLogin(_ context.Context, _ int64, failed int, lockedUntil, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.staff.FailedLogins, m.staff.LockedUntil = failed, lockedUntil
+	return nil
+}
+func (m *memStore) Grants(context.Context, Kind, int64, time.Time) ([]Grant, error) { return nil, nil }
+func (m *memStore) AddGrant(context.Context, Kind, int64, Grant, string, time.Time) error {
+	return nil
+}
+func (m *memStore) ScopePlace(context.Context, ScopeType, int64) (Place, error) { return Place{}, nil }
+
+type memSessions struct {
+	mu sync.Mutex
+	m  map[string]Session
+}
+
+func (s *memSessions) Put(_ context.Context, h string, sess Session, _ time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[h] = sess
+	return nil
+}
+func (s *memSessions) Get(_ context.Context, h string) (Session, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.m[h]
+	return sess, ok, nil
+}
+func (s *memSessions) Take(_ context.Context, h string) (Session, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.m[h]
+	delete(s.m, h)
+	return sess, ok, nil
+}
+func (s *memSessions) Delete(_ context.Context, hs ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range hs {
+		delete(s.m, h)
+	}
+	return nil
+}
+
+type allowAll struct{}
+
+func (allowAll) Allow(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
+	return true, 0, nil
+}
+
+type noAudit struct{}
+
+func (noAudit) Append(context.Context, audit.Record) error { return nil }
+
+func newTestService(t *testing.T) (*Service, *memStore, *time.Time) {
+	t.Helper()
+	hash, _ := bcrypt.GenerateFromPassword([]byte("correct-horse"), bcrypt.MinCost)
+	st := &memStore{staff: Staff{ID: 1, Username: "clerk", DisplayName: "张伟", PasswordHash: string(hash)}, user: User{ID: 9}}
+	cfg := DefaultConfig()
+	cfg.BcryptCost = bcrypt.MinCost
+	svc := NewService(st, &memSessions{m: map[string]Session{}}, nil, allowAll{}, nil, noAudit{}, cfg, slog.New(slog.DiscardHandler))
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	svc.SetClock(func() time.Time { return now })
+	return svc, st, &now
+}
+
+func TestStaffLockout(t *testing.T) {
+	svc, st, now := newTestService(t)
+	ctx := context.Background()
+	for i := 1; i <= 5; i++ {
+		_, _, err := svc.LoginStaff(ctx, "clerk", "wrong", "1.2.3.4")
+		if louyuan.ErrorCode(err) != "wrong_password" {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	if st.staff.LockedUntil.IsZero() {
+		t.Fatal("five wrong passwords did not lock the account")
+	}
+	if _, _, err := svc.LoginStaff(ctx, "clerk", "correct-horse", "1.2.3.4"); louyuan.ErrorCode(err) != "account_locked" {
+		t.Fatalf("right password while locked: %v", err)
+	}
+	*now = now.Add(16 * time.Minute)
+	if _, _, err := svc.LoginStaff(ctx, "clerk", "correct-horse", "1.2.3.4"); err != nil {
+		t.Fatalf("after the lockout: %v", err)
+	}
+	if _, _, err := svc.LoginStaff(ctx, "nobody", "x", "1.2.3.4"); louyuan.ErrorCode(err) != "wrong_password" {
+		t.Fatalf("unknown user must look like a wrong password: %v", err)
+	}
+}
+
+func TestTokensExpireRefreshAndLogout(t *testing.T) {
+	svc, _, now := newTestService(t)
+	ctx := context.Background()
+	tok, _, err := svc.LoginStaff(ctx, "clerk", "correct-horse", "ip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := svc.Authenticate(ctx, tok.AccessToken); err != nil || p.Kind != KindStaff || p.ID != 1 {
+		t.Fatalf("Authenticate = %+v, %v", p, err)
+	}
+	*now = now.Add(2*time.Hour + time.Second)
+	if _, err := svc.Authenticate(ctx, tok.AccessToken); louyuan.ErrorCode(err) != "token_expired" {
+		t.Fatalf("expired access token: %v", err)
+	}
+	next, err := svc.Refresh(ctx, tok.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Refresh(ctx, tok.RefreshToken); louyuan.ErrorCode(err) != "token_invalid" {
+		t.Fatalf("refresh token reused: %v", err)
+	}
+	if _, err := svc.Authenticate(ctx, next.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Logout(ctx, next.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Authenticate(ctx, next.AccessToken); louyuan.ErrorCode(err) != "token_invalid" {
+		t.Fatalf("after logout: %v", err)
+	}
+	if _, err := svc.Refresh(ctx, next.RefreshToken); louyuan.ErrorCode(err) != "token_invalid" {
+		t.Fatalf("refresh after logout: %v", err)
+	}
+	for _, bad := range []string{"", "garbage", "lya_nope"} {
+		if _, err := svc.Authenticate(ctx, bad); !louyuan.IsKind(err, louyuan.KindUnauthorized) {
+			t.Errorf("Authenticate(%q) = %v", bad, err)
+		}
+	}
+}
+
+func TestPhoneVault(t *testing.T) {
+	v, err := NewPhoneVault(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, _ := v.Seal("13812345678")
+	if got, err := v.Open(sealed); err != nil || got != "13812345678" {
+		t.Fatalf("Open = %q, %v", got, err)
+	}
+	sealed[len(sealed)-1] ^= 1
+	if _, err := v.Open(sealed); err == nil {
+		t.Fatal("a tampered ciphertext opened")
+	}
+	if v.Hash("13812345678") != v.Hash("13812345678") || v.Hash("13812345678") == v.Hash("13812345679") {
+		t.Fatal("hash not stable or not distinct")
+	}
+	if m := MaskPhone("13812345678"); m != "138****5678" {
+		t.Fatalf("MaskPhone = %q", m)
+	}
+}
