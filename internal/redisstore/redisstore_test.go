@@ -11,8 +11,14 @@ import (
 	"github.com/louyuan/louyuan/internal/testenv"
 )
 
-// clients runs each test against real Redis and the embedded one.
-func clients(t *testing.T) map[string]*redis.Client {
+type backend struct {
+	rdb    *redis.Client
+	prefix string
+}
+
+// clients runs each test against real Redis (under a key prefix of its own,
+// deleted afterwards) and the embedded one.
+func clients(t *testing.T) map[string]backend {
 	t.Helper()
 	real := testenv.Redis(t)
 	emb, stop, err := Embedded()
@@ -20,14 +26,14 @@ func clients(t *testing.T) map[string]*redis.Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	return map[string]*redis.Client{"redis": real.Client, "embedded": emb}
+	return map[string]backend{"redis": {real.Client, real.Prefix}, "embedded": {emb, "t:"}}
 }
 
 func TestSessions(t *testing.T) {
 	ctx := context.Background()
-	for name, rdb := range clients(t) {
+	for name, b := range clients(t) {
 		t.Run(name, func(t *testing.T) {
-			s := NewSessions(rdb, testenv.KeyPrefix(t))
+			s := NewSessions(b.rdb, b.prefix)
 			sess := identity.Session{Kind: identity.KindUser, PrincipalID: 7, ExpiresAt: time.Now().Add(time.Hour).UTC().Truncate(time.Second), Pair: "p", SessionKey: "sk"}
 			if err := s.Put(ctx, "h1", sess, time.Minute); err != nil {
 				t.Fatal(err)
@@ -55,9 +61,9 @@ func TestSessions(t *testing.T) {
 
 func TestLimiter(t *testing.T) {
 	ctx := context.Background()
-	for name, rdb := range clients(t) {
+	for name, b := range clients(t) {
 		t.Run(name, func(t *testing.T) {
-			l := NewLimiter(rdb, testenv.KeyPrefix(t))
+			l := NewLimiter(b.rdb, b.prefix)
 			for i := 0; i < 5; i++ {
 				if ok, _, err := l.Allow(ctx, "k", 5, time.Hour); err != nil || !ok {
 					t.Fatalf("attempt %d refused: %v", i+1, err)
