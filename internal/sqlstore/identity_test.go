@@ -263,43 +263,58 @@ func TestScopePlace(t *testing.T) {
 }
 
 // Concurrent first logins of one openid make one user; exactly one of them
-// reports it as created.
+// reports it as created. mode says how the callers run: each on its own
+// (as the login service calls it) or each in its own transaction.
 func TestUpsertUserConcurrent(t *testing.T) {
-	eachDB(t, func(t *testing.T, db *DB) {
-		s := NewIdentity(db)
-		const n = 8
-		var wg sync.WaitGroup
-		users := make([]identity.User, n)
-		created := make([]bool, n)
-		errs := make([]error, n)
-		start := make(chan struct{})
-		for i := 0; i < n; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				users[i], created[i], errs[i] = s.UpsertUser(context.Background(), "openid-race", "", t0)
-			}()
-		}
-		close(start)
-		wg.Wait()
-		nCreated := 0
-		for i := range users {
-			if errs[i] != nil {
-				t.Fatalf("UpsertUser %d: %v", i, errs[i])
-			}
-			if users[i].ID != users[0].ID || users[i].ID == 0 {
-				t.Fatalf("UpsertUser %d gave user %d, another gave %d", i, users[i].ID, users[0].ID)
-			}
-			if created[i] {
-				nCreated++
-			}
-		}
-		if nCreated != 1 {
-			t.Fatalf("%d logins reported creating the user, want 1", nCreated)
-		}
-		if c := count(t, db, "users", ""); c != 1 {
-			t.Fatalf("%d users rows, want 1", c)
-		}
-	})
+	for _, mode := range []string{"plain", "tx"} {
+		t.Run(mode, func(t *testing.T) {
+			eachDB(t, func(t *testing.T, db *DB) {
+				s := NewIdentity(db)
+				const n = 12
+				var wg sync.WaitGroup
+				users := make([]identity.User, n)
+				created := make([]bool, n)
+				errs := make([]error, n)
+				start := make(chan struct{})
+				for i := 0; i < n; i++ {
+					inTx := mode == "tx"
+					at := t0.Add(time.Duration(i) * time.Millisecond) // each login at its own time
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						if !inTx {
+							users[i], created[i], errs[i] = s.UpsertUser(context.Background(), "openid-race", "", at)
+							return
+						}
+						errs[i] = db.InTx(context.Background(), func(ctx context.Context) error {
+							var err error
+							users[i], created[i], err = s.UpsertUser(ctx, "openid-race", "union-race", at)
+							return err
+						})
+					}()
+				}
+				close(start)
+				wg.Wait()
+				nCreated := 0
+				for i := range users {
+					if errs[i] != nil {
+						t.Fatalf("UpsertUser %d: %v", i, errs[i])
+					}
+					if users[i].ID != users[0].ID || users[i].ID == 0 {
+						t.Fatalf("UpsertUser %d gave user %d, another gave %d", i, users[i].ID, users[0].ID)
+					}
+					if created[i] {
+						nCreated++
+					}
+				}
+				if nCreated != 1 {
+					t.Fatalf("%d logins reported creating the user, want 1", nCreated)
+				}
+				if c := count(t, db, "users", ""); c != 1 {
+					t.Fatalf("%d users rows, want 1", c)
+				}
+			})
+		})
+	}
 }

@@ -148,33 +148,46 @@ type Needed struct {
 	Reachable  bool         `json:"reachable"`
 }
 
-// Tally is the count of a motion at one moment.
+// Totals are the sums a tally is judged on: the electorate, those who
+// voted, and the support of each option. Live tallies keep Totals up to
+// date ballot by ballot; Count computes them from scratch.
+type Totals struct {
+	ElectorateHouses int           `json:"electorate_households"`
+	ElectorateHeads  int64         `json:"electorate_heads"`
+	ElectorateArea   louyuan.Area  `json:"electorate_area"`
+	VotedHouses      int           `json:"voted_households"`
+	VotedHeads       int64         `json:"voted_heads"`
+	VotedArea        louyuan.Area  `json:"voted_area"`
+	Options          []OptionCount `json:"options"`
+	SplitOwners      []int64       `json:"split_owners,omitempty"` // owners whose households chose differently
+}
+
+// Tally is the count of a motion at one moment: the totals and what they
+// mean under the motion's rule.
 type Tally struct {
-	Rule                RuleKind      `json:"rule"`
-	ElectorateHouses    int           `json:"electorate_households"`
-	ElectorateHeads     int64         `json:"electorate_heads"`
-	ElectorateArea      louyuan.Area  `json:"electorate_area"`
-	VotedHouses         int           `json:"voted_households"`
-	VotedHeads          int64         `json:"voted_heads"`
-	VotedArea           louyuan.Area  `json:"voted_area"`
-	Options             []OptionCount `json:"options"`
+	Rule RuleKind `json:"rule"`
+	Totals
 	ParticipationArea   Needed        `json:"participation_area"`
 	ParticipationHead   Needed        `json:"participation_head"`
 	ApprovalArea        Needed        `json:"approval_area"`
 	ApprovalHead        Needed        `json:"approval_head"`
 	Passed              bool          `json:"passed"`
-	SplitOwners         []int64       `json:"split_owners,omitempty"` // groups whose households chose differently
 	Elected             []string      `json:"elected,omitempty"`
 	TieAtLastSeat       []string      `json:"tie_at_last_seat,omitempty"`
 }
 
-// Count computes the tally of votes over the electorate under rule. Votes
-// of households outside the electorate are ignored; options outside
-// options are ignored. A household's head weight is its owner's one head
-// shared equally among that owner's households that voted, so that an
-// owner of three households who voted with all three counts once.
+// Count computes the tally of votes over the electorate under rule.
 func Count(rule Rule, electorate []Voter, options []string, votes []Vote) Tally {
-	t := Tally{Rule: rule.Kind, ElectorateHouses: len(electorate)}
+	return Evaluate(rule, Sum(electorate, options, votes))
+}
+
+// Sum adds up votes over the electorate. Votes of households outside the
+// electorate, a household's second vote, and options outside options are
+// ignored. A household's head weight is its owner's one head shared
+// equally among that owner's households that voted, so that an owner of
+// three households who voted with all three counts once.
+func Sum(electorate []Voter, options []string, votes []Vote) Totals {
+	t := Totals{ElectorateHouses: len(electorate)}
 	byHouse := make(map[int64]Voter, len(electorate))
 	groups := map[int64]bool{}
 	for _, v := range electorate {
@@ -245,7 +258,13 @@ func Count(rule Rule, electorate []Voter, options []string, votes []Vote) Tally 
 		t.SplitOwners = append(t.SplitOwners, g)
 	}
 	sort.Slice(t.SplitOwners, func(i, j int) bool { return t.SplitOwners[i] < t.SplitOwners[j] })
+	return t
+}
 
+// Evaluate judges totals under rule: which thresholds are met, what is
+// still needed, and whether the motion passes (or who is elected).
+func Evaluate(rule Rule, totals Totals) Tally {
+	t := Tally{Rule: rule.Kind, Totals: totals}
 	votedArea, votedHeads := areaRat(t.VotedArea), big.NewRat(t.VotedHeads, 1)
 	t.ParticipationArea = neededParticipationArea(rule.ParticipationArea, t.VotedArea, t.ElectorateArea)
 	t.ParticipationHead = neededParticipationHead(rule.ParticipationHead, t.VotedHeads, t.ElectorateHeads)
@@ -255,9 +274,11 @@ func Count(rule Rule, electorate []Voter, options []string, votes []Vote) Tally 
 		t.Passed = t.ParticipationArea.Met && t.ParticipationHead.Met && len(t.TieAtLastSeat) == 0
 		return t
 	}
-	agree := perOption[OptionAgree]
-	if agree == nil {
-		agree = &OptionCount{Head: new(big.Rat)}
+	agree := &OptionCount{Head: new(big.Rat)}
+	for i := range t.Options {
+		if t.Options[i].Option == OptionAgree {
+			agree = &t.Options[i]
+		}
 	}
 	remainingArea := t.ElectorateArea - t.VotedArea
 	remainingHeads := t.ElectorateHeads - t.VotedHeads
