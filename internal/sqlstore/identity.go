@@ -80,7 +80,15 @@ func (s *Identity) InTx(ctx context.Context, fn func(ctx context.Context) error)
 }
 
 // UpsertUser finds the user of openID, creating it on first login.
-func (s *Identity) UpsertUser(ctx context.Context, openID, unionID string, now time.Time) (identity.User, bool, error) {
+func (s *Identity) UpsertUser(ctx context.Context, openID, unionID string, now time.Time) (u identity.User, created bool, err error) {
+	err = s.db.InTx(ctx, func(ctx context.Context) error {
+		u, created, err = s.upsertUser(ctx, openID, unionID, now)
+		return err
+	})
+	return u, created, err
+}
+
+func (s *Identity) upsertUser(ctx context.Context, openID, unionID string, now time.Time) (identity.User, bool, error) {
 	var union *string
 	if unionID != "" {
 		union = &unionID
@@ -111,7 +119,7 @@ func (s *Identity) UpsertUser(ctx context.Context, openID, unionID string, now t
 		}
 	}
 	var got userRow
-	if err := conn.Where("openid = ?", openID).Take(&got).Error; err != nil {
+	if err := s.db.forUpdate(conn.Where("openid = ?", openID)).Take(&got).Error; err != nil {
 		return identity.User{}, false, wrap(err, "read user")
 	}
 	return got.toUser(), created, nil
