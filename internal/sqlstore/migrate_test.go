@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -31,8 +32,8 @@ func checkMigrated(t *testing.T, db *DB) {
 	if len(pending) != 0 {
 		t.Errorf("pending migrations: %v", pending)
 	}
-	if !slices.Equal(applied, []int64{1, 2}) {
-		t.Errorf("applied migrations = %v, want [1 2]", applied)
+	if want := allVersions(t); !slices.Equal(applied, want) {
+		t.Errorf("applied migrations = %v, want %v", applied, want)
 	}
 	for _, table := range wantTables {
 		if !db.Migrator().HasTable(table) {
@@ -47,8 +48,8 @@ func checkMigrated(t *testing.T, db *DB) {
 	if err := db.DB.Table("goose_db_version").Where("version_id > 0").Count(&n).Error; err != nil {
 		t.Fatalf("read goose_db_version: %v", err)
 	}
-	if n != 2 {
-		t.Errorf("goose_db_version has %d applied rows, want 2", n)
+	if want := len(allVersions(t)); n != int64(want) {
+		t.Errorf("goose_db_version has %d applied rows, want %d", n, want)
 	}
 }
 
@@ -72,8 +73,8 @@ func TestMigrateIdempotent(t *testing.T) {
 		if err != nil {
 			t.Fatalf("status of empty database: %v", err)
 		}
-		if len(applied) != 0 || !slices.Equal(pending, []int64{1, 2}) {
-			t.Fatalf("empty database: applied %v pending %v, want none and [1 2]", applied, pending)
+		if len(applied) != 0 || !slices.Equal(pending, allVersions(t)) {
+			t.Fatalf("empty database: applied %v pending %v, want none and %v", applied, pending, allVersions(t))
 		}
 		for i := 0; i < 2; i++ {
 			if err := db.Migrate(ctx, quietLog()); err != nil {
@@ -94,7 +95,7 @@ func TestMigrationFilesExpanded(t *testing.T) {
 			t.Fatal(err)
 		}
 		entries, err := fs.ReadDir(fsys, ".")
-		if err != nil || len(entries) != 2 {
+		if err != nil || len(entries) != len(allVersions(t)) {
 			t.Fatalf("%s: read migrations: %d entries, %v", d, len(entries), err)
 		}
 		for _, e := range entries {
@@ -166,10 +167,28 @@ func TestMigrateConcurrentMySQL(t *testing.T) {
 			t.Errorf("concurrent migrate %d: %v", i, err)
 		}
 	}
-	if applied != 2 {
-		t.Errorf("%d migrations applied in all, want 2 (each once)", applied)
+	if want := len(allVersions(t)); applied != want {
+		t.Errorf("%d migrations applied in all, want %d (each once)", applied, want)
 	}
 	for _, db := range dbs {
 		checkMigrated(t, db)
 	}
+}
+
+// allVersions lists the version numbers of the embedded migration files.
+func allVersions(t *testing.T) []int64 {
+	t.Helper()
+	entries, err := migrationFiles.ReadDir("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int64
+	for _, e := range entries {
+		var v int64
+		if _, err := fmt.Sscanf(e.Name(), "%05d_", &v); err != nil {
+			t.Fatalf("migration file %s has no version prefix", e.Name())
+		}
+		out = append(out, v)
+	}
+	return out
 }
