@@ -12,15 +12,16 @@ import (
 
 // statusOf is the one table from error kinds to HTTP statuses.
 var statusOf = map[louyuan.Kind]int{
-	louyuan.KindInvalid:      http.StatusBadRequest,
-	louyuan.KindUnauthorized: http.StatusUnauthorized,
-	louyuan.KindForbidden:    http.StatusForbidden,
-	louyuan.KindNotFound:     http.StatusNotFound,
-	louyuan.KindConflict:     http.StatusConflict,
-	louyuan.KindTooLarge:     http.StatusRequestEntityTooLarge,
-	louyuan.KindRateLimited:  http.StatusTooManyRequests,
-	louyuan.KindUnavailable:  http.StatusServiceUnavailable,
-	louyuan.KindInternal:     http.StatusInternalServerError,
+	louyuan.KindInvalid:          http.StatusBadRequest,
+	louyuan.KindMethodNotAllowed: http.StatusMethodNotAllowed,
+	louyuan.KindUnauthorized:     http.StatusUnauthorized,
+	louyuan.KindForbidden:        http.StatusForbidden,
+	louyuan.KindNotFound:         http.StatusNotFound,
+	louyuan.KindConflict:         http.StatusConflict,
+	louyuan.KindTooLarge:         http.StatusRequestEntityTooLarge,
+	louyuan.KindRateLimited:      http.StatusTooManyRequests,
+	louyuan.KindUnavailable:      http.StatusServiceUnavailable,
+	louyuan.KindInternal:         http.StatusInternalServerError,
 }
 
 // ErrorBody is the JSON shape of every error response.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -18,7 +17,7 @@ import (
 
 var (
 	errNoRoute  = louyuan.NotFound("no_route", "没有这个接口")
-	errNoMethod = &louyuan.Error{Kind: louyuan.KindInvalid, Code: "method_not_allowed", Message: "该接口不支持此请求方法"}
+	errNoMethod = &louyuan.Error{Kind: louyuan.KindMethodNotAllowed, Code: "method_not_allowed", Message: "该接口不支持此请求方法"}
 )
 
 type loginRequest struct {
@@ -85,8 +84,7 @@ func (s *Server) refresh(c *gin.Context) {
 }
 
 func (s *Server) logout(c *gin.Context) {
-	token, _ := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-	if err := s.Identity.Logout(c.Request.Context(), strings.TrimSpace(token)); err != nil {
+	if err := s.Identity.Logout(c.Request.Context(), bearerToken(c)); err != nil {
 		fail(c, err)
 		return
 	}
@@ -172,8 +170,8 @@ func (s *Server) bindWithInvite(c *gin.Context) {
 
 type bindAskRequest struct {
 	Role     roster.MemberRole `json:"role" binding:"required"`
-	RealName string            `json:"real_name" binding:"required,max=64"`
-	Note     string            `json:"note" binding:"max=600"`
+	RealName string            `json:"real_name" binding:"required,max=32"`
+	Note     string            `json:"note" binding:"max=200"`
 }
 
 func (s *Server) requestBind(c *gin.Context) {
@@ -195,7 +193,7 @@ func (s *Server) requestBind(c *gin.Context) {
 
 type representativeAskRequest struct {
 	CandidateUserID int64  `json:"candidate_user_id" binding:"required,gt=0"`
-	Note            string `json:"note" binding:"max=600"`
+	Note            string `json:"note" binding:"max=200"`
 }
 
 func (s *Server) requestRepresentative(c *gin.Context) {
@@ -266,7 +264,7 @@ func (s *Server) pendingRequests(c *gin.Context) {
 
 type decisionRequest struct {
 	Approve *bool  `json:"approve" binding:"required"`
-	Reason  string `json:"reason" binding:"max=600"`
+	Reason  string `json:"reason" binding:"max=200"`
 }
 
 func (s *Server) decide(c *gin.Context) {
@@ -307,7 +305,10 @@ func (s *Server) importRoster(c *gin.Context) {
 	}
 	rows, problems, err := spreadsheet.ParseRoster(bytes.NewReader(data), maxRosterRows)
 	if err != nil {
-		fail(c, louyuan.Invalid("roster_unreadable", "无法读取名册文件，请上传 Excel（.xlsx）格式的名册"))
+		if !louyuan.IsKind(err, louyuan.KindInvalid) {
+			err = louyuan.Invalid("roster_unreadable", "无法读取名册文件，请上传 Excel（.xlsx）格式的名册")
+		}
+		fail(c, err)
 		return
 	}
 	if len(problems) > 0 {

@@ -112,8 +112,7 @@ func recovery() gin.HandlerFunc {
 // principal(c).
 func (s *Server) authenticate() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		token, _ := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-		p, err := s.Identity.Authenticate(c.Request.Context(), strings.TrimSpace(token))
+		p, err := s.Identity.Authenticate(c.Request.Context(), bearerToken(c))
 		if err != nil {
 			fail(c, err)
 			return
@@ -121,6 +120,15 @@ func (s *Server) authenticate() gin.HandlerFunc {
 		c.Set(principalKey, p)
 		c.Next()
 	}
+}
+
+// bearerToken reads "Authorization: Bearer <token>" (scheme case-insensitive).
+func bearerToken(c *gin.Context) string {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(c.GetHeader("Authorization")), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
 }
 
 func principal(c *gin.Context) identity.Principal {

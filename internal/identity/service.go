@@ -399,6 +399,17 @@ func (s *Service) Grant(ctx context.Context, actor *Principal, kind Kind, id int
 	if err != nil {
 		return err
 	}
+	switch kind {
+	case KindUser:
+		_, err = s.store.User(ctx, id)
+	case KindStaff:
+		_, err = s.store.StaffByID(ctx, id)
+	default:
+		err = louyuan.Invalid("bad_principal", "只能授权给小程序用户或工作人员账号")
+	}
+	if err != nil {
+		return err
+	}
 	actorRef := "cli"
 	if actor != nil {
 		actorRef = actor.Ref()

@@ -15,15 +15,16 @@ type Kind string
 
 // The error kinds.
 const (
-	KindInvalid      Kind = "invalid"      // the request itself is wrong
-	KindUnauthorized Kind = "unauthorized" // no valid session or credentials
-	KindForbidden    Kind = "forbidden"    // authenticated, but not allowed here
-	KindNotFound     Kind = "not_found"    // no such thing (or not visible to the caller)
-	KindConflict     Kind = "conflict"     // the state of things does not allow it
-	KindTooLarge     Kind = "too_large"    // a body or file over its limit
-	KindRateLimited  Kind = "rate_limited" // too many attempts; try later
-	KindUnavailable  Kind = "unavailable"  // a dependency is down
-	KindInternal     Kind = "internal"     // a bug or an unexpected failure
+	KindInvalid          Kind = "invalid"            // the request itself is wrong
+	KindMethodNotAllowed Kind = "method_not_allowed" // the route exists, not with this method
+	KindUnauthorized     Kind = "unauthorized"       // no valid session or credentials
+	KindForbidden        Kind = "forbidden"          // authenticated, but not allowed here
+	KindNotFound         Kind = "not_found"          // no such thing (or not visible to the caller)
+	KindConflict         Kind = "conflict"           // the state of things does not allow it
+	KindTooLarge         Kind = "too_large"          // a body or file over its limit
+	KindRateLimited      Kind = "rate_limited"       // too many attempts; try later
+	KindUnavailable      Kind = "unavailable"        // a dependency is down
+	KindInternal         Kind = "internal"           // a bug or an unexpected failure
 )
 
 // Error is the one error type that crosses package boundaries. Code is a

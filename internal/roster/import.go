@@ -33,11 +33,11 @@ type RowError struct {
 // InviteSlip is one printed invitation: a household and a fresh one-time
 // code that binds whoever enters it to that household.
 type InviteSlip struct {
-	Courtyard string
-	Building  string
-	Unit      string
-	Room      string
-	Role      MemberRole
-	Code      string
-	ExpiresAt string // formatted for print, e.g. "2026-12-31"
+	Courtyard string     `json:"courtyard"`
+	Building  string     `json:"building"`
+	Unit      string     `json:"unit"`
+	Room      string     `json:"room"`
+	Role      MemberRole `json:"role"`
+	Code      string     `json:"code"`
+	ExpiresAt string     `json:"expires_at"` // formatted for print, e.g. "2026-12-31"
 }

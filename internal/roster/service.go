@@ -395,6 +395,9 @@ func (s *Service) RequestBind(ctx context.Context, p identity.Principal, househo
 	}
 	var r Request
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		if _, err := s.store.Household(ctx, householdID); err != nil {
+			return err
+		}
 		members, err := s.store.Members(ctx, householdID)
 		if err != nil {
 			return err
@@ -423,6 +426,9 @@ func (s *Service) RequestRepresentative(ctx context.Context, p identity.Principa
 	}
 	var r Request
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		if _, err := s.store.Household(ctx, householdID); err != nil {
+			return err
+		}
 		members, err := s.store.Members(ctx, householdID)
 		if err != nil {
 			return err

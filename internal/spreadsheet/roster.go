@@ -482,7 +482,12 @@ func (p *rosterParser) readOwners(line int, row []cell) []roster.OwnerRef {
 		return nil
 	}
 	owners := make([]roster.OwnerRef, len(names))
+	example := false
 	for i, name := range names {
+		if strings.HasPrefix(name, "示例") && !example {
+			p.failField(line, fieldOwner, "这是模板里的示例行，请改成真实数据或删除")
+			example = true
+		}
 		if utf8.RuneCountInString(name) > maxTextLen {
 			p.failField(line, fieldOwner, fmt.Sprintf("业主姓名“%s”太长，最多%d个字", name, maxTextLen))
 		}

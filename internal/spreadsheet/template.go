@@ -19,8 +19,8 @@ const (
 // templateExamples are the example households under the template's header,
 // in column order. Numbers are real numbers, as a clerk would type them.
 var templateExamples = [][]any{
-	{"1号楼", "1单元", "101", 1, 85.2, "张三", "123X"},
-	{"1号楼", "1单元", "102", 1, 92.35, "李四、王五", "0456、7890"},
+	{"1号楼", "1单元", "101", 1, 85.2, "示例张三", "123X"},
+	{"1号楼", "1单元", "102", 1, 92.35, "示例李四、示例王五", "0456、7890"},
 }
 
 // templateNotes explains each column of the template, in column order.
