@@ -77,6 +77,8 @@ type MetaStore interface {
 	File(ctx context.Context, key string) (Meta, error)
 	// CourtyardPlace locates a courtyard for authorisation.
 	CourtyardPlace(ctx context.Context, courtyardID int64) (identity.Place, error)
+	// IsResident reports whether a user is bound to a household of the courtyard.
+	IsResident(ctx context.Context, userID, courtyardID int64) (bool, error)
 }
 
 // Service checks and stores uploads.
@@ -141,8 +143,18 @@ func (s *Service) Upload(ctx context.Context, p identity.Principal, purpose Purp
 		return Meta{}, err
 	}
 	if courtyardID != 0 {
-		if _, err := s.meta.CourtyardPlace(ctx, courtyardID); err != nil {
+		place, err := s.meta.CourtyardPlace(ctx, courtyardID)
+		if err != nil {
 			return Meta{}, err
+		}
+		allowed := p.Can(place, identity.CouncilOrStaff...)
+		if !allowed && p.Kind == identity.KindUser {
+			if allowed, err = s.meta.IsResident(ctx, p.ID, courtyardID); err != nil {
+				return Meta{}, err
+			}
+		}
+		if !allowed {
+			return Meta{}, louyuan.Forbidden("not_in_scope", "您不是该楼院的住户或工作人员，不能为其上传文件")
 		}
 	}
 	sum := sha256.Sum256(data)

@@ -699,6 +699,14 @@ func (s *Files) File(ctx context.Context, key string) (files.Meta, error) {
 	return m, nil
 }
 
+// IsResident reports whether userID is bound to a household of the courtyard.
+func (s *Files) IsResident(ctx context.Context, userID, courtyardID int64) (bool, error) {
+	var n int64
+	err := s.db.conn(ctx).Table("memberships m").Joins("JOIN households h ON h.id = m.household_id").
+		Where("m.user_id = ? AND h.courtyard_id = ?", userID, courtyardID).Count(&n).Error
+	return n > 0, wrap(err, "check residence")
+}
+
 // CourtyardPlace locates a courtyard.
 func (s *Files) CourtyardPlace(ctx context.Context, courtyardID int64) (identity.Place, error) {
 	return NewIdentity(s.db).ScopePlace(ctx, identity.ScopeCourtyard, courtyardID)
