@@ -181,6 +181,9 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Files.Dir == "" {
+		cfg.Files.Dir = filepath.Join(cfg.DataDir, "files")
+	}
 	blobs, err := files.NewDir(cfg.Files.Dir)
 	if err != nil {
 		return nil, err

@@ -86,7 +86,14 @@ func seedDemo(ctx context.Context, a *App, out io.Writer) error {
 		return err
 	}
 	ids := sqlstore.NewIdentity(a.DB)
-	for _, m := range []struct{ handle, role string }{{"lizhang", "chair"}, {"lishi", "member"}} {
+	councilUsers := []struct{ handle, role string }{{"lizhang", "chair"}, {"lishi", "member"}}
+	if a.Fake == nil {
+		// A real WeChat app is configured: the demo's council members are
+		// fake WeChat users nobody could log in as.
+		a.log.Warn("demo: council members not seeded because a real WeChat app is configured; add them with `server admin grant -user ID -role council_member -scope COURTYARD`")
+		councilUsers = nil
+	}
+	for _, m := range councilUsers {
 		u, _, err := ids.UpsertUser(ctx, a.Fake.User(m.handle).OpenID, "", timeNow())
 		if err != nil {
 			return err

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/louyuan/louyuan/internal/identity"
@@ -114,22 +113,38 @@ func (s *Sessions) Delete(ctx context.Context, hashes ...string) error {
 	return nil
 }
 
-// Limiter is a GCRA rate limiter shared by every server instance.
+// Limiter is a fixed-window rate limiter shared by every server instance.
+// (go-redis/redis_rate puts its keys under a fixed "rate:" prefix outside
+// ours, which a Redis ACL fenced to our prefix would refuse; a window
+// counter is all that login and invite limits need.)
 type Limiter struct {
-	lim    *redis_rate.Limiter
+	rdb    redis.UniversalClient
 	prefix string
 }
 
 // NewLimiter returns a limiter keyed under prefix+"rl:".
 func NewLimiter(rdb redis.UniversalClient, prefix string) *Limiter {
-	return &Limiter{lim: redis_rate.NewLimiter(rdb), prefix: prefix + "rl:"}
+	return &Limiter{rdb: rdb, prefix: prefix + "rl:"}
 }
 
-// Allow spends one attempt of key; limit attempts per period.
+// windowScript counts one attempt in the current window and returns the
+// count and the window's remaining milliseconds.
+var windowScript = redis.NewScript(`
+local n = redis.call("INCR", KEYS[1])
+if n == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
+local ttl = redis.call("PTTL", KEYS[1])
+if ttl < 0 then redis.call("PEXPIRE", KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}
+`)
+
+// Allow spends one attempt of key; limit attempts per window of per.
 func (l *Limiter) Allow(ctx context.Context, key string, limit int, per time.Duration) (bool, time.Duration, error) {
-	res, err := l.lim.Allow(ctx, l.prefix+key, redis_rate.Limit{Rate: limit, Burst: limit, Period: per})
+	res, err := windowScript.Run(ctx, l.rdb, []string{l.prefix + key}, per.Milliseconds()).Int64Slice()
 	if err != nil {
 		return false, 0, unavailable(err, "rate limit")
 	}
-	return res.Allowed > 0, res.RetryAfter, nil
+	if res[0] > int64(limit) {
+		return false, time.Duration(res[1]) * time.Millisecond, nil
+	}
+	return true, 0, nil
 }

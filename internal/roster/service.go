@@ -311,6 +311,15 @@ func (s *Service) BindWithInvite(ctx context.Context, p identity.Principal, code
 	return m, err
 }
 
+func hasRepresentative(members []Member) bool {
+	for _, m := range members {
+		if m.Representative {
+			return true
+		}
+	}
+	return false
+}
+
 // audit2 writes an entry about a household into its courtyard's stream.
 func (s *Service) audit2(ctx context.Context, householdID int64, actor, action string, detail map[string]any) error {
 	h, err := s.store.Household(ctx, householdID)
@@ -499,8 +508,19 @@ func (s *Service) Decide(ctx context.Context, p identity.Principal, kind string,
 			status, action = StatusApproved, kind+".approved"
 			switch kind {
 			case "bind":
+				members, err := s.store.Members(ctx, r.HouseholdID)
+				if err != nil {
+					return err
+				}
 				if _, err := s.store.AddMember(ctx, Member{UserID: r.UserID, HouseholdID: r.HouseholdID, Role: r.Role, Via: "request", CreatedAt: now}); err != nil {
 					return err
+				}
+				// As with an invite code: the first owner of a household
+				// without a representative becomes it.
+				if r.Role == RoleOwner && !hasRepresentative(members) {
+					if err := s.store.SetRepresentative(ctx, r.HouseholdID, r.UserID); err != nil {
+						return err
+					}
 				}
 			case "representative":
 				members, err := s.store.Members(ctx, r.HouseholdID)
