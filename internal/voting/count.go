@@ -167,13 +167,13 @@ type Totals struct {
 type Tally struct {
 	Rule RuleKind `json:"rule"`
 	Totals
-	ParticipationArea   Needed        `json:"participation_area"`
-	ParticipationHead   Needed        `json:"participation_head"`
-	ApprovalArea        Needed        `json:"approval_area"`
-	ApprovalHead        Needed        `json:"approval_head"`
-	Passed              bool          `json:"passed"`
-	Elected             []string      `json:"elected,omitempty"`
-	TieAtLastSeat       []string      `json:"tie_at_last_seat,omitempty"`
+	ParticipationArea Needed   `json:"participation_area"`
+	ParticipationHead Needed   `json:"participation_head"`
+	ApprovalArea      Needed   `json:"approval_area"`
+	ApprovalHead      Needed   `json:"approval_head"`
+	Passed            bool     `json:"passed"`
+	Elected           []string `json:"elected,omitempty"`
+	TieAtLastSeat     []string `json:"tie_at_last_seat,omitempty"`
 }
 
 // Count computes the tally of votes over the electorate under rule.
@@ -311,7 +311,7 @@ func smallestK(th Threshold, a, b *big.Rat, grows bool, limit *big.Rat) (*big.Ra
 	// that meets the threshold.
 	num, den := big.NewRat(th.Num, 1), big.NewRat(th.Den, 1)
 	lhs := new(big.Rat).Sub(new(big.Rat).Mul(num, b), new(big.Rat).Mul(a, den)) // num·b − a·den
-	coef := new(big.Rat).Set(den)                                                  // den − g·num
+	coef := new(big.Rat).Set(den)                                               // den − g·num
 	if grows {
 		coef.Sub(coef, num)
 	}
