@@ -31,6 +31,7 @@ func adminServices(ctx context.Context, cfg *Config, log *slog.Logger) (*App, *i
 	}
 	idCfg := identity.DefaultConfig()
 	idCfg.BcryptCost = cfg.Security.BcryptCost
+	idCfg.SigningKey = cfg.sessionSigningKey()
 	svc := identity.NewService(sqlstore.NewIdentity(a.DB), nil, nil, noLimits{}, phones, a.Audit, idCfg, log)
 	return a, svc, nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/louyuan/louyuan/internal/redisstore"
 	"github.com/louyuan/louyuan/internal/roster"
 	"github.com/louyuan/louyuan/internal/sqlstore"
+	"github.com/louyuan/louyuan/internal/voting"
 	"github.com/louyuan/louyuan/internal/wechat"
 	"github.com/louyuan/louyuan/internal/wechat/wechatfake"
 )
@@ -42,6 +43,7 @@ type App struct {
 	Identity *identity.Service
 	Roster   *roster.Service
 	Files    *files.Service
+	Voting   *voting.Service
 	API      *api.Server
 	// Fake is the in-process fake WeChat API of the embedded default.
 	Fake    *wechatfake.Server
@@ -192,12 +194,14 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 	idCfg := identity.DefaultConfig()
 	idCfg.AccessTTL, idCfg.UserRefreshTTL, idCfg.StaffRefreshTTL = cfg.Security.AccessTTL, cfg.Security.UserRefreshTTL, cfg.Security.StaffRefreshTTL
 	idCfg.BcryptCost, idCfg.LoginPerIPPerMin = cfg.Security.BcryptCost, cfg.Security.LoginsPerIPMin
+	idCfg.SigningKey = cfg.sessionSigningKey()
 
 	a.Identity = identity.NewService(sqlstore.NewIdentity(a.DB), redisstore.NewSessions(a.Redis, cfg.Redis.KeyPrefix), weChatLogin{wx}, limiter, phones, a.Audit, idCfg, log)
 	a.Roster = roster.NewService(sqlstore.NewRoster(a.DB), a.Audit, limiter)
 	a.Files = files.NewService(blobs, sqlstore.NewFiles(a.DB), a.Audit)
+	a.Voting = voting.NewService(sqlstore.NewVoting(a.DB), redisstore.NewTally(a.Redis, cfg.Redis.KeyPrefix), a.Audit, log)
 	a.API = &api.Server{
-		Identity: a.Identity, Roster: a.Roster, Files: a.Files, Log: log,
+		Identity: a.Identity, Roster: a.Roster, Files: a.Files, Voting: a.Voting, Log: log,
 		MaxBody: cfg.HTTP.MaxBodyBytes, MaxUpload: cfg.HTTP.MaxUploadBytes,
 		Checks: []api.Check{
 			{Name: "database", Ping: a.DB.Ping},

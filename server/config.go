@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -40,6 +42,7 @@ type Config struct {
 	Security struct {
 		PhoneKey        []byte        `yaml:"-"` // LOUYUAN_PHONE_KEY, base64 of 32 bytes
 		AuditKey        []byte        `yaml:"-"` // LOUYUAN_AUDIT_KEY, any length
+		SessionKey      []byte        `yaml:"-"` // LOUYUAN_SESSION_KEY, optional, at least 32 bytes
 		AccessTTL       time.Duration `yaml:"access_ttl"`
 		UserRefreshTTL  time.Duration `yaml:"user_refresh_ttl"`
 		StaffRefreshTTL time.Duration `yaml:"staff_refresh_ttl"`
@@ -49,11 +52,26 @@ type Config struct {
 	Files struct {
 		Dir string `yaml:"dir"`
 	} `yaml:"files"`
+	Scheduler struct {
+		Interval time.Duration `yaml:"interval"`
+	} `yaml:"scheduler"`
 	Demo bool `yaml:"demo"`
 	Log  struct {
 		Level  string `yaml:"level"`
 		Format string `yaml:"format"`
 	} `yaml:"log"`
+}
+
+// sessionSigningKey is the key that signs access tokens:
+// LOUYUAN_SESSION_KEY when set, else derived from the audit key (so that a
+// deployment needs no further secret; every instance shares it).
+func (c *Config) sessionSigningKey() []byte {
+	if len(c.Security.SessionKey) > 0 {
+		return c.Security.SessionKey
+	}
+	m := hmac.New(sha256.New, c.Security.AuditKey)
+	m.Write([]byte("louyuan access token signing"))
+	return m.Sum(nil)
 }
 
 // Embedded reports whether the server runs on its built-in defaults
@@ -75,6 +93,7 @@ func defaultConfig() *Config {
 	c.Security.StaffRefreshTTL = 7 * 24 * time.Hour
 	c.Security.BcryptCost = 12
 	c.Security.LoginsPerIPMin = 30
+	c.Scheduler.Interval = 5 * time.Second
 	c.Log.Level = "info"
 	c.Log.Format = "json"
 	return c
@@ -125,11 +144,12 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 		}
 	}
 	durations := map[string]*time.Duration{
-		"LOUYUAN_ACCESS_TTL":        &c.Security.AccessTTL,
-		"LOUYUAN_USER_REFRESH_TTL":  &c.Security.UserRefreshTTL,
-		"LOUYUAN_STAFF_REFRESH_TTL": &c.Security.StaffRefreshTTL,
-		"LOUYUAN_WECHAT_TIMEOUT":    &c.WeChat.Timeout,
-		"LOUYUAN_SHUTDOWN_TIMEOUT":  &c.HTTP.ShutdownTimeout,
+		"LOUYUAN_ACCESS_TTL":         &c.Security.AccessTTL,
+		"LOUYUAN_USER_REFRESH_TTL":   &c.Security.UserRefreshTTL,
+		"LOUYUAN_STAFF_REFRESH_TTL":  &c.Security.StaffRefreshTTL,
+		"LOUYUAN_WECHAT_TIMEOUT":     &c.WeChat.Timeout,
+		"LOUYUAN_SHUTDOWN_TIMEOUT":   &c.HTTP.ShutdownTimeout,
+		"LOUYUAN_SCHEDULER_INTERVAL": &c.Scheduler.Interval,
 	}
 	for name, p := range durations {
 		if v, ok := lookup(name); ok {
@@ -168,6 +188,12 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 	}
 	if v, ok := lookup("LOUYUAN_AUDIT_KEY"); ok && v != "" {
 		c.Security.AuditKey = []byte(v)
+	}
+	if v, ok := lookup("LOUYUAN_SESSION_KEY"); ok && v != "" {
+		if len(v) < 32 {
+			return fmt.Errorf("LOUYUAN_SESSION_KEY must be at least 32 characters")
+		}
+		c.Security.SessionKey = []byte(v)
 	}
 	return nil
 }

@@ -67,7 +67,7 @@ func (s *Server) staffLogin(c *gin.Context) {
 }
 
 type refreshRequest struct {
-	RefreshToken string `json:"refresh_token" binding:"required,max=100"`
+	RefreshToken string `json:"refresh_token" binding:"required,max=400"`
 }
 
 func (s *Server) refresh(c *gin.Context) {

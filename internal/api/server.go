@@ -24,6 +24,7 @@ import (
 	"github.com/louyuan/louyuan/internal/files"
 	"github.com/louyuan/louyuan/internal/identity"
 	"github.com/louyuan/louyuan/internal/roster"
+	"github.com/louyuan/louyuan/internal/voting"
 )
 
 //go:embed openapi.yaml
@@ -40,6 +41,7 @@ type Server struct {
 	Identity *identity.Service
 	Roster   *roster.Service
 	Files    *files.Service
+	Voting   *voting.Service
 	Checks   []Check
 	Log      *slog.Logger
 	// MaxBody caps JSON bodies; MaxUpload caps roster and file uploads.
@@ -97,6 +99,28 @@ func (s *Server) Handler() http.Handler {
 	a.POST("/grants", small, s.grant)
 	a.POST("/files", upload, s.uploadFile)
 	a.GET("/files/:key", s.downloadFile)
+
+	a.GET("/me/motions", s.myMotions)
+	a.GET("/me/delegations", s.myDelegations)
+	a.POST("/courtyards/:id/motions", small, s.createMotion)
+	a.GET("/courtyards/:id/motions", s.listMotions)
+	a.GET("/motions/:id", s.motionDetail)
+	a.POST("/motions/:id/publish", s.motionStep(publishStep))
+	a.POST("/motions/:id/cancel", s.motionStep(cancelStep))
+	a.POST("/motions/:id/open", s.motionStep(openStep))
+	a.POST("/motions/:id/close", s.motionStep(closeStep))
+	a.POST("/motions/:id/finalize", s.motionStep(finalizeStep))
+	a.POST("/motions/:id/extend", small, s.extendMotion)
+	a.POST("/motions/:id/ballots", small, s.castBallot)
+	a.POST("/motions/:id/proxy-ballots", small, s.castAsProxy)
+	a.POST("/motions/:id/paper-ballots", small, s.enterPaper)
+	a.GET("/motions/:id/turnout", s.turnout)
+	a.GET("/motions/:id/reconciliation", s.reconcile)
+	a.GET("/receipts/:code", s.verifyReceipt)
+	a.POST("/delegations", small, s.delegate)
+	a.POST("/delegations/:id/accept", small, s.acceptDelegation)
+	a.POST("/delegations/:id/confirm", small, s.confirmDelegation)
+	a.POST("/delegations/:id/revoke", s.revokeDelegation)
 	return r
 }
 

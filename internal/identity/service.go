@@ -2,10 +2,12 @@ package identity
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -40,14 +42,15 @@ type Staff struct {
 	CreatedAt    time.Time
 }
 
-// Session is what the server keeps for one issued token. The WeChat
+// Session is what the server keeps for one refresh token. The WeChat
 // session_key lives here and nowhere the client can see.
 type Session struct {
-	Kind        Kind      `json:"kind"`
-	PrincipalID int64     `json:"pid"`
-	ExpiresAt   time.Time `json:"exp"`
-	Pair        string    `json:"pair"` // hash of the other token of the pair
-	SessionKey  string    `json:"sk,omitempty"`
+	Kind            Kind      `json:"kind"`
+	PrincipalID     int64     `json:"pid"`
+	ExpiresAt       time.Time `json:"exp"`
+	Pair            string    `json:"pair"` // token ID of the paired access token
+	AccessExpiresAt time.Time `json:"aexp"`
+	SessionKey      string    `json:"sk,omitempty"`
 }
 
 // Tokens is what a successful login or refresh returns.
@@ -82,13 +85,16 @@ type Store interface {
 	ScopePlace(ctx context.Context, t ScopeType, id int64) (Place, error)
 }
 
-// Sessions keeps issued tokens by hash.
+// Sessions keeps refresh tokens by hash, and the IDs of access tokens
+// ended before their expiry.
 type Sessions interface {
 	Put(ctx context.Context, hash string, s Session, ttl time.Duration) error
 	Get(ctx context.Context, hash string) (Session, bool, error)
 	// Take reads and deletes atomically: a refresh token works once.
 	Take(ctx context.Context, hash string) (Session, bool, error)
 	Delete(ctx context.Context, hashes ...string) error
+	Revoke(ctx context.Context, tokenID string, ttl time.Duration) error
+	Revoked(ctx context.Context, tokenID string) (bool, error)
 }
 
 // Limiter counts attempts per key within a window.
@@ -105,6 +111,9 @@ type Config struct {
 	MaxFailedLogins  int
 	LockoutDuration  time.Duration
 	LoginPerIPPerMin int
+	// SigningKey signs access tokens (at least 32 bytes); every instance
+	// of a deployment must share it.
+	SigningKey []byte
 }
 
 // DefaultConfig is what production uses unless configured otherwise.
@@ -115,20 +124,25 @@ func DefaultConfig() Config {
 
 // Service logs people in and tells who is calling.
 type Service struct {
-	store    Store
-	sessions Sessions
-	wx       WeChat
-	limiter  Limiter
-	phones   *PhoneVault
-	audit    audit.Appender
-	cfg      Config
-	log      *slog.Logger
-	now      func() time.Time
+	store      Store
+	sessions   Sessions
+	wx         WeChat
+	limiter    Limiter
+	phones     *PhoneVault
+	audit      audit.Appender
+	cfg        Config
+	signingKey []byte
+	log        *slog.Logger
+	now        func() time.Time
 }
 
 // NewService wires the identity service.
 func NewService(store Store, sessions Sessions, wx WeChat, limiter Limiter, phones *PhoneVault, al audit.Appender, cfg Config, log *slog.Logger) *Service {
-	return &Service{store: store, sessions: sessions, wx: wx, limiter: limiter, phones: phones, audit: al, cfg: cfg, log: log, now: time.Now}
+	key := cfg.SigningKey
+	if len(key) < 32 {
+		panic("identity: Config.SigningKey must be at least 32 bytes")
+	}
+	return &Service{store: store, sessions: sessions, wx: wx, limiter: limiter, phones: phones, audit: al, cfg: cfg, signingKey: key, log: log, now: time.Now}
 }
 
 // SetClock replaces the clock (tests).
@@ -236,25 +250,78 @@ func (s *Service) rateLimitIP(ctx context.Context, key string) error {
 	return nil
 }
 
-func (s *Service) issue(ctx context.Context, kind Kind, id int64, sessionKey string, refreshTTL time.Duration) (Tokens, error) {
-	now := s.now().UTC()
-	access, refresh := newToken("lya_"), newToken("lyr_")
-	ah, rh := tokenHash(access), tokenHash(refresh)
-	t := Tokens{AccessToken: access, AccessExpiresAt: now.Add(s.cfg.AccessTTL), RefreshToken: refresh, RefreshExpiresAt: now.Add(refreshTTL)}
-	// The access record outlives its expiry by a day so that a late
-	// request is told "expired" rather than "invalid".
-	if err := s.sessions.Put(ctx, ah, Session{Kind: kind, PrincipalID: id, ExpiresAt: t.AccessExpiresAt, Pair: rh, SessionKey: sessionKey}, s.cfg.AccessTTL+24*time.Hour); err != nil {
-		return Tokens{}, err
+// An access token is self-contained: "lya_" + payload + "." + HMAC of it,
+// so that requests keep being served while Redis is down. Redis holds the
+// refresh tokens and the list of access tokens ended early (logout,
+// refresh) until they would have expired anyway.
+type accessClaims struct {
+	Kind    Kind   `json:"k"`
+	ID      int64  `json:"p"`
+	Expires int64  `json:"e"` // Unix seconds
+	TokenID string `json:"j"`
+	Refresh string `json:"r"` // hash of the paired refresh token
+}
+
+func (s *Service) sign(c accessClaims) string {
+	payload, _ := json.Marshal(c)
+	body := "lya_" + base64.RawURLEncoding.EncodeToString(payload)
+	m := hmac.New(sha256.New, s.signingKey)
+	m.Write([]byte(body))
+	return body + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (s *Service) verify(token string) (accessClaims, bool) {
+	body, sig, ok := strings.Cut(token, ".")
+	if !ok || !strings.HasPrefix(body, "lya_") {
+		return accessClaims{}, false
 	}
-	if err := s.sessions.Put(ctx, rh, Session{Kind: kind, PrincipalID: id, ExpiresAt: t.RefreshExpiresAt, Pair: ah, SessionKey: sessionKey}, refreshTTL); err != nil {
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil {
+		return accessClaims{}, false
+	}
+	m := hmac.New(sha256.New, s.signingKey)
+	m.Write([]byte(body))
+	if !hmac.Equal(got, m.Sum(nil)) {
+		return accessClaims{}, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(body, "lya_"))
+	if err != nil {
+		return accessClaims{}, false
+	}
+	var c accessClaims
+	if json.Unmarshal(payload, &c) != nil || c.TokenID == "" || (c.Kind != KindUser && c.Kind != KindStaff) {
+		return accessClaims{}, false
+	}
+	return c, true
+}
+
+func (s *Service) issue(ctx context.Context, kind Kind, id int64, sessionKey string, refreshTTL time.Duration) (Tokens, error) {
+	now := s.now().UTC().Truncate(time.Second)
+	refresh := newToken("lyr_")
+	rh := tokenHash(refresh)
+	jti := newToken("")[:22]
+	claims := accessClaims{Kind: kind, ID: id, Expires: now.Add(s.cfg.AccessTTL).Unix(), TokenID: jti, Refresh: rh}
+	t := Tokens{AccessToken: s.sign(claims), AccessExpiresAt: time.Unix(claims.Expires, 0).UTC(), RefreshToken: refresh, RefreshExpiresAt: now.Add(refreshTTL)}
+	sess := Session{Kind: kind, PrincipalID: id, ExpiresAt: t.RefreshExpiresAt, Pair: jti, AccessExpiresAt: t.AccessExpiresAt, SessionKey: sessionKey}
+	if err := s.sessions.Put(ctx, rh, sess, refreshTTL); err != nil {
 		return Tokens{}, err
 	}
 	return t, nil
 }
 
+// endAccess puts an access token on the list of tokens ended early, until
+// it would have expired.
+func (s *Service) endAccess(ctx context.Context, jti string, expires time.Time) error {
+	ttl := expires.Sub(s.now())
+	if ttl <= 0 {
+		return nil
+	}
+	return s.sessions.Revoke(ctx, jti, ttl+time.Minute)
+}
+
 // Refresh trades a refresh token for a new pair; the old pair stops working.
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, error) {
-	if !strings.HasPrefix(refreshToken, "lyr_") {
+	if !strings.HasPrefix(refreshToken, "lyr_") || len(refreshToken) > 100 {
 		return Tokens{}, errTokenInvalid
 	}
 	sess, ok, err := s.sessions.Take(ctx, tokenHash(refreshToken))
@@ -267,7 +334,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	if !s.now().Before(sess.ExpiresAt) {
 		return Tokens{}, errTokenExpired
 	}
-	if err := s.sessions.Delete(ctx, sess.Pair); err != nil {
+	if err := s.endAccess(ctx, sess.Pair, sess.AccessExpiresAt); err != nil {
 		return Tokens{}, err
 	}
 	ttl := s.cfg.UserRefreshTTL
@@ -279,33 +346,45 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 
 // Logout ends the session of accessToken (both tokens of the pair).
 func (s *Service) Logout(ctx context.Context, accessToken string) error {
-	h := tokenHash(accessToken)
-	sess, ok, err := s.sessions.Get(ctx, h)
-	if err != nil || !ok {
+	c, ok := s.verify(accessToken)
+	if !ok {
+		return nil
+	}
+	if err := s.endAccess(ctx, c.TokenID, time.Unix(c.Expires, 0)); err != nil {
 		return err
 	}
-	return s.sessions.Delete(ctx, h, sess.Pair)
+	return s.sessions.Delete(ctx, c.Refresh)
 }
 
 // Authenticate resolves an access token to the principal and its grants.
+// The token's signature and expiry are checked locally; whether it was
+// ended early is asked of Redis, and while Redis is down that check is
+// skipped (logged) so that residents can keep voting.
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (Principal, error) {
 	if accessToken == "" {
 		return Principal{}, errTokenMissing
 	}
-	if !strings.HasPrefix(accessToken, "lya_") || len(accessToken) > 100 {
+	if len(accessToken) > 400 {
 		return Principal{}, errTokenInvalid
 	}
-	sess, ok, err := s.sessions.Get(ctx, tokenHash(accessToken))
-	if err != nil {
-		return Principal{}, err
-	}
+	c, ok := s.verify(accessToken)
 	if !ok {
 		return Principal{}, errTokenInvalid
 	}
 	now := s.now()
-	if !now.Before(sess.ExpiresAt) {
+	if now.Unix() >= c.Expires {
 		return Principal{}, errTokenExpired
 	}
+	revoked, err := s.sessions.Revoked(ctx, c.TokenID)
+	if err != nil {
+		s.log.WarnContext(ctx, "cannot check ended tokens; accepting a valid signed token", "err", err)
+	} else if revoked {
+		return Principal{}, errTokenInvalid
+	}
+	sess := struct {
+		Kind        Kind
+		PrincipalID int64
+	}{c.Kind, c.ID}
 	p := Principal{Kind: sess.Kind, ID: sess.PrincipalID}
 	switch sess.Kind {
 	case KindStaff:

@@ -84,6 +84,19 @@ func (s *memSessions) Delete(_ context.Context, hs ...string) error {
 	return nil
 }
 
+func (s *memSessions) Revoke(_ context.Context, id string, _ time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m["ended:"+id] = Session{}
+	return nil
+}
+func (s *memSessions) Revoked(_ context.Context, id string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.m["ended:"+id]
+	return ok, nil
+}
+
 type allowAll struct{}
 
 func (allowAll) Allow(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
@@ -100,6 +113,7 @@ func newTestService(t *testing.T) (*Service, *memStore, *time.Time) {
 	st := &memStore{staff: Staff{ID: 1, Username: "clerk", DisplayName: "张伟", PasswordHash: string(hash)}, user: User{ID: 9}}
 	cfg := DefaultConfig()
 	cfg.BcryptCost = bcrypt.MinCost
+	cfg.SigningKey = []byte("0123456789abcdef0123456789abcdef")
 	svc := NewService(st, &memSessions{m: map[string]Session{}}, nil, allowAll{}, nil, noAudit{}, cfg, slog.New(slog.DiscardHandler))
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	svc.SetClock(func() time.Time { return now })

@@ -107,6 +107,9 @@ func ErrorCode(err error) string {
 	return "internal"
 }
 
+// AsError finds the *Error in err's chain.
+func AsError(err error, target **Error) bool { return errors.As(err, target) }
+
 // IsKind reports whether err is an *Error of the given kind.
 func IsKind(err error, kind Kind) bool {
 	var e *Error

@@ -113,6 +113,23 @@ func (s *Sessions) Delete(ctx context.Context, hashes ...string) error {
 	return nil
 }
 
+// Revoke records that an access token ended early, for ttl.
+func (s *Sessions) Revoke(ctx context.Context, tokenID string, ttl time.Duration) error {
+	if err := s.rdb.Set(ctx, s.prefix+"ended:"+tokenID, 1, ttl).Err(); err != nil {
+		return unavailable(err, "end access token")
+	}
+	return nil
+}
+
+// Revoked reports whether an access token ended early.
+func (s *Sessions) Revoked(ctx context.Context, tokenID string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.prefix+"ended:"+tokenID).Result()
+	if err != nil {
+		return false, unavailable(err, "check ended access token")
+	}
+	return n > 0, nil
+}
+
 // Limiter is a fixed-window rate limiter shared by every server instance.
 // (go-redis/redis_rate puts its keys under a fixed "rate:" prefix outside
 // ours, which a Redis ACL fenced to our prefix would refuse; a window

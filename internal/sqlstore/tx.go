@@ -60,6 +60,15 @@ func (db *DB) forUpdate(q *gorm.DB) *gorm.DB {
 	return q
 }
 
+// lockSuffix returns a locking clause for raw SQL on MySQL, nothing on
+// SQLite (whose single writer needs none).
+func (db *DB) lockSuffix(clause string) string {
+	if db.Dialect == MySQL {
+		return clause
+	}
+	return ""
+}
+
 // notFound turns gorm.ErrRecordNotFound into ok=false.
 func notFound(err error) (bool, error) {
 	if errors.Is(err, gorm.ErrRecordNotFound) {

@@ -4,6 +4,7 @@
 package voting
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"sort"
@@ -182,8 +183,9 @@ func Count(rule Rule, electorate []Voter, options []string, votes []Vote) Tally 
 }
 
 // Sum adds up votes over the electorate. Votes of households outside the
-// electorate, a household's second vote, and options outside options are
-// ignored. A household's head weight is its owner's one head shared
+// electorate, a household's second vote (even when its first had no valid
+// option), a household listed twice in the electorate, and options outside
+// options are ignored. A household's head weight is its owner's one head shared
 // equally among that owner's households that voted, so that an owner of
 // three households who voted with all three counts once.
 func Sum(electorate []Voter, options []string, votes []Vote) Totals {
@@ -191,27 +193,35 @@ func Sum(electorate []Voter, options []string, votes []Vote) Totals {
 	byHouse := make(map[int64]Voter, len(electorate))
 	groups := map[int64]bool{}
 	for _, v := range electorate {
+		if _, dup := byHouse[v.HouseholdID]; dup {
+			continue
+		}
 		byHouse[v.HouseholdID] = v
 		groups[v.Group] = true
 		t.ElectorateArea += v.Area
 	}
+	t.ElectorateHouses = len(byHouse)
 	t.ElectorateHeads = int64(len(groups))
 
 	valid := map[string]bool{}
+	var opts []string
 	for _, o := range options {
-		valid[o] = true
+		if !valid[o] {
+			valid[o] = true
+			opts = append(opts, o)
+		}
 	}
+	options = opts
 	// The counted votes, one per household in the electorate.
 	counted := map[int64][]string{}
+	seenVote := map[int64]bool{}
 	votersOfGroup := map[int64]int64{}
 	for _, v := range votes {
 		voter, ok := byHouse[v.HouseholdID]
-		if !ok {
+		if !ok || seenVote[v.HouseholdID] {
 			continue
 		}
-		if _, dup := counted[v.HouseholdID]; dup {
-			continue
-		}
+		seenVote[v.HouseholdID] = true
 		var chosen []string
 		seen := map[string]bool{}
 		for _, o := range v.Options {
@@ -245,7 +255,7 @@ func Sum(electorate []Voter, options []string, votes []Vote) Totals {
 			oc.Area += voter.Area
 			oc.Head.Add(oc.Head, weight)
 		}
-		key := fmt.Sprint(chosen)
+		key := choiceKey(chosen)
 		if prev, ok := groupChoice[voter.Group]; ok && prev != key {
 			split[voter.Group] = true
 		}
@@ -286,6 +296,14 @@ func Evaluate(rule Rule, totals Totals) Tally {
 	t.ApprovalHead = neededApprovalHeads(rule.ApprovalHead, agree.Head, votedHeads, remainingHeads)
 	t.Passed = t.ParticipationArea.Met && t.ParticipationHead.Met && t.ApprovalArea.Met && t.ApprovalHead.Met
 	return t
+}
+
+// choiceKey identifies a set of options whatever their order.
+func choiceKey(options []string) string {
+	s := append([]string(nil), options...)
+	sort.Strings(s)
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 func areaRat(a louyuan.Area) *big.Rat { return big.NewRat(int64(a), 1) }
@@ -397,8 +415,13 @@ func elect(options []OptionCount, seats int) (elected, tie []string) {
 	}
 	last := ranked[seats-1]
 	if ranked[seats].Head.Cmp(last.Head) == 0 {
+		// Only those above the tie are elected; the tied share the rest.
+		elected = elected[:0]
 		for _, o := range ranked {
-			if o.Head.Cmp(last.Head) == 0 {
+			switch o.Head.Cmp(last.Head) {
+			case 1:
+				elected = append(elected, o.Option)
+			case 0:
 				tie = append(tie, o.Option)
 			}
 		}

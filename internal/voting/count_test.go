@@ -156,14 +156,26 @@ func TestElection(t *testing.T) {
 	// c2 and c3 tie for the second seat.
 	vs[2].Options = []string{"c1"}
 	tl = Count(ElectionRule(2), e, cands, vs)
-	if len(tl.TieAtLastSeat) != 2 || tl.Passed {
-		t.Fatalf("tie %v passed %v, want c2 and c3 tied and nothing decided", tl.TieAtLastSeat, tl.Passed)
+	if len(tl.TieAtLastSeat) != 2 || tl.Passed || len(tl.Elected) != 1 || tl.Elected[0] != "c1" {
+		t.Fatalf("elected %v tie %v passed %v, want c1 elected, c2 and c3 tied, nothing decided", tl.Elected, tl.TieAtLastSeat, tl.Passed)
 	}
 }
 
 func TestCountIgnoresStrangers(t *testing.T) {
-	tl := Count(OrdinaryRule(), equal(3), decision, []Vote{{99, []string{A}}, {1, []string{"bogus"}}, {2, []string{A}}, {2, []string{O}}})
+	tl := Count(OrdinaryRule(), equal(3), decision, []Vote{{99, []string{A}}, {1, []string{"bogus"}}, {1, []string{O}}, {2, []string{A}}, {2, []string{O}}})
 	if tl.VotedHouses != 1 || tl.Options[0].Households != 1 || tl.Options[1].Households != 0 {
 		t.Fatalf("tally %+v: only household 2's first vote counts", tl)
+	}
+	// A household listed twice and an option listed twice count once.
+	e := append(equal(2), equal(1)...)
+	tl = Count(OrdinaryRule(), e, []string{A, A, O}, votes(A, O))
+	if tl.ElectorateHouses != 2 || tl.ElectorateArea != 20000 || len(tl.Options) != 2 {
+		t.Fatalf("duplicates counted twice: %+v", tl.Totals)
+	}
+	// The same options in another order are the same choice: no split.
+	grp := []Voter{{1, 5, 100}, {2, 5, 100}}
+	tl = Count(ElectionRule(2), grp, []string{"x", "y"}, []Vote{{1, []string{"x", "y"}}, {2, []string{"y", "x"}}})
+	if len(tl.SplitOwners) != 0 {
+		t.Fatalf("same choice in another order reported as split: %v", tl.SplitOwners)
 	}
 }

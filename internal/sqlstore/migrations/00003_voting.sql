@@ -53,7 +53,7 @@ CREATE TABLE ballots (
   motion_id BIGINT UNSIGNED NOT NULL,
   household_id BIGINT UNSIGNED NOT NULL,
   choice TEXT NOT NULL,
-  channel VARCHAR(8) NOT NULL,
+  channel VARCHAR(16) NOT NULL,
   cast_by VARCHAR(32) NOT NULL,
   delegation_id BIGINT UNSIGNED NULL,
   paper_file VARCHAR(128) NULL,
@@ -74,7 +74,7 @@ CREATE TABLE counted_ballots (
   household_id BIGINT UNSIGNED NOT NULL,
   ballot_id BIGINT UNSIGNED NOT NULL,
   choice TEXT NOT NULL,
-  channel VARCHAR(8) NOT NULL,
+  channel VARCHAR(16) NOT NULL,
   delegation_id BIGINT UNSIGNED NULL,
   version BIGINT NOT NULL,
   updated_at {{TIME}} NOT NULL,
@@ -84,7 +84,8 @@ CREATE TABLE counted_ballots (
 
 -- A household's delegation of its vote to a proxy: for one motion
 -- (motion_id) or for every motion of the courtyard until a date (until_at).
--- active is 1 while pending or in force and NULL once revoked or refused.
+-- active is 1 while pending or in force and NULL once revoked or declined:
+-- a household has at most one delegation in play at a time.
 CREATE TABLE delegations (
   id {{ID}},
   courtyard_id BIGINT UNSIGNED NOT NULL,
@@ -100,6 +101,7 @@ CREATE TABLE delegations (
   accepted_at {{TIME}} NULL,
   confirmed_at {{TIME}} NULL,
   ended_at {{TIME}} NULL,
+  CONSTRAINT uq_delegations_active UNIQUE (household_id, active),
   CONSTRAINT fk_delegations_household FOREIGN KEY (household_id) REFERENCES households (id),
   CONSTRAINT fk_delegations_proxy FOREIGN KEY (proxy_user_id) REFERENCES users (id)
 ) {{TABLE}};

@@ -1,0 +1,430 @@
+package api
+
+import (
+	"math/big"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/louyuan/louyuan/internal/louyuan"
+	"github.com/louyuan/louyuan/internal/voting"
+)
+
+type ruleRequest struct {
+	ParticipationArea voting.Threshold `json:"participation_area"`
+	ParticipationHead voting.Threshold `json:"participation_head"`
+	ApprovalArea      voting.Threshold `json:"approval_area"`
+	ApprovalHead      voting.Threshold `json:"approval_head"`
+}
+
+type motionRequest struct {
+	ScopeType     string          `json:"scope_type" binding:"required,oneof=courtyard building unit"`
+	ScopeID       int64           `json:"scope_id" binding:"gte=0"`
+	Title         string          `json:"title" binding:"required,max=200"`
+	Body          string          `json:"body" binding:"max=20000"`
+	Subject       string          `json:"subject" binding:"max=200"`
+	Rule          voting.RuleKind `json:"rule" binding:"required,oneof=ordinary major custom election"`
+	Custom        *ruleRequest    `json:"custom"`
+	Seats         int             `json:"seats" binding:"gte=0,lte=50"`
+	Candidates    []string        `json:"candidates" binding:"max=50"`
+	BallotMode    string          `json:"ballot_mode" binding:"required,oneof=named secret"`
+	NoticeDays    int             `json:"notice_days" binding:"gte=0,lte=60"`
+	ObjectionDays int             `json:"objection_days" binding:"gte=0,lte=60"`
+	OpensAt       time.Time       `json:"opens_at" binding:"required"`
+	ClosesAt      time.Time       `json:"closes_at" binding:"required"`
+}
+
+func (s *Server) createMotion(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	var req motionRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	d := voting.Draft{CourtyardID: id, ScopeType: req.ScopeType, ScopeID: req.ScopeID, Title: req.Title, Body: req.Body, Subject: req.Subject,
+		Rule: req.Rule, Seats: req.Seats, Candidates: req.Candidates, Mode: req.BallotMode, NoticeDays: req.NoticeDays,
+		ObjectionDays: req.ObjectionDays, OpensAt: req.OpensAt, ClosesAt: req.ClosesAt}
+	if req.Custom != nil {
+		d.Custom = &voting.Rule{ParticipationArea: req.Custom.ParticipationArea, ParticipationHead: req.Custom.ParticipationHead,
+			ApprovalArea: req.Custom.ApprovalArea, ApprovalHead: req.Custom.ApprovalHead}
+	}
+	m, err := s.Voting.Create(c.Request.Context(), principal(c), d)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, m)
+}
+
+func (s *Server) listMotions(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	ms, err := s.Voting.Motions(c.Request.Context(), principal(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"motions": ms})
+}
+
+// motionStep serves the timeline actions that take no body.
+func (s *Server) motionStep(step func(*Server) func(*gin.Context, int64) (voting.Motion, error)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := idParam(c, "id")
+		if !ok {
+			return
+		}
+		m, err := step(s)(c, id)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, m)
+	}
+}
+
+func publishStep(s *Server) func(*gin.Context, int64) (voting.Motion, error) {
+	return func(c *gin.Context, id int64) (voting.Motion, error) {
+		return s.Voting.Publish(c.Request.Context(), principal(c), id)
+	}
+}
+
+func cancelStep(s *Server) func(*gin.Context, int64) (voting.Motion, error) {
+	return func(c *gin.Context, id int64) (voting.Motion, error) {
+		return s.Voting.Cancel(c.Request.Context(), principal(c), id)
+	}
+}
+
+func openStep(s *Server) func(*gin.Context, int64) (voting.Motion, error) {
+	return func(c *gin.Context, id int64) (voting.Motion, error) {
+		return s.Voting.Open(c.Request.Context(), principal(c), id)
+	}
+}
+
+func closeStep(s *Server) func(*gin.Context, int64) (voting.Motion, error) {
+	return func(c *gin.Context, id int64) (voting.Motion, error) {
+		return s.Voting.Close(c.Request.Context(), principal(c), id)
+	}
+}
+
+func finalizeStep(s *Server) func(*gin.Context, int64) (voting.Motion, error) {
+	return func(c *gin.Context, id int64) (voting.Motion, error) {
+		return s.Voting.Finalize(c.Request.Context(), principal(c), id)
+	}
+}
+
+type extendRequest struct {
+	ClosesAt time.Time `json:"closes_at" binding:"required"`
+}
+
+func (s *Server) extendMotion(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	var req extendRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	m, err := s.Voting.Extend(c.Request.Context(), principal(c), id, req.ClosesAt)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, m)
+}
+
+// thresholdJSON is one threshold of a tally: the rule, whether it holds,
+// and what is still needed.
+type thresholdJSON struct {
+	Rule       string `json:"rule"`
+	Met        bool   `json:"met"`
+	Reachable  bool   `json:"reachable"`
+	Households int64  `json:"needed_households"`
+	Area       string `json:"needed_area"`
+}
+
+type optionJSON struct {
+	Key        string `json:"key"`
+	Label      string `json:"label"`
+	Households int    `json:"households"`
+	Heads      string `json:"heads"`
+	Area       string `json:"area"`
+}
+
+type countJSON struct {
+	Households int    `json:"households"`
+	Heads      int64  `json:"heads"`
+	Area       string `json:"area"`
+}
+
+type tallyJSON struct {
+	Rule              voting.RuleKind `json:"rule"`
+	Electorate        countJSON       `json:"electorate"`
+	Voted             countJSON       `json:"voted"`
+	Options           []optionJSON    `json:"options"`
+	ParticipationArea thresholdJSON   `json:"participation_area"`
+	ParticipationHead thresholdJSON   `json:"participation_head"`
+	ApprovalArea      *thresholdJSON  `json:"approval_area,omitempty"`
+	ApprovalHead      *thresholdJSON  `json:"approval_head,omitempty"`
+	Passed            bool            `json:"passed"`
+	Elected           []string        `json:"elected,omitempty"`
+	TieAtLastSeat     []string        `json:"tie_at_last_seat,omitempty"`
+	SplitOwners       int             `json:"split_owners"`
+}
+
+func ratString(r *big.Rat) string {
+	if r == nil {
+		return "0"
+	}
+	return r.RatString()
+}
+
+func thresholdOut(th voting.Threshold, n voting.Needed) thresholdJSON {
+	return thresholdJSON{Rule: th.String(), Met: n.Met, Reachable: n.Reachable, Households: n.Households, Area: n.Area.String()}
+}
+
+func tallyOut(m voting.Motion, t voting.Tally) tallyJSON {
+	labels := map[string]string{}
+	for _, o := range m.Options {
+		labels[o.Key] = o.Label
+	}
+	out := tallyJSON{Rule: m.Rule.Kind,
+		Electorate:        countJSON{t.ElectorateHouses, t.ElectorateHeads, t.ElectorateArea.String()},
+		Voted:             countJSON{t.VotedHouses, t.VotedHeads, t.VotedArea.String()},
+		ParticipationArea: thresholdOut(m.Rule.ParticipationArea, t.ParticipationArea),
+		ParticipationHead: thresholdOut(m.Rule.ParticipationHead, t.ParticipationHead),
+		Passed:            t.Passed, Elected: t.Elected, TieAtLastSeat: t.TieAtLastSeat, SplitOwners: len(t.SplitOwners)}
+	if m.Rule.Kind != voting.RuleElection {
+		aa, ah := thresholdOut(m.Rule.ApprovalArea, t.ApprovalArea), thresholdOut(m.Rule.ApprovalHead, t.ApprovalHead)
+		out.ApprovalArea, out.ApprovalHead = &aa, &ah
+	}
+	counts := map[string]voting.OptionCount{}
+	for _, o := range t.Options {
+		counts[o.Option] = o
+	}
+	for _, o := range m.Options {
+		oc := counts[o.Key]
+		out.Options = append(out.Options, optionJSON{Key: o.Key, Label: o.Label, Households: oc.Households, Heads: ratString(oc.Head), Area: oc.Area.String()})
+	}
+	return out
+}
+
+func (s *Server) motionDetail(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	m, t, err := s.Voting.Tally(c.Request.Context(), principal(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"motion": m, "tally": tallyOut(m, t)})
+}
+
+type ballotRequest struct {
+	HouseholdID int64    `json:"household_id" binding:"required,gt=0"`
+	Options     []string `json:"options" binding:"required,min=1,max=50"`
+}
+
+func (s *Server) castBallot(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	var req ballotRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	r, err := s.Voting.Cast(c.Request.Context(), principal(c), id, req.HouseholdID, req.Options)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, r)
+}
+
+type paperRequest struct {
+	HouseholdID int64    `json:"household_id" binding:"required,gt=0"`
+	Options     []string `json:"options" binding:"required,min=1,max=50"`
+	Photo       string   `json:"photo" binding:"required,max=128"`
+}
+
+func (s *Server) enterPaper(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	var req paperRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	r, err := s.Voting.EnterPaper(c.Request.Context(), principal(c), id, req.HouseholdID, req.Options, req.Photo)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, r)
+}
+
+type proxyBallotRequest struct {
+	HouseholdIDs []int64  `json:"household_ids" binding:"required,min=1,max=100"`
+	Options      []string `json:"options" binding:"required,min=1,max=50"`
+}
+
+func (s *Server) castAsProxy(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	var req proxyBallotRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	rs, err := s.Voting.CastAsProxy(c.Request.Context(), principal(c), id, req.HouseholdIDs, req.Options)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"results": rs})
+}
+
+func (s *Server) verifyReceipt(c *gin.Context) {
+	code := c.Param("code")
+	if len(code) != 12 {
+		fail(c, louyuan.Invalid("bad_receipt", "回执码应为12位字母和数字"))
+		return
+	}
+	r, err := s.Voting.VerifyReceipt(c.Request.Context(), principal(c), code)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, r)
+}
+
+func (s *Server) myMotions(c *gin.Context) {
+	ms, err := s.Voting.MyMotions(c.Request.Context(), principal(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"motions": ms})
+}
+
+func (s *Server) turnout(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	units, err := s.Voting.Turnout(c.Request.Context(), principal(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"units": units})
+}
+
+func (s *Server) reconcile(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	rs, err := s.Voting.Reconcile(c.Request.Context(), principal(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"households": rs})
+}
+
+type delegationRequest struct {
+	HouseholdID int64     `json:"household_id" binding:"required,gt=0"`
+	ProxyUserID int64     `json:"proxy_user_id" binding:"required,gt=0"`
+	MotionID    int64     `json:"motion_id" binding:"gte=0"`
+	Until       time.Time `json:"until"`
+}
+
+func (s *Server) delegate(c *gin.Context) {
+	var req delegationRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	d, err := s.Voting.Delegate(c.Request.Context(), principal(c), voting.NewDelegation{HouseholdID: req.HouseholdID,
+		ProxyUserID: req.ProxyUserID, MotionID: req.MotionID, Until: req.Until})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, d)
+}
+
+type acceptRequest struct {
+	Accept *bool `json:"accept" binding:"required"`
+}
+
+func (s *Server) acceptDelegation(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	var req acceptRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	d, err := s.Voting.Accept(c.Request.Context(), principal(c), id, *req.Accept)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, d)
+}
+
+type confirmRequest struct {
+	Photo string `json:"photo" binding:"required,max=128"`
+}
+
+func (s *Server) confirmDelegation(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	var req confirmRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	d, err := s.Voting.Confirm(c.Request.Context(), principal(c), id, req.Photo)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, d)
+}
+
+func (s *Server) revokeDelegation(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	d, err := s.Voting.Revoke(c.Request.Context(), principal(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, d)
+}
+
+func (s *Server) myDelegations(c *gin.Context) {
+	given, held, err := s.Voting.MyDelegations(c.Request.Context(), principal(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"given": given, "held": held})
+}

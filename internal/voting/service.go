@@ -1,0 +1,584 @@
+package voting
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/louyuan/louyuan/internal/audit"
+	"github.com/louyuan/louyuan/internal/identity"
+	"github.com/louyuan/louyuan/internal/louyuan"
+)
+
+// Ballot is one ballot as cast (the history keeps every one).
+type Ballot struct {
+	ID           int64     `json:"id"`
+	MotionID     int64     `json:"motion_id"`
+	HouseholdID  int64     `json:"household_id"`
+	Options      []string  `json:"options,omitempty"`
+	Channel      string    `json:"channel"`
+	CastBy       string    `json:"cast_by"`
+	DelegationID int64     `json:"delegation_id,omitempty"`
+	PaperFile    string    `json:"paper_file,omitempty"`
+	Receipt      string    `json:"receipt,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	Superseded   bool      `json:"superseded"`
+}
+
+// Counted is a household's counted ballot.
+type Counted struct {
+	MotionID     int64
+	HouseholdID  int64
+	BallotID     int64
+	Options      []string
+	Channel      string
+	DelegationID int64
+	Version      int64
+}
+
+// Elector is a household of a motion's electorate with where it lives.
+type Elector struct {
+	Voter
+	BuildingID int64
+	UnitID     int64
+	Building   string
+	Unit       string
+	Room       string
+}
+
+// Courtyard is what voting needs to know of a courtyard.
+type Courtyard struct {
+	Place                  identity.Place
+	MaxDelegationsPerProxy int
+	ProxyPhotoRequired     bool
+}
+
+// Store keeps motions, electorates, ballots and delegations. Methods join
+// the transaction carried by ctx.
+type Store interface {
+	DelegationStore
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	Courtyard(ctx context.Context, id int64) (Courtyard, error)
+	// ScopeCourtyard returns the courtyard a building or unit belongs to.
+	ScopeCourtyard(ctx context.Context, scopeType string, scopeID int64) (int64, error)
+	CreateMotion(ctx context.Context, m Motion) (Motion, error)
+	Motion(ctx context.Context, id int64) (Motion, error)
+	// LockMotion reads a motion with an exclusive lock (transitions).
+	LockMotion(ctx context.Context, id int64) (Motion, error)
+	// ShareMotion reads a motion with a shared lock (ballots), so that a
+	// ballot and the close of voting never interleave.
+	ShareMotion(ctx context.Context, id int64) (Motion, error)
+	// UpdateMotion writes m if the motion is still in status from.
+	UpdateMotion(ctx context.Context, m Motion, from Status) error
+	Motions(ctx context.Context, courtyardID int64) ([]Motion, error)
+	DueMotions(ctx context.Context, now time.Time) ([]Motion, error)
+	VotingMotions(ctx context.Context) ([]Motion, error)
+	FailedRecently(ctx context.Context, m Motion, since time.Time) (bool, error)
+	SnapshotElectorate(ctx context.Context, m Motion) (int, error)
+	Electorate(ctx context.Context, motionID int64) ([]Elector, error)
+	Elector(ctx context.Context, motionID, householdID int64) (Elector, bool, error)
+	// LockElector reads a household of the electorate and locks it: the
+	// ballots of one household are serialised on this row, which always
+	// exists once voting is open.
+	LockElector(ctx context.Context, motionID, householdID int64) (Elector, bool, error)
+	IsRepresentative(ctx context.Context, userID, householdID int64) (bool, error)
+	RepresentedHouseholds(ctx context.Context, userID int64) ([]int64, error)
+	InsertBallot(ctx context.Context, b Ballot) (Ballot, error)
+	// PutCounted makes c the household's counted ballot, creating the row
+	// or replacing it (its version must be one more than the stored one).
+	PutCounted(ctx context.Context, c Counted, replace bool) error
+	// Counted reads a household's counted ballot.
+	Counted(ctx context.Context, motionID, householdID int64) (Counted, bool, error)
+	SupersedeBallot(ctx context.Context, ballotID int64, at time.Time) error
+	CountedBallots(ctx context.Context, motionID int64) ([]Counted, error)
+	BallotByReceipt(ctx context.Context, receipt string) (Ballot, error)
+	Ballots(ctx context.Context, motionID int64) ([]Ballot, error)
+	// FileExists reports whether a stored file of that purpose belongs to
+	// the courtyard.
+	FileExists(ctx context.Context, key, purpose string, courtyardID int64) (bool, error)
+	// InScope reports whether a household lies in a motion's scope.
+	InScope(ctx context.Context, m Motion, householdID int64) (bool, error)
+}
+
+// Service runs motions and ballots.
+type Service struct {
+	store Store
+	live  LiveTally
+	audit audit.Appender
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// NewService wires the voting service.
+func NewService(store Store, live LiveTally, al audit.Appender, log *slog.Logger) *Service {
+	return &Service{store: store, live: live, audit: al, log: log, now: time.Now}
+}
+
+// SetClock replaces the clock (tests).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+const systemActor = "system"
+
+func (s *Service) record(ctx context.Context, m Motion, actor, action, object string, detail map[string]any) error {
+	return s.audit.Append(ctx, audit.Record{Stream: audit.CourtyardStream(m.CourtyardID), Actor: actor, Action: action, Object: object, Detail: detail})
+}
+
+func motionRef(id int64) string { return "motion:" + itoa(id) }
+
+// canManage reports whether p is council or staff of the motion's courtyard.
+func (s *Service) canManage(ctx context.Context, p identity.Principal, courtyardID int64, roles ...identity.Role) error {
+	c, err := s.store.Courtyard(ctx, courtyardID)
+	if err != nil {
+		return err
+	}
+	if len(roles) == 0 {
+		roles = identity.CouncilOrStaff
+	}
+	if !p.Can(c.Place, roles...) {
+		return louyuan.Forbidden("not_in_scope", "您无权管理该楼院的表决")
+	}
+	return nil
+}
+
+// Create makes a draft motion.
+func (s *Service) Create(ctx context.Context, p identity.Principal, d Draft) (Motion, error) {
+	m, err := motionFrom(d)
+	if err != nil {
+		return Motion{}, err
+	}
+	if err := s.canManage(ctx, p, m.CourtyardID); err != nil {
+		return Motion{}, err
+	}
+	if m.ScopeType == ScopeCourtyard {
+		m.ScopeID = m.CourtyardID
+	} else {
+		yard, err := s.store.ScopeCourtyard(ctx, m.ScopeType, m.ScopeID)
+		if err != nil {
+			return Motion{}, err
+		}
+		if yard != m.CourtyardID {
+			return Motion{}, louyuan.Invalid("scope_outside_courtyard", "表决范围不在该楼院内")
+		}
+	}
+	m.CreatedBy, m.CreatedAt = p.Ref(), s.now().UTC()
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.checkReraise(ctx, m); err != nil {
+			return err
+		}
+		var err error
+		if m, err = s.store.CreateMotion(ctx, m); err != nil {
+			return err
+		}
+		return s.record(ctx, m, p.Ref(), "motion.create", motionRef(m.ID), map[string]any{"title": m.Title, "rule": string(m.Rule.Kind), "mode": m.Mode})
+	})
+	return m, err
+}
+
+// checkReraise refuses a motion whose subject failed in the same scope
+// within the last year.
+func (s *Service) checkReraise(ctx context.Context, m Motion) error {
+	failed, err := s.store.FailedRecently(ctx, m, s.now().Add(-ReraiseBlock))
+	if err != nil {
+		return err
+	}
+	if failed {
+		return louyuan.Conflict("reraise_blocked", "同一事项表决未通过后一年内不得再次提起")
+	}
+	return nil
+}
+
+// Motion returns one motion to those who may see it: council and staff of
+// its courtyard, and residents of households in its scope.
+func (s *Service) Motion(ctx context.Context, p identity.Principal, id int64) (Motion, error) {
+	m, err := s.store.Motion(ctx, id)
+	if err != nil {
+		return Motion{}, err
+	}
+	if err := s.canSee(ctx, p, m); err != nil {
+		return Motion{}, err
+	}
+	return m, nil
+}
+
+func (s *Service) canSee(ctx context.Context, p identity.Principal, m Motion) error {
+	if s.canManage(ctx, p, m.CourtyardID) == nil {
+		return nil
+	}
+	if p.Kind == identity.KindUser && m.Status != StatusDraft {
+		hs, err := s.store.RepresentedHouseholds(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		for _, h := range hs {
+			var ok bool
+			var err error
+			if m.Status == StatusNotice {
+				ok, err = s.store.InScope(ctx, m, h) // before the electorate is frozen
+			} else {
+				_, ok, err = s.store.Elector(ctx, m.ID, h)
+			}
+			if err != nil {
+				return err
+			}
+			if ok {
+				return nil
+			}
+		}
+	}
+	return louyuan.NotFound("motion_not_found", "没有这项表决")
+}
+
+// Publish puts a draft under public notice (公示). Voting opens after the
+// notice period at the earliest.
+func (s *Service) Publish(ctx context.Context, p identity.Principal, id int64) (Motion, error) {
+	return s.transition(ctx, p, id, StatusDraft, func(ctx context.Context, m *Motion) error {
+		now := s.now().UTC()
+		if m.OpensAt.Before(now.Add(time.Duration(m.NoticeDays) * 24 * time.Hour)) {
+			return louyuan.Conflict("notice_too_short", fmt.Sprintf("投票开始前须公示%d天，请调整开始时间", m.NoticeDays))
+		}
+		if err := s.checkReraise(ctx, *m); err != nil {
+			return err
+		}
+		m.Status, m.PublishedAt = StatusNotice, now
+		return nil
+	}, "motion.publish")
+}
+
+// Cancel withdraws a draft or a motion under notice.
+func (s *Service) Cancel(ctx context.Context, p identity.Principal, id int64) (Motion, error) {
+	m, err := s.store.Motion(ctx, id)
+	if err != nil {
+		return Motion{}, err
+	}
+	if m.Status != StatusDraft && m.Status != StatusNotice {
+		return Motion{}, louyuan.Conflict("cannot_cancel", "投票开始后不能撤销表决")
+	}
+	return s.transition(ctx, p, id, m.Status, func(ctx context.Context, m *Motion) error {
+		m.Status = StatusCancelled
+		return nil
+	}, "motion.cancel")
+}
+
+// transition applies change to a motion in status from under an exclusive
+// lock, writes it and the audit entry. p nil is the scheduler.
+func (s *Service) transition(ctx context.Context, p identity.Principal, id int64, from Status, change func(ctx context.Context, m *Motion) error, action string) (Motion, error) {
+	var out Motion
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		m, err := s.store.LockMotion(ctx, id)
+		if err != nil {
+			return err
+		}
+		actor := systemActor
+		if p.Kind != "" {
+			if err := s.canManage(ctx, p, m.CourtyardID); err != nil {
+				return err
+			}
+			actor = p.Ref()
+		}
+		if m.Status != from {
+			return louyuan.Conflict("wrong_status", fmt.Sprintf("表决当前状态为“%s”，不能进行此操作", statusLabel(m.Status)))
+		}
+		if err := change(ctx, &m); err != nil {
+			return err
+		}
+		if err := s.store.UpdateMotion(ctx, m, from); err != nil {
+			return err
+		}
+		out = m
+		detail := map[string]any{"from": string(from), "to": string(m.Status)}
+		if m.Passed != nil {
+			detail["passed"] = *m.Passed
+		}
+		return s.record(ctx, m, actor, action, motionRef(m.ID), detail)
+	})
+	return out, err
+}
+
+func statusLabel(st Status) string {
+	switch st {
+	case StatusDraft:
+		return "草稿"
+	case StatusNotice:
+		return "公示中"
+	case StatusVoting:
+		return "投票中"
+	case StatusObjection:
+		return "异议期"
+	case StatusFinal:
+		return "已公布结果"
+	case StatusCancelled:
+		return "已撤销"
+	}
+	return string(st)
+}
+
+// Open starts voting once the notice period is over, freezing the
+// electorate. The scheduler calls it with no principal.
+func (s *Service) Open(ctx context.Context, p identity.Principal, id int64) (Motion, error) {
+	m, err := s.transition(ctx, p, id, StatusNotice, func(ctx context.Context, m *Motion) error {
+		now := s.now().UTC()
+		if now.Before(m.OpensAt) {
+			return louyuan.Conflict("not_yet_open", "还没到投票开始时间")
+		}
+		n, err := s.store.SnapshotElectorate(ctx, *m)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return louyuan.Conflict("empty_electorate", "表决范围内没有房屋，无法开始投票")
+		}
+		m.Status, m.OpenedAt = StatusVoting, now
+		return nil
+	}, "motion.open")
+	if err == nil {
+		s.reload(ctx, m)
+	}
+	return m, err
+}
+
+// Extend moves the close of voting later when participation is short;
+// voting lasts three months at most. Staff only.
+func (s *Service) Extend(ctx context.Context, p identity.Principal, id int64, closesAt time.Time) (Motion, error) {
+	m, err := s.store.Motion(ctx, id)
+	if err != nil {
+		return Motion{}, err
+	}
+	if err := s.canManage(ctx, p, m.CourtyardID, identity.StaffRoles...); err != nil {
+		return Motion{}, err
+	}
+	return s.transition(ctx, p, id, StatusVoting, func(ctx context.Context, m *Motion) error {
+		closesAt = closesAt.UTC()
+		if !closesAt.After(m.ClosesAt) {
+			return louyuan.Invalid("not_later", "延长后的截止时间必须晚于原截止时间")
+		}
+		if closesAt.After(m.OpenedAt.AddDate(0, MaxVotingSpan, 0)) {
+			return louyuan.Invalid("period_too_long", "投票期（含延长）最长三个月")
+		}
+		m.ClosesAt = closesAt
+		return nil
+	}, "motion.extend")
+}
+
+// Close ends voting at its closing time: the final count is made from the
+// database and stored, and the objection window opens.
+func (s *Service) Close(ctx context.Context, p identity.Principal, id int64) (Motion, error) {
+	m, err := s.transition(ctx, p, id, StatusVoting, func(ctx context.Context, m *Motion) error {
+		now := s.now().UTC()
+		if now.Before(m.ClosesAt) {
+			return louyuan.Conflict("not_yet_closed", "还没到投票截止时间")
+		}
+		t, err := s.countFromDB(ctx, *m)
+		if err != nil {
+			return err
+		}
+		passed := t.Passed
+		m.Status, m.ClosedAt, m.Result, m.Passed = StatusObjection, now, &t, &passed
+		m.ObjectionEndsAt = now.Add(time.Duration(m.ObjectionDays) * 24 * time.Hour)
+		return nil
+	}, "motion.close")
+	if err == nil {
+		if derr := s.live.Drop(ctx, id); derr != nil {
+			s.log.WarnContext(ctx, "drop live tally", "motion", id, "err", derr)
+		}
+	}
+	return m, err
+}
+
+// Finalize publishes the result once the objection window is over.
+func (s *Service) Finalize(ctx context.Context, p identity.Principal, id int64) (Motion, error) {
+	return s.transition(ctx, p, id, StatusObjection, func(ctx context.Context, m *Motion) error {
+		now := s.now().UTC()
+		if now.Before(m.ObjectionEndsAt) {
+			return louyuan.Conflict("objection_window_open", "异议期还没有结束")
+		}
+		m.Status, m.FinalAt = StatusFinal, now
+		return nil
+	}, "motion.finalize")
+}
+
+// Tick moves every due motion along its timeline; several server instances
+// may run it at once (each transition is conditional on the status).
+func (s *Service) Tick(ctx context.Context) {
+	due, err := s.store.DueMotions(ctx, s.now().UTC())
+	if err != nil {
+		s.log.WarnContext(ctx, "list due motions", "err", err)
+		return
+	}
+	if err := s.store.ExpireDelegations(ctx, s.now().UTC()); err != nil {
+		s.log.WarnContext(ctx, "expire delegations", "err", err)
+	}
+	for _, m := range due {
+		var err error
+		switch m.Status {
+		case StatusNotice:
+			_, err = s.Open(ctx, identity.Principal{}, m.ID)
+		case StatusVoting:
+			_, err = s.Close(ctx, identity.Principal{}, m.ID)
+		case StatusObjection:
+			_, err = s.Finalize(ctx, identity.Principal{}, m.ID)
+		}
+		if err != nil && !louyuan.IsKind(err, louyuan.KindConflict) {
+			s.log.WarnContext(ctx, "motion transition", "motion", m.ID, "status", m.Status, "err", err)
+		}
+	}
+}
+
+// countFromDB counts the motion from scratch from its frozen electorate and
+// counted ballots.
+func (s *Service) countFromDB(ctx context.Context, m Motion) (Tally, error) {
+	electorate, votes, err := s.fromDB(ctx, m.ID)
+	if err != nil {
+		return Tally{}, err
+	}
+	return Count(m.Rule, electorate, m.OptionKeys(), latestVotes(votes)), nil
+}
+
+func (s *Service) fromDB(ctx context.Context, motionID int64) ([]Voter, []CountedVote, error) {
+	es, err := s.store.Electorate(ctx, motionID)
+	if err != nil {
+		return nil, nil, err
+	}
+	voters := make([]Voter, len(es))
+	for i, e := range es {
+		voters[i] = e.Voter
+	}
+	cs, err := s.store.CountedBallots(ctx, motionID)
+	if err != nil {
+		return nil, nil, err
+	}
+	votes := make([]CountedVote, len(cs))
+	for i, c := range cs {
+		votes[i] = CountedVote{HouseholdID: c.HouseholdID, Version: c.Version, Options: c.Options}
+	}
+	return voters, votes, nil
+}
+
+// reload rebuilds the live tally of a voting motion from the database. A
+// ballot committed while the snapshot was read may have been applied to the
+// old state just before the new one replaced it, so the counted ballots are
+// read again and re-applied (versions make that idempotent).
+func (s *Service) reload(ctx context.Context, m Motion) {
+	electorate, votes, err := s.fromDB(ctx, m.ID)
+	if err == nil {
+		err = s.live.Load(ctx, m.ID, electorate, m.OptionKeys(), votes)
+	}
+	if err == nil {
+		var cs []Counted
+		if cs, err = s.store.CountedBallots(ctx, m.ID); err == nil {
+			for _, c := range cs {
+				if err = s.live.Apply(ctx, m.ID, CountedVote{HouseholdID: c.HouseholdID, Version: c.Version, Options: c.Options}); err != nil {
+					break
+				}
+			}
+		}
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "rebuild live tally", "motion", m.ID, "err", err)
+	}
+}
+
+// Tally is the current count of a motion: live while voting (from Redis,
+// rebuilt from the database on a miss, counted from the database while
+// Redis is down), the stored result after the close.
+func (s *Service) Tally(ctx context.Context, p identity.Principal, id int64) (Motion, Tally, error) {
+	m, err := s.Motion(ctx, p, id)
+	if err != nil {
+		return Motion{}, Tally{}, err
+	}
+	switch m.Status {
+	case StatusObjection, StatusFinal:
+		if m.Result != nil {
+			return m, *m.Result, nil
+		}
+		return m, Tally{}, louyuan.Internalf(errors.New("closed motion without result"), "motion %d", m.ID)
+	case StatusVoting:
+	default:
+		return m, Evaluate(m.Rule, Totals{}), nil
+	}
+	totals, err := s.live.Totals(ctx, id)
+	if errors.Is(err, ErrNotLoaded) {
+		s.reload(ctx, m)
+		totals, err = s.live.Totals(ctx, id)
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "live tally unavailable; counting from the database", "motion", id, "err", err)
+		t, err := s.countFromDB(ctx, m)
+		return m, t, err
+	}
+	return m, Evaluate(m.Rule, totals), nil
+}
+
+// newReceipt makes a 12-character receipt code from an unambiguous
+// alphabet.
+func newReceipt() string {
+	const alphabet = "34679ACDEFGHJKMNPQRTUVWXY"
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Errorf("read random receipt: %w", err))
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// CheckLive compares the live tally of every motion that is voting with a
+// count from the database and rebuilds any that is out of step (a Redis
+// restart, an update lost while Redis was down).
+func (s *Service) CheckLive(ctx context.Context) {
+	ms, err := s.store.VotingMotions(ctx)
+	if err != nil {
+		s.log.WarnContext(ctx, "list voting motions", "err", err)
+		return
+	}
+	for _, m := range ms {
+		electorate, votes, err := s.fromDB(ctx, m.ID)
+		if err != nil {
+			s.log.WarnContext(ctx, "read motion for tally check", "motion", m.ID, "err", err)
+			continue
+		}
+		live, err := s.live.Totals(ctx, m.ID)
+		if err == nil && sameTotals(live, Sum(electorate, m.OptionKeys(), latestVotes(votes))) {
+			continue
+		}
+		if err != nil && !errors.Is(err, ErrNotLoaded) {
+			continue // Redis is down: nothing to repair yet
+		}
+		s.log.InfoContext(ctx, "live tally out of step with the database; rebuilding", "motion", m.ID)
+		s.reload(ctx, m)
+	}
+}
+
+func latestVotes(cs []CountedVote) []Vote {
+	out := make([]Vote, 0, len(cs))
+	for _, c := range cs {
+		if len(c.Options) > 0 {
+			out = append(out, Vote{HouseholdID: c.HouseholdID, Options: c.Options})
+		}
+	}
+	return out
+}
+
+// sameTotals compares two totals exactly.
+func sameTotals(a, b Totals) bool {
+	if a.ElectorateHouses != b.ElectorateHouses || a.ElectorateHeads != b.ElectorateHeads || a.ElectorateArea != b.ElectorateArea ||
+		a.VotedHouses != b.VotedHouses || a.VotedHeads != b.VotedHeads || a.VotedArea != b.VotedArea ||
+		len(a.Options) != len(b.Options) || len(a.SplitOwners) != len(b.SplitOwners) {
+		return false
+	}
+	for i := range a.Options {
+		x, y := a.Options[i], b.Options[i]
+		if x.Option != y.Option || x.Households != y.Households || x.Area != y.Area || x.Head.Cmp(y.Head) != 0 {
+			return false
+		}
+	}
+	for i := range a.SplitOwners {
+		if a.SplitOwners[i] != b.SplitOwners[i] {
+			return false
+		}
+	}
+	return true
+}
