@@ -381,14 +381,10 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 	} else if revoked {
 		return Principal{}, errTokenInvalid
 	}
-	sess := struct {
-		Kind        Kind
-		PrincipalID int64
-	}{c.Kind, c.ID}
-	p := Principal{Kind: sess.Kind, ID: sess.PrincipalID}
-	switch sess.Kind {
+	p := Principal{Kind: c.Kind, ID: c.ID}
+	switch c.Kind {
 	case KindStaff:
-		st, err := s.store.StaffByID(ctx, sess.PrincipalID)
+		st, err := s.store.StaffByID(ctx, c.ID)
 		if err != nil {
 			return Principal{}, err
 		}
@@ -397,7 +393,7 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 		}
 		p.Name = st.DisplayName
 	case KindUser:
-		u, err := s.store.User(ctx, sess.PrincipalID)
+		u, err := s.store.User(ctx, c.ID)
 		if err != nil {
 			return Principal{}, err
 		}

@@ -253,6 +253,9 @@ func (s *Service) Cancel(ctx context.Context, p identity.Principal, id int64) (M
 	if err != nil {
 		return Motion{}, err
 	}
+	if err := s.canManage(ctx, p, m.CourtyardID); err != nil {
+		return Motion{}, err
+	}
 	if m.Status != StatusDraft && m.Status != StatusNotice {
 		return Motion{}, louyuan.Conflict("cannot_cancel", "投票开始后不能撤销表决")
 	}
