@@ -19,6 +19,7 @@ import (
 	"github.com/louyuan/louyuan/internal/files"
 	"github.com/louyuan/louyuan/internal/identity"
 	"github.com/louyuan/louyuan/internal/louyuan"
+	"github.com/louyuan/louyuan/internal/petition"
 	"github.com/louyuan/louyuan/internal/redisstore"
 	"github.com/louyuan/louyuan/internal/roster"
 	"github.com/louyuan/louyuan/internal/sqlstore"
@@ -35,18 +36,20 @@ const (
 
 // App is the wired server: stores, services and the HTTP API.
 type App struct {
-	cfg      *Config
-	log      *slog.Logger
-	DB       *sqlstore.DB
-	Redis    *redis.Client
-	Audit    *sqlstore.AuditLog
-	Identity *identity.Service
-	Roster   *roster.Service
-	Files    *files.Service
-	Voting   *voting.Service
-	API      *api.Server
+	cfg       *Config
+	log       *slog.Logger
+	DB        *sqlstore.DB
+	Redis     *redis.Client
+	Audit     *sqlstore.AuditLog
+	Identity  *identity.Service
+	Roster    *roster.Service
+	Files     *files.Service
+	Voting    *voting.Service
+	Petitions *petition.Service
+	API       *api.Server
 	// Fake is the in-process fake WeChat API of the embedded default.
 	Fake    *wechatfake.Server
+	Phones  *identity.PhoneVault
 	closers []func()
 }
 
@@ -200,8 +203,15 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 	a.Roster = roster.NewService(sqlstore.NewRoster(a.DB), a.Audit, limiter)
 	a.Files = files.NewService(blobs, sqlstore.NewFiles(a.DB), a.Audit)
 	a.Voting = voting.NewService(sqlstore.NewVoting(a.DB), redisstore.NewTally(a.Redis, cfg.Redis.KeyPrefix), a.Audit, log)
+	checkOpenID := cfg.WeChat.ContentCheckOpenID
+	if checkOpenID == "" && a.Fake != nil {
+		checkOpenID = a.Fake.User("louyuan-operator").OpenID
+	}
+	a.Petitions = petition.NewService(sqlstore.NewPetitions(a.DB), contentCheck{wx, checkOpenID, log}, a.Audit, log)
+	a.Phones = phones
 	a.API = &api.Server{
-		Identity: a.Identity, Roster: a.Roster, Files: a.Files, Voting: a.Voting, Log: log,
+		Identity: a.Identity, Roster: a.Roster, Files: a.Files, Voting: a.Voting, Petitions: a.Petitions, Log: log,
+		Phones: phones, VotingExport: sqlstore.NewVoting(a.DB), PetitionExport: sqlstore.NewPetitions(a.DB),
 		MaxBody: cfg.HTTP.MaxBodyBytes, MaxUpload: cfg.HTTP.MaxUploadBytes,
 		Checks: []api.Check{
 			{Name: "database", Ping: a.DB.Ping},
@@ -230,6 +240,32 @@ func embeddedFake(log *slog.Logger) (*wechatfake.Server, string, error) {
 		}
 	})
 	return fake, fakeURL, fakeErr
+}
+
+// contentCheck adapts WeChat's msg_sec_check (v2) to petition and notice
+// checks. WeChat wants the openid of a user who opened the mini-program in
+// the last two hours; text written by staff (no openid) is checked as the
+// configured operator account (wechat.content_check_openid) or, without
+// one, reported as needing review — which staff may publish over.
+type contentCheck struct {
+	c        *wechat.Client
+	operator string
+	log      *slog.Logger
+}
+
+func (cc contentCheck) Check(ctx context.Context, openID, text string) (string, error) {
+	if openID == "" {
+		openID = cc.operator
+	}
+	if openID == "" {
+		cc.log.WarnContext(ctx, "content check skipped: staff text and no wechat.content_check_openid configured")
+		return wechat.SuggestReview, nil
+	}
+	r, err := cc.c.MsgSecCheck(ctx, openID, wechat.SceneForum, text)
+	if err != nil {
+		return "", weChatError(err)
+	}
+	return r.Suggest, nil
 }
 
 // weChatLogin adapts the WeChat client to identity.WeChat, turning WeChat's

@@ -38,6 +38,9 @@ type Config struct {
 		Secret  string        `yaml:"-"` // LOUYUAN_WECHAT_SECRET
 		BaseURL string        `yaml:"base_url"`
 		Timeout time.Duration `yaml:"timeout"`
+		// ContentCheckOpenID is the operator's openid that WeChat's content
+		// check runs as for text written by staff.
+		ContentCheckOpenID string `yaml:"content_check_openid"`
 	} `yaml:"wechat"`
 	Security struct {
 		PhoneKey        []byte        `yaml:"-"` // LOUYUAN_PHONE_KEY, base64 of 32 bytes
@@ -126,17 +129,18 @@ func loadConfig(path string) (*Config, error) {
 // applyEnv overrides fields from LOUYUAN_* variables.
 func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 	str := map[string]*string{
-		"LOUYUAN_HTTP_ADDR":       &c.HTTP.Addr,
-		"LOUYUAN_DATA_DIR":        &c.DataDir,
-		"LOUYUAN_DATABASE_DSN":    &c.Database.DSN,
-		"LOUYUAN_REDIS_URL":       &c.Redis.URL,
-		"LOUYUAN_REDIS_PREFIX":    &c.Redis.KeyPrefix,
-		"LOUYUAN_WECHAT_APPID":    &c.WeChat.AppID,
-		"LOUYUAN_WECHAT_SECRET":   &c.WeChat.Secret,
-		"LOUYUAN_WECHAT_BASE_URL": &c.WeChat.BaseURL,
-		"LOUYUAN_FILES_DIR":       &c.Files.Dir,
-		"LOUYUAN_LOG_LEVEL":       &c.Log.Level,
-		"LOUYUAN_LOG_FORMAT":      &c.Log.Format,
+		"LOUYUAN_HTTP_ADDR":                   &c.HTTP.Addr,
+		"LOUYUAN_DATA_DIR":                    &c.DataDir,
+		"LOUYUAN_DATABASE_DSN":                &c.Database.DSN,
+		"LOUYUAN_REDIS_URL":                   &c.Redis.URL,
+		"LOUYUAN_REDIS_PREFIX":                &c.Redis.KeyPrefix,
+		"LOUYUAN_WECHAT_APPID":                &c.WeChat.AppID,
+		"LOUYUAN_WECHAT_SECRET":               &c.WeChat.Secret,
+		"LOUYUAN_WECHAT_BASE_URL":             &c.WeChat.BaseURL,
+		"LOUYUAN_WECHAT_CONTENT_CHECK_OPENID": &c.WeChat.ContentCheckOpenID,
+		"LOUYUAN_FILES_DIR":                   &c.Files.Dir,
+		"LOUYUAN_LOG_LEVEL":                   &c.Log.Level,
+		"LOUYUAN_LOG_FORMAT":                  &c.Log.Format,
 	}
 	for name, p := range str {
 		if v, ok := lookup(name); ok {

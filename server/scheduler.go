@@ -18,6 +18,7 @@ func runScheduler(ctx context.Context, a *App, every time.Duration) {
 	defer t.Stop()
 	for n := 0; ; n++ {
 		a.Voting.Tick(ctx)
+		a.Petitions.Tick(ctx)
 		if n%12 == 0 {
 			a.Voting.CheckLive(ctx)
 		}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/louyuan/louyuan/internal/files"
 	"github.com/louyuan/louyuan/internal/identity"
+	"github.com/louyuan/louyuan/internal/petition"
 	"github.com/louyuan/louyuan/internal/roster"
 	"github.com/louyuan/louyuan/internal/voting"
 )
@@ -38,12 +39,17 @@ type Check struct {
 
 // Server holds the services the handlers call.
 type Server struct {
-	Identity *identity.Service
-	Roster   *roster.Service
-	Files    *files.Service
-	Voting   *voting.Service
-	Checks   []Check
-	Log      *slog.Logger
+	Identity  *identity.Service
+	Roster    *roster.Service
+	Files     *files.Service
+	Voting    *voting.Service
+	Petitions *petition.Service
+	// Phones opens encrypted phones for exports with the permission.
+	Phones         interface{ Open([]byte) (string, error) }
+	VotingExport   voting.ExportStore
+	PetitionExport petition.ExportStore
+	Checks         []Check
+	Log            *slog.Logger
 	// MaxBody caps JSON bodies; MaxUpload caps roster and file uploads.
 	MaxBody   int64
 	MaxUpload int64
@@ -121,6 +127,23 @@ func (s *Server) Handler() http.Handler {
 	a.POST("/delegations/:id/accept", small, s.acceptDelegation)
 	a.POST("/delegations/:id/confirm", small, s.confirmDelegation)
 	a.POST("/delegations/:id/revoke", s.revokeDelegation)
+
+	a.GET("/me/petitions", s.myPetitions)
+	a.POST("/courtyards/:id/petitions", small, s.createPetition)
+	a.GET("/courtyards/:id/petitions", s.listPetitions)
+	a.GET("/petitions/:id", s.petitionDetail)
+	a.POST("/petitions/:id/publish", s.publishPetition)
+	a.POST("/petitions/:id/close", s.closePetition)
+	a.PUT("/petitions/:id/cost-plan", small, s.setCostPlan)
+	a.POST("/petitions/:id/signatures", small, s.signPetition)
+	a.POST("/petitions/:id/paper-signatures", small, s.paperSignature)
+	a.DELETE("/petitions/:id/signatures/:household_id", s.withdrawSignature)
+	a.POST("/petitions/:id/payments", small, s.recordPayment)
+	a.GET("/petitions/:id/totals", s.petitionTotals)
+	a.GET("/petitions/:id/export.xlsx", s.exportSignatures("xlsx"))
+	a.GET("/petitions/:id/export.csv", s.exportSignatures("csv"))
+	a.GET("/motions/:id/results.xlsx", s.exportResults("xlsx"))
+	a.GET("/motions/:id/results.csv", s.exportResults("csv"))
 	return r
 }
 

@@ -25,12 +25,17 @@ const (
 	RoleCommunityStaff   Role = "community_staff"
 	RoleCouncilChair     Role = "council_chair"
 	RoleCouncilMember    Role = "council_member"
+	// RoleCouncilTreasurer is the council member who records payments.
+	RoleCouncilTreasurer Role = "council_treasurer"
+	// RolePhoneViewer may export full phone numbers (PIPL: a separate,
+	// audited permission).
+	RolePhoneViewer Role = "phone_viewer"
 )
 
 // Valid reports whether r is a grantable role.
 func (r Role) Valid() bool {
 	switch r {
-	case RoleSubdistrictAdmin, RoleCommunityStaff, RoleCouncilChair, RoleCouncilMember:
+	case RoleSubdistrictAdmin, RoleCommunityStaff, RoleCouncilChair, RoleCouncilMember, RoleCouncilTreasurer, RolePhoneViewer:
 		return true
 	}
 	return false
@@ -51,7 +56,7 @@ func ScopeFor(r Role) ScopeType {
 	switch r {
 	case RoleSubdistrictAdmin:
 		return ScopeSubdistrict
-	case RoleCommunityStaff:
+	case RoleCommunityStaff, RolePhoneViewer:
 		return ScopeCommunity
 	default:
 		return ScopeCourtyard

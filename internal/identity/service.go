@@ -460,9 +460,9 @@ func (s *Service) CreateStaff(ctx context.Context, actor, username, displayName,
 	return st, err
 }
 
-// Grant gives a principal a role over a scope. actor must hold a staff role
-// whose scope contains the target scope (a subdistrict admin anywhere in the
-// subdistrict, community staff in the community); "cli" may grant anything.
+// Grant gives a principal a role over a scope. A subdistrict admin may
+// grant any role within the subdistrict; community staff only council roles
+// within the community; nil (the command line) anything.
 func (s *Service) Grant(ctx context.Context, actor *Principal, kind Kind, id int64, g Grant) error {
 	if !g.Role.Valid() {
 		return louyuan.Invalid("bad_role", "未知角色")
@@ -488,8 +488,8 @@ func (s *Service) Grant(ctx context.Context, actor *Principal, kind Kind, id int
 	actorRef := "cli"
 	if actor != nil {
 		actorRef = actor.Ref()
-		allowed := actor.Can(place, RoleSubdistrictAdmin) ||
-			(g.Role != RoleSubdistrictAdmin && g.Role != RoleCommunityStaff && actor.Can(place, RoleCommunityStaff))
+		councilRole := g.Role == RoleCouncilChair || g.Role == RoleCouncilMember || g.Role == RoleCouncilTreasurer
+		allowed := actor.Can(place, RoleSubdistrictAdmin) || (councilRole && actor.Can(place, RoleCommunityStaff))
 		if !allowed {
 			return louyuan.Forbidden("not_in_scope", "您无权在该范围授予此角色")
 		}

@@ -223,8 +223,12 @@ func (s *Identity) Grants(ctx context.Context, kind identity.Kind, id int64, now
 	}
 	for _, c := range council {
 		role := identity.RoleCouncilMember
-		if c.Role == "chair" {
+		switch c.Role {
+		case "chair":
 			role = identity.RoleCouncilChair
+		case "treasurer":
+			// The treasurer is a council member who also records payments.
+			out = append(out, identity.Grant{Role: identity.RoleCouncilTreasurer, ScopeType: identity.ScopeCourtyard, ScopeID: c.CourtyardID})
 		}
 		out = append(out, identity.Grant{Role: role, ScopeType: identity.ScopeCourtyard, ScopeID: c.CourtyardID})
 	}

@@ -78,8 +78,15 @@ func TestPlacesEnsureAndCouncil(t *testing.T) {
 		}
 		gs, err = NewIdentity(db).Grants(ctx, identity.KindUser, member, now)
 		must(t, err)
-		if len(gs) != 2 || gs[0].Role != identity.RoleCouncilMember {
-			t.Fatalf("treasurer grants = %+v, want council_member over two courtyards", gs)
+		got = grantStrings(gs)
+		want = grantStrings([]identity.Grant{
+			{Role: identity.RoleCouncilMember, ScopeType: identity.ScopeCourtyard, ScopeID: yard},
+			{Role: identity.RoleCouncilTreasurer, ScopeType: identity.ScopeCourtyard, ScopeID: yard},
+			{Role: identity.RoleCouncilMember, ScopeType: identity.ScopeCourtyard, ScopeID: yard3},
+			{Role: identity.RoleCouncilTreasurer, ScopeType: identity.ScopeCourtyard, ScopeID: yard3},
+		})
+		if !slices.Equal(got, want) {
+			t.Fatalf("treasurer grants = %v, want member and treasurer over two courtyards: %v", got, want)
 		}
 		gs, err = NewIdentity(db).Grants(ctx, identity.KindUser, chair, now.Add(-24*time.Hour))
 		must(t, err)

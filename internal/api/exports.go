@@ -1,0 +1,137 @@
+package api
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/louyuan/louyuan/internal/export"
+	"github.com/louyuan/louyuan/internal/louyuan"
+	"github.com/louyuan/louyuan/internal/petition"
+	"github.com/louyuan/louyuan/internal/voting"
+)
+
+// fullPhones reads ?phones=masked|full.
+func fullPhones(c *gin.Context) (bool, bool) {
+	switch c.Query("phones") {
+	case "", "masked":
+		return false, true
+	case "full":
+		return true, true
+	}
+	fail(c, louyuan.Invalid("bad_phones", "phones 只能是 masked 或 full"))
+	return false, false
+}
+
+// download starts a file response once the first byte is about to be
+// written, so that an error before that is still a JSON error.
+type download struct {
+	c           *gin.Context
+	name, ctype string
+	w           *bufio.Writer
+}
+
+func (d *download) Write(p []byte) (int, error) {
+	if d.w == nil {
+		d.c.Header("Content-Disposition", export.ContentDisposition(d.name))
+		d.c.Header("Content-Type", d.ctype)
+		d.c.Header("Cache-Control", "no-store")
+		d.c.Status(http.StatusOK)
+		d.w = bufio.NewWriterSize(d.c.Writer, 64<<10)
+	}
+	return d.w.Write(p)
+}
+
+func (d *download) finish(err error) {
+	if d.w == nil {
+		if err != nil {
+			fail(d.c, err)
+		}
+		return
+	}
+	if err == nil {
+		err = d.w.Flush()
+	}
+	if err != nil {
+		// The headers are gone: drop the connection so that the download
+		// fails visibly instead of leaving a silently truncated file.
+		slog.ErrorContext(d.c.Request.Context(), "export failed after it started", "request_id", d.c.GetString(requestIDKey), "err", err)
+		if hj, ok := d.c.Writer.(http.Hijacker); ok {
+			if conn, _, herr := hj.Hijack(); herr == nil {
+				conn.Close()
+			}
+		}
+	}
+}
+
+const (
+	xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	csvType  = "text/csv; charset=utf-8"
+)
+
+func stamp() string { return time.Now().In(time.FixedZone("CST", 8*3600)).Format("20060102-1504") }
+
+func (s *Server) exportSignatures(format string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := idParam(c, "id")
+		if !ok {
+			return
+		}
+		full, ok := fullPhones(c)
+		if !ok {
+			return
+		}
+		list := c.DefaultQuery("list", "signed")
+		if format == "csv" && list != "signed" && list != "not_signed" {
+			fail(c, louyuan.Invalid("bad_list", "list 只能是 signed 或 not_signed"))
+			return
+		}
+		d := &download{c: c, ctype: xlsxType}
+		err := s.Petitions.Export(c.Request.Context(), principal(c), id, full, s.Phones, s.PetitionExport,
+			func(pt petition.Petition, signed, notSigned func(func(petition.HouseholdRow) error) error) error {
+				if format == "xlsx" {
+					d.name = fmt.Sprintf("%s签名名单-%s.xlsx", pt.Title, stamp())
+					return export.SignaturesXLSX(d, pt, signed, notSigned)
+				}
+				d.ctype = csvType
+				if list == "signed" {
+					d.name = fmt.Sprintf("%s已签名-%s.csv", pt.Title, stamp())
+					return export.SignaturesCSV(d, signed, true)
+				}
+				d.name = fmt.Sprintf("%s未签名-%s.csv", pt.Title, stamp())
+				return export.SignaturesCSV(d, notSigned, false)
+			})
+		d.finish(err)
+	}
+}
+
+func (s *Server) exportResults(format string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := idParam(c, "id")
+		if !ok {
+			return
+		}
+		full, ok := fullPhones(c)
+		if !ok {
+			return
+		}
+		d := &download{c: c, ctype: xlsxType}
+		err := s.Voting.ExportResults(c.Request.Context(), principal(c), id, full, s.Phones, s.VotingExport,
+			func(m voting.Motion, t voting.Tally, rows func(func(voting.ResultRow) error) error) error {
+				if format == "xlsx" {
+					d.name = fmt.Sprintf("%s表决结果-%s.xlsx", m.Title, stamp())
+					return export.ResultsXLSX(d, m, t, rows)
+				}
+				d.ctype, d.name = csvType, fmt.Sprintf("%s表决结果-%s.csv", m.Title, stamp())
+				return export.ResultsCSV(d, m, t, rows)
+			})
+		d.finish(err)
+	}
+}
+
+var _ io.Writer = (*download)(nil)
