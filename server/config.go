@@ -95,7 +95,7 @@ func defaultConfig() *Config {
 	c.Security.UserRefreshTTL = 30 * 24 * time.Hour
 	c.Security.StaffRefreshTTL = 7 * 24 * time.Hour
 	c.Security.BcryptCost = 12
-	c.Security.LoginsPerIPMin = 30
+	c.Security.LoginsPerIPMin = 120
 	c.Scheduler.Interval = 5 * time.Second
 	c.Log.Level = "info"
 	c.Log.Format = "json"

@@ -119,7 +119,7 @@ type Config struct {
 // DefaultConfig is what production uses unless configured otherwise.
 func DefaultConfig() Config {
 	return Config{AccessTTL: 2 * time.Hour, UserRefreshTTL: 30 * 24 * time.Hour, StaffRefreshTTL: 7 * 24 * time.Hour,
-		BcryptCost: 12, MaxFailedLogins: 5, LockoutDuration: 15 * time.Minute, LoginPerIPPerMin: 30}
+		BcryptCost: 12, MaxFailedLogins: 5, LockoutDuration: 15 * time.Minute, LoginPerIPPerMin: 120}
 }
 
 // Service logs people in and tells who is calling.
