@@ -126,6 +126,9 @@ type Store interface {
 	IsRepresentative(ctx context.Context, userID, householdID int64) (bool, error)
 	RepresentedHouseholds(ctx context.Context, userID int64) ([]int64, error)
 	OpenID(ctx context.Context, userID int64) (string, error)
+	// SetRealNameIfEmpty records the name a user typed when none is known,
+	// so that lists show who the representative is.
+	SetRealNameIfEmpty(ctx context.Context, userID int64, name string) error
 	// InsertSignature adds the household's signature; a second one is a
 	// conflict (the primary key).
 	InsertSignature(ctx context.Context, s Signature) error
@@ -460,7 +463,13 @@ func (s *Service) Sign(ctx context.Context, p identity.Principal, id int64, req 
 			return Signature{}, louyuan.Invalid("bad_signature_file", "手写签名图片无效，请重新签写")
 		}
 	}
-	return s.sign(ctx, id, req, ChannelSelf, p.Ref(), "")
+	sg, err := s.sign(ctx, id, req, ChannelSelf, p.Ref(), "")
+	if err == nil {
+		if err := s.store.SetRealNameIfEmpty(ctx, p.ID, sg.RealName); err != nil {
+			s.log.WarnContext(ctx, "record signer's name", "err", err)
+		}
+	}
+	return sg, err
 }
 
 // EnterPaper records a signed paper form, entered by council or staff with

@@ -114,6 +114,8 @@ type Store interface {
 	Members(ctx context.Context, householdID int64) ([]Member, error)
 	MembershipsOf(ctx context.Context, userID int64) ([]Member, error)
 	AddMember(ctx context.Context, m Member) (Member, error)
+	// SetRealNameIfEmpty records the name a user gave when none is known.
+	SetRealNameIfEmpty(ctx context.Context, userID int64, name string) error
 	RemoveMember(ctx context.Context, userID, householdID int64) (Member, error)
 	// SetRepresentative makes userID the household's only representative.
 	SetRepresentative(ctx context.Context, householdID, userID int64) error
@@ -513,6 +515,9 @@ func (s *Service) Decide(ctx context.Context, p identity.Principal, kind string,
 					return err
 				}
 				if _, err := s.store.AddMember(ctx, Member{UserID: r.UserID, HouseholdID: r.HouseholdID, Role: r.Role, Via: "request", CreatedAt: now}); err != nil {
+					return err
+				}
+				if err := s.store.SetRealNameIfEmpty(ctx, r.UserID, r.RealName); err != nil {
 					return err
 				}
 				// As with an invite code: the first owner of a household

@@ -239,6 +239,11 @@ func (s *Petitions) OpenID(ctx context.Context, userID int64) (string, error) {
 	return u.OpenID, err
 }
 
+// SetRealNameIfEmpty records a user's typed real name when none is known.
+func (s *Petitions) SetRealNameIfEmpty(ctx context.Context, userID int64, name string) error {
+	return wrap(s.db.conn(ctx).Model(&userRow{}).Where("id = ? AND real_name = ''", userID).Update("real_name", name).Error, "record real name")
+}
+
 type signatureRow struct {
 	PetitionID    int64 `gorm:"primaryKey"`
 	HouseholdID   int64 `gorm:"primaryKey"`

@@ -461,6 +461,11 @@ func (s *Roster) AddMember(ctx context.Context, m roster.Member) (roster.Member,
 	return m, nil
 }
 
+// SetRealNameIfEmpty records a user's real name when none is known.
+func (s *Roster) SetRealNameIfEmpty(ctx context.Context, userID int64, name string) error {
+	return NewPetitions(s.db).SetRealNameIfEmpty(ctx, userID, name)
+}
+
 // RemoveMember unbinds a user from a household.
 func (s *Roster) RemoveMember(ctx context.Context, userID, householdID int64) (roster.Member, error) {
 	var row membershipRow
