@@ -20,7 +20,8 @@ func runScheduler(ctx context.Context, a *App, every time.Duration) {
 		a.Voting.Tick(ctx)
 		a.Petitions.Tick(ctx)
 		if n%12 == 0 {
-			a.Voting.CheckLive(ctx)
+			// Every minute at the default interval: cheap count check.
+			a.Voting.CheckLive(ctx, false)
 		}
 		select {
 		case <-ctx.Done():

@@ -3,8 +3,9 @@
 // export, role change) records, and the hash chain that makes an edited or
 // deleted entry detectable.
 //
-// Entries form one chain per stream (a courtyard, or "global" for what
-// belongs to none), so that writers in different courtyards never wait for
+// Entries form one chain per stream (a courtyard; one household of a
+// courtyard for ballots, delegations and signatures; or "global" for what
+// belongs to none), so that writers of different streams never wait for
 // each other. Each entry's hash covers the previous entry's hash and every
 // field of the entry; with a key configured the hash is an HMAC, so that
 // someone with write access to the database but not the key cannot forge a
@@ -32,6 +33,13 @@ const GlobalStream = "global"
 // CourtyardStream is the stream of a courtyard's entries.
 func CourtyardStream(courtyardID int64) string {
 	return "courtyard:" + strconv.FormatInt(courtyardID, 10)
+}
+
+// HouseholdStream is the stream of one household's ballots, delegations and
+// signatures within its courtyard: households never wait for each other's
+// audit entries, and each household's history is one chain.
+func HouseholdStream(courtyardID, householdID int64) string {
+	return CourtyardStream(courtyardID) + ":household:" + strconv.FormatInt(householdID, 10)
 }
 
 // Entry is one audit record. Actor and Object are short typed references

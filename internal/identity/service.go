@@ -132,6 +132,7 @@ type Service struct {
 	audit      audit.Appender
 	cfg        Config
 	signingKey []byte
+	cache      principalCache
 	log        *slog.Logger
 	now        func() time.Time
 }
@@ -353,6 +354,7 @@ func (s *Service) Logout(ctx context.Context, accessToken string) error {
 	if err := s.endAccess(ctx, c.TokenID, time.Unix(c.Expires, 0)); err != nil {
 		return err
 	}
+	s.cache.drop(c.TokenID)
 	return s.sessions.Delete(ctx, c.Refresh)
 }
 
@@ -374,6 +376,9 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 	now := s.now()
 	if now.Unix() >= c.Expires {
 		return Principal{}, errTokenExpired
+	}
+	if p, ok := s.cache.get(c.TokenID, now); ok {
+		return p, nil
 	}
 	revoked, err := s.sessions.Revoked(ctx, c.TokenID)
 	if err != nil {
@@ -402,6 +407,7 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 	if p.Grants, err = s.store.Grants(ctx, p.Kind, p.ID, now); err != nil {
 		return Principal{}, err
 	}
+	s.cache.put(c.TokenID, p, now)
 	return p, nil
 }
 

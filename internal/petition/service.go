@@ -545,7 +545,8 @@ func (s *Service) sign(ctx context.Context, id int64, req SignRequest, channel, 
 		if req.PledgeFen != nil {
 			detail["pledge_fen"] = *req.PledgeFen
 		}
-		return s.record(ctx, pt, actor, "signature."+event, detail)
+		return s.audit.Append(ctx, audit.Record{Stream: audit.HouseholdStream(pt.CourtyardID, req.HouseholdID), Actor: actor,
+			Action: "signature." + event, Object: ref("petition", pt.ID), Detail: detail})
 	})
 	return sg, err
 }
@@ -578,7 +579,8 @@ func (s *Service) Withdraw(ctx context.Context, p identity.Principal, id, househ
 		if err := s.store.AddEvent(ctx, id, householdID, "withdraw", p.Ref(), "", "", nil, now); err != nil {
 			return err
 		}
-		return s.record(ctx, pt, p.Ref(), "signature.withdraw", map[string]any{"household": householdID})
+		return s.audit.Append(ctx, audit.Record{Stream: audit.HouseholdStream(pt.CourtyardID, householdID), Actor: p.Ref(),
+			Action: "signature.withdraw", Object: ref("petition", pt.ID), Detail: map[string]any{"household": householdID}})
 	})
 }
 

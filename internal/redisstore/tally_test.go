@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -546,4 +549,353 @@ func countTallyKeys(t *testing.T, b tallyBackend, prefix string) int {
 		t.Fatal(err)
 	}
 	return len(keys)
+}
+
+// tallyFixture makes an electorate of n households, most owned one each
+// and about one owner in 25 holding 2–6, with one counted vote per
+// household (about 2% withdrawn, some with duplicate or unknown options),
+// plus extra stale, repeated and outsider votes, all shuffled. Ids are
+// beyond 2^53.
+func tallyFixture(r *rand.Rand, n int, options []string, election bool, extra int) ([]voting.Voter, []voting.CountedVote) {
+	electorate := make([]voting.Voter, 0, n)
+	hid, group := int64(1)<<60, int64(1)<<58
+	for len(electorate) < n {
+		group += 1 + r.Int64N(5)
+		size := 1
+		if r.IntN(25) == 0 {
+			size = 2 + r.IntN(5)
+		}
+		for k := 0; k < size && len(electorate) < n; k++ {
+			hid += 1 + r.Int64N(3)
+			electorate = append(electorate, voting.Voter{HouseholdID: hid, Group: group, Area: louyuan.Area(3000 + r.Int64N(20000))})
+		}
+	}
+	choice := func() []string {
+		if r.IntN(50) == 0 {
+			return nil
+		}
+		var out []string
+		if election {
+			for _, i := range r.Perm(len(options))[:1+r.IntN(min(3, len(options)))] {
+				out = append(out, options[i])
+			}
+		} else {
+			out = []string{options[r.IntN(len(options))]}
+		}
+		if r.IntN(50) == 0 {
+			out = append(out, out[0])
+		}
+		if r.IntN(100) == 0 {
+			out = append(out, "no-such-option")
+		}
+		return out
+	}
+	counted := make([]voting.CountedVote, 0, n+extra)
+	for _, v := range electorate {
+		counted = append(counted, voting.CountedVote{HouseholdID: v.HouseholdID, Version: 10 + r.Int64N(1<<40), Options: choice()})
+	}
+	for range extra {
+		c := counted[r.IntN(n)]
+		switch r.IntN(3) {
+		case 0: // stale
+			c.Version -= 1 + r.Int64N(5)
+		case 1: // the same version again, with other options: the first one counts
+			c.Options = choice()
+		default: // outside the electorate
+			c.HouseholdID = 7 + r.Int64N(1000)
+		}
+		counted = append(counted, voting.CountedVote{HouseholdID: c.HouseholdID, Version: c.Version, Options: c.Options})
+	}
+	r.Shuffle(len(counted), func(i, j int) { counted[i], counted[j] = counted[j], counted[i] })
+	return electorate, counted
+}
+
+// modelOf is the tally model after applying counted in order.
+func modelOf(electorate []voting.Voter, options []string, counted []voting.CountedVote) *tallyModel {
+	m := newTallyModel(electorate, options)
+	for _, v := range counted {
+		m.apply(v)
+	}
+	return m
+}
+
+// tightClient is a client with the one-second timeouts of Connect that
+// records the largest command (in arguments), the largest pipeline and the
+// slowest round trip.
+type tightClient struct {
+	*redis.Client
+	maxArgs, maxPipeline, pipelines int
+	slowest                         time.Duration
+}
+
+func newTightClient(t *testing.T, addr string) *tightClient {
+	c := &tightClient{Client: redis.NewClient(&redis.Options{Addr: addr, ReadTimeout: time.Second, WriteTimeout: time.Second, DialTimeout: 2 * time.Second})}
+	t.Cleanup(func() { c.Client.Close() })
+	c.AddHook(c)
+	return c
+}
+
+func (c *tightClient) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *tightClient) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.maxArgs = max(c.maxArgs, len(cmd.Args()))
+		start := time.Now()
+		defer func() { c.slowest = max(c.slowest, time.Since(start)) }()
+		return next(ctx, cmd)
+	}
+}
+
+func (c *tightClient) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.pipelines++
+		c.maxPipeline = max(c.maxPipeline, len(cmds))
+		for _, cmd := range cmds {
+			c.maxArgs = max(c.maxArgs, len(cmd.Args()))
+		}
+		start := time.Now()
+		defer func() { c.slowest = max(c.slowest, time.Since(start)) }()
+		return next(ctx, cmds)
+	}
+}
+
+// A load of 20,000 households goes through a client with one-second
+// timeouts in bounded commands and round trips, and counts exactly as Sum.
+func TestTallyLoadChunked(t *testing.T) {
+	ctx := context.Background()
+	env := testenv.Redis(t)
+	rdb := newTightClient(t, testenv.RedisAddr())
+	tally := NewTally(rdb, env.Prefix)
+	b := tallyBackend{"redis", rdb.Client, env.Prefix}
+	r := rand.New(rand.NewPCG(20000, 1))
+	options := []string{"cand-0", "cand-1", "cand-2", "cand-3", "cand-4"}
+	const motion = 77
+	for round := range 2 { // the second load replaces a state as big
+		electorate, counted := tallyFixture(r, 20000, options, true, 2000)
+		m := modelOf(electorate, options, counted)
+		start := time.Now()
+		if err := tally.Load(ctx, motion, electorate, options, counted); err != nil {
+			t.Fatalf("load %d: %v", round, err)
+		}
+		t.Logf("load %d of %d households, %d votes: %v", round, len(electorate), len(counted), time.Since(start))
+		expectTallyTotals(t, tally, motion, m)
+		if n := countTallyKeys(t, b, tally.base(motion)); n != len(tallyKeyNames) {
+			t.Fatalf("%d keys under the motion, want %d", n, len(tallyKeyNames))
+		}
+		if round == 1 {
+			for range 200 {
+				c := counted[r.IntN(len(counted))]
+				applyTallyVote(t, tally, motion, m, voting.CountedVote{HouseholdID: c.HouseholdID, Version: c.Version + r.Int64N(3) - 1, Options: options[:1+r.IntN(3)]})
+			}
+			expectTallyTotals(t, tally, motion, m)
+		}
+	}
+	lim := defaultTallyLoadLimits
+	if rdb.maxArgs > 2+2*lim.pairs {
+		t.Errorf("a command of %d arguments; want at most %d", rdb.maxArgs, 2+2*lim.pairs)
+	}
+	if rdb.maxPipeline > lim.commands+len(tallyKeyNames) {
+		t.Errorf("a pipeline of %d commands; want at most %d", rdb.maxPipeline, lim.commands+len(tallyKeyNames))
+	}
+	if rdb.pipelines < 4 {
+		t.Errorf("two loads took %d round trips; not chunked?", rdb.pipelines)
+	}
+	t.Logf("%d round trips, largest %d commands, largest command %d arguments, slowest %v", rdb.pipelines, rdb.maxPipeline, rdb.maxArgs, rdb.slowest)
+}
+
+// Tiny limits put chunk and round boundaries everywhere, also inside the
+// small hashes; the state must come out the same.
+func TestTallyLoadSmallChunks(t *testing.T) {
+	ctx := context.Background()
+	for _, b := range tallyBackends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			tally := NewTally(b.rdb, b.prefix)
+			rounds := 0
+			tally.afterLoadRound = func(int) { rounds++ }
+			for seed := uint64(1); seed <= 6; seed++ {
+				r := rand.New(rand.NewPCG(seed, 3))
+				tally.limits = tallyLoadLimits{pairs: 1 + r.IntN(7), commands: 1 + r.IntN(4), bytes: 50 + r.IntN(400)}
+				options, election := randomTallyOptions(r)
+				electorate, counted := tallyFixture(r, 100+r.IntN(300), options, election, r.IntN(100))
+				m := modelOf(electorate, options, counted)
+				if err := tally.Load(ctx, int64(seed), electorate, options, counted); err != nil {
+					t.Fatal(err)
+				}
+				expectTallyTotals(t, tally, int64(seed), m)
+				for range 50 {
+					c := counted[r.IntN(len(counted))]
+					applyTallyVote(t, tally, int64(seed), m, voting.CountedVote{HouseholdID: c.HouseholdID, Version: c.Version + r.Int64N(3) - 1, Options: randomTallyChoice(r, options, election)})
+				}
+				expectTallyTotals(t, tally, int64(seed), m)
+				if n := countTallyKeys(t, b, tally.base(int64(seed))); n != len(tallyKeyNames) {
+					t.Fatalf("%d keys under the motion, want %d", n, len(tallyKeyNames))
+				}
+			}
+			if rounds < 100 {
+				t.Errorf("only %d rounds", rounds)
+			}
+		})
+	}
+}
+
+// A load that is cancelled, or whose temporary keys vanish midway, leaves
+// the old state in place and no temporary keys behind; while it runs, every
+// temporary key expires by itself.
+func TestTallyLoadInterrupted(t *testing.T) {
+	for _, b := range tallyBackends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			tally := NewTally(b.rdb, b.prefix)
+			tally.limits = tallyLoadLimits{pairs: 50, commands: 2, bytes: 4096}
+			r := rand.New(rand.NewPCG(5, 5))
+			options := []string{voting.OptionAgree, voting.OptionOppose, voting.OptionAbstain}
+			const motion = 3
+			electorate, counted := tallyFixture(r, 500, options, false, 50)
+			old := modelOf(electorate, options, counted)
+			if err := tally.Load(context.Background(), motion, electorate, options, counted); err != nil {
+				t.Fatal(err)
+			}
+			electorate2, counted2 := tallyFixture(r, 800, options, false, 50)
+			tempKeys := func() []string {
+				t.Helper()
+				pattern := strings.ReplaceAll(strings.ReplaceAll(tally.base(motion), "{", `\{`), "}", `\}`) + "load:*"
+				keys, err := b.rdb.Keys(context.Background(), pattern).Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return keys
+			}
+
+			for _, how := range []string{"cancel", "deadline", "lose a key", "lose all keys", "lose a field"} {
+				ctx, cancel := context.WithCancel(context.Background())
+				if how == "deadline" {
+					ctx, cancel = context.WithTimeout(context.Background(), time.Hour)
+				}
+				rounds := 0
+				tally.afterLoadRound = func(round int) {
+					rounds = round
+					keys := tempKeys()
+					if round <= 4 && (len(keys) == 0 || len(keys) > len(tallyKeyNames)) {
+						t.Errorf("%s, round %d: %d temporary keys", how, round, len(keys))
+					}
+					for _, k := range keys {
+						if ttl := b.rdb.PTTL(context.Background(), k).Val(); ttl <= 0 || ttl > tempTTL {
+							t.Errorf("%s, round %d: %s expires in %v", how, round, k, ttl)
+						}
+					}
+					if round != 4 {
+						return
+					}
+					switch how {
+					case "cancel", "deadline":
+						cancel()
+					case "lose a key": // e.g. evicted
+						b.rdb.Del(context.Background(), keys[r.IntN(len(keys))])
+					case "lose all keys": // e.g. expired in a stall; later rounds recreate some
+						b.rdb.Del(context.Background(), keys...)
+					case "lose a field":
+						for _, k := range keys {
+							if strings.HasSuffix(k, ":hh") {
+								b.rdb.HDel(context.Background(), k, "_")
+							}
+						}
+					}
+				}
+				err := tally.Load(ctx, motion, electorate2, options, counted2)
+				cancel()
+				switch how {
+				case "cancel", "deadline":
+					if !errors.Is(err, context.Canceled) {
+						t.Errorf("%s: Load = %v, want context.Canceled", how, err)
+					}
+					if rounds != 4 {
+						t.Errorf("%s: Load went on for %d rounds", how, rounds)
+					}
+				default:
+					if !louyuan.IsKind(err, louyuan.KindUnavailable) {
+						t.Errorf("%s: Load = %v, want unavailable", how, err)
+					}
+				}
+				if keys := tempKeys(); len(keys) != 0 {
+					t.Errorf("%s: temporary keys left: %v", how, keys)
+				}
+				expectTallyTotals(t, tally, motion, old)
+			}
+
+			tally.afterLoadRound = nil
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			if err := tally.Load(ctx, motion, electorate2, options, counted2); !errors.Is(err, context.Canceled) {
+				t.Errorf("Load with a cancelled context = %v", err)
+			}
+			expectTallyTotals(t, tally, motion, old)
+		})
+	}
+}
+
+// TestTallyLoadMillion measures a load of a million households and votes
+// through a client with one-second timeouts. It runs only with
+// LOUYUAN_TALLY_BIG=1 (LOUYUAN_TALLY_BIG_N sets another size), never under
+// -short.
+func TestTallyLoadMillion(t *testing.T) {
+	if testing.Short() || os.Getenv("LOUYUAN_TALLY_BIG") != "1" {
+		t.Skip("set LOUYUAN_TALLY_BIG=1 to load a million households")
+	}
+	n := 1_000_000
+	if s := os.Getenv("LOUYUAN_TALLY_BIG_N"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	env := testenv.Redis(t)
+	rdb := newTightClient(t, testenv.RedisAddr())
+	tally := NewTally(rdb, env.Prefix)
+	r := rand.New(rand.NewPCG(1e6, 1))
+	options := []string{voting.OptionAgree, voting.OptionOppose, voting.OptionAbstain}
+	const motion = 1
+
+	for round := range 2 { // the second load replaces the first
+		electorate, counted := tallyFixture(r, n, options, false, 0)
+		groups := map[int64]bool{}
+		for _, v := range electorate {
+			groups[v.Group] = true
+		}
+		start := time.Now()
+		if _, err := buildTallyState(electorate, options, counted); err != nil {
+			t.Fatal(err)
+		}
+		built := time.Since(start)
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		start = time.Now()
+		if err := tally.Load(ctx, motion, electorate, options, counted); err != nil {
+			t.Fatalf("load %d: %v", round, err)
+		}
+		took := time.Since(start)
+		runtime.ReadMemStats(&after)
+		t.Logf("load %d: %d households in %d owner groups, %d votes: Load %v (of which about %v computing in Go); Load allocated %d MB in all, heap %d MB before and %d MB after",
+			round, len(electorate), len(groups), len(counted), took, built, (after.TotalAlloc-before.TotalAlloc)>>20, before.HeapAlloc>>20, after.HeapAlloc>>20)
+		if took > 30*time.Second {
+			t.Errorf("Load took %v", took)
+		}
+
+		start = time.Now()
+		m := modelOf(electorate, options, counted)
+		want := m.want()
+		got, err := tally.Totals(ctx, motion)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := diffTallyTotals(got, want); d != "" {
+			t.Fatal(d)
+		}
+		t.Logf("Totals match voting.Sum (checked in %v): %d voted households, %d split owners", time.Since(start), got.VotedHouses, len(got.SplitOwners))
+	}
+	start := time.Now()
+	if err := tally.Drop(ctx, motion); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Drop %v; %d round trips, largest %d commands, largest command %d arguments, slowest %v", time.Since(start), rdb.pipelines, rdb.maxPipeline, rdb.maxArgs, rdb.slowest)
 }

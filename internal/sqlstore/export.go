@@ -110,4 +110,3 @@ func (s *Voting) EachResult(ctx context.Context, motionID int64, fn func(voting.
 	}
 	return wrap(rows.Err(), "read results")
 }
-

@@ -83,7 +83,9 @@ func NewPetitions(db *DB) *Petitions { return &Petitions{db: db, voting: NewVoti
 var _ petition.Store = (*Petitions)(nil)
 
 // InTx runs fn in a transaction.
-func (s *Petitions) InTx(ctx context.Context, fn func(ctx context.Context) error) error { return s.db.InTx(ctx, fn) }
+func (s *Petitions) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.db.InTx(ctx, fn)
+}
 
 // CourtyardPlace locates a courtyard.
 func (s *Petitions) CourtyardPlace(ctx context.Context, courtyardID int64) (identity.Place, error) {

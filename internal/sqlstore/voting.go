@@ -413,6 +413,35 @@ func (s *Voting) IsRepresentative(ctx context.Context, userID, householdID int64
 	return n > 0, wrap(err, "check representative")
 }
 
+// RepresentsElector reports whether userID represents a household of the
+// motion's electorate.
+func (s *Voting) RepresentsElector(ctx context.Context, userID, motionID int64) (bool, error) {
+	var ids []int64
+	err := s.db.conn(ctx).Table("memberships m").Joins("JOIN motion_electorate e ON e.household_id = m.household_id AND e.motion_id = ?", motionID).
+		Where("m.user_id = ? AND m.representative = 1", userID).Limit(1).Pluck("m.household_id", &ids).Error
+	return len(ids) > 0, wrap(err, "check elector")
+}
+
+// CountedSince lists counted ballots changed at or after t.
+func (s *Voting) CountedSince(ctx context.Context, motionID int64, t time.Time) ([]voting.Counted, error) {
+	var rows []countedRow
+	if err := s.db.conn(ctx).Where("motion_id = ? AND updated_at >= ?", motionID, t).Find(&rows).Error; err != nil {
+		return nil, wrap(err, "read recent counted ballots")
+	}
+	out := make([]voting.Counted, len(rows))
+	for i, r := range rows {
+		out[i] = r.toCounted()
+	}
+	return out, nil
+}
+
+// VotedCount counts households with a counted ballot that is not withdrawn.
+func (s *Voting) VotedCount(ctx context.Context, motionID int64) (int, error) {
+	var n int64
+	err := s.db.conn(ctx).Model(&countedRow{}).Where("motion_id = ? AND channel <> ?", motionID, voting.ChannelWithdrawn).Count(&n).Error
+	return int(n), wrap(err, "count counted ballots")
+}
+
 // RepresentedHouseholds lists the households userID represents.
 func (s *Voting) RepresentedHouseholds(ctx context.Context, userID int64) ([]int64, error) {
 	var ids []int64

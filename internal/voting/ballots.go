@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/louyuan/louyuan/internal/audit"
 	"github.com/louyuan/louyuan/internal/identity"
 	"github.com/louyuan/louyuan/internal/louyuan"
 )
@@ -136,7 +137,8 @@ func (s *Service) cast(ctx context.Context, c cast) (Receipt, error) {
 			detail["choice"] = options
 		}
 		r = Receipt{MotionID: m.ID, HouseholdID: c.householdID, Receipt: b.Receipt, Channel: c.channel, CastAt: now}
-		return s.record(ctx, m, c.castBy, action, motionRef(m.ID), detail)
+		return s.audit.Append(ctx, audit.Record{Stream: audit.HouseholdStream(m.CourtyardID, c.householdID), Actor: c.castBy,
+			Action: action, Object: motionRef(m.ID), Detail: detail})
 	})
 	if err != nil {
 		return Receipt{}, err

@@ -86,7 +86,7 @@ func (s *Service) recordDelegation(ctx context.Context, d Delegation, actor, act
 		detail = map[string]any{}
 	}
 	detail["household"], detail["proxy"], detail["status"] = d.HouseholdID, d.ProxyUserID, d.Status
-	return s.audit.Append(ctx, audit.Record{Stream: audit.CourtyardStream(d.CourtyardID), Actor: actor, Action: action,
+	return s.audit.Append(ctx, audit.Record{Stream: audit.HouseholdStream(d.CourtyardID, d.HouseholdID), Actor: actor, Action: action,
 		Object: "delegation:" + itoa(d.ID), Detail: detail})
 }
 

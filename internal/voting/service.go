@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/louyuan/louyuan/internal/audit"
 	"github.com/louyuan/louyuan/internal/identity"
 	"github.com/louyuan/louyuan/internal/louyuan"
@@ -85,6 +87,13 @@ type Store interface {
 	// exists once voting is open.
 	LockElector(ctx context.Context, motionID, householdID int64) (Elector, bool, error)
 	IsRepresentative(ctx context.Context, userID, householdID int64) (bool, error)
+	// RepresentsElector reports whether userID represents a household of
+	// the motion's electorate.
+	RepresentsElector(ctx context.Context, userID, motionID int64) (bool, error)
+	// CountedSince lists the counted ballots changed at or after t.
+	CountedSince(ctx context.Context, motionID int64, t time.Time) ([]Counted, error)
+	// VotedCount counts households with a counted (non-withdrawn) ballot.
+	VotedCount(ctx context.Context, motionID int64) (int, error)
 	RepresentedHouseholds(ctx context.Context, userID int64) ([]int64, error)
 	InsertBallot(ctx context.Context, b Ballot) (Ballot, error)
 	// PutCounted makes c the household's counted ballot, creating the row
@@ -105,11 +114,12 @@ type Store interface {
 
 // Service runs motions and ballots.
 type Service struct {
-	store Store
-	live  LiveTally
-	audit audit.Appender
-	log   *slog.Logger
-	now   func() time.Time
+	store    Store
+	live     LiveTally
+	rebuilds singleflight.Group
+	audit    audit.Appender
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // NewService wires the voting service.
@@ -204,28 +214,30 @@ func (s *Service) Motion(ctx context.Context, p identity.Principal, id int64) (M
 }
 
 func (s *Service) canSee(ctx context.Context, p identity.Principal, m Motion) error {
-	if s.canManage(ctx, p, m.CourtyardID) == nil {
+	if len(p.Grants) > 0 && s.canManage(ctx, p, m.CourtyardID) == nil {
 		return nil
 	}
 	if p.Kind == identity.KindUser && m.Status != StatusDraft {
-		hs, err := s.store.RepresentedHouseholds(ctx, p.ID)
+		var ok bool
+		var err error
+		if m.Status == StatusNotice {
+			// Before the electorate is frozen: any household in scope.
+			hs, herr := s.store.RepresentedHouseholds(ctx, p.ID)
+			for _, h := range hs {
+				if herr != nil || ok {
+					break
+				}
+				ok, herr = s.store.InScope(ctx, m, h)
+			}
+			err = herr
+		} else {
+			ok, err = s.store.RepresentsElector(ctx, p.ID, m.ID)
+		}
 		if err != nil {
 			return err
 		}
-		for _, h := range hs {
-			var ok bool
-			var err error
-			if m.Status == StatusNotice {
-				ok, err = s.store.InScope(ctx, m, h) // before the electorate is frozen
-			} else {
-				_, ok, err = s.store.Elector(ctx, m.ID, h)
-			}
-			if err != nil {
-				return err
-			}
-			if ok {
-				return nil
-			}
+		if ok {
+			return nil
 		}
 	}
 	return louyuan.NotFound("motion_not_found", "没有这项表决")
@@ -459,25 +471,35 @@ func (s *Service) fromDB(ctx context.Context, motionID int64) ([]Voter, []Counte
 	return voters, votes, nil
 }
 
-// reload rebuilds the live tally of a voting motion from the database. A
-// ballot committed while the snapshot was read may have been applied to the
-// old state just before the new one replaced it, so the counted ballots are
-// read again and re-applied (versions make that idempotent).
+// reload rebuilds the live tally of a voting motion from the database, one
+// rebuild per motion at a time in this process (concurrent callers wait for
+// it). A ballot committed while the snapshot was read may have been applied
+// to the old state just before the new one replaced it, so the ballots
+// changed since the snapshot began are applied again (versions make that
+// idempotent).
 func (s *Service) reload(ctx context.Context, m Motion) {
-	electorate, votes, err := s.fromDB(ctx, m.ID)
-	if err == nil {
-		err = s.live.Load(ctx, m.ID, electorate, m.OptionKeys(), votes)
-	}
-	if err == nil {
-		var cs []Counted
-		if cs, err = s.store.CountedBallots(ctx, m.ID); err == nil {
-			for _, c := range cs {
-				if err = s.live.Apply(ctx, m.ID, CountedVote{HouseholdID: c.HouseholdID, Version: c.Version, Options: c.Options}); err != nil {
-					break
-				}
+	_, err, _ := s.rebuilds.Do(itoa(m.ID), func() (any, error) {
+		// The rebuild outlives a reader that gave up.
+		ctx := context.WithoutCancel(ctx)
+		since := s.now().Add(-5 * time.Second) // margin for clocks of other instances
+		electorate, votes, err := s.fromDB(ctx, m.ID)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.live.Load(ctx, m.ID, electorate, m.OptionKeys(), votes); err != nil {
+			return nil, err
+		}
+		cs, err := s.store.CountedSince(ctx, m.ID, since)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			if err := s.live.Apply(ctx, m.ID, CountedVote{HouseholdID: c.HouseholdID, Version: c.Version, Options: c.Options}); err != nil {
+				return nil, err
 			}
 		}
-	}
+		return nil, nil
+	})
 	if err != nil {
 		s.log.WarnContext(ctx, "rebuild live tally", "motion", m.ID, "err", err)
 	}
@@ -528,29 +550,42 @@ func newReceipt() string {
 	return string(b)
 }
 
-// CheckLive compares the live tally of every motion that is voting with a
-// count from the database and rebuilds any that is out of step (a Redis
-// restart, an update lost while Redis was down).
-func (s *Service) CheckLive(ctx context.Context) {
+// CheckLive compares the live tally of every motion that is voting with the
+// database — the number of households with a counted ballot — and rebuilds
+// any that is missing or out of step (a Redis restart, an update lost while
+// Redis was down). full compares the whole count instead, for small motions
+// or an operator's check.
+func (s *Service) CheckLive(ctx context.Context, full bool) {
 	ms, err := s.store.VotingMotions(ctx)
 	if err != nil {
 		s.log.WarnContext(ctx, "list voting motions", "err", err)
 		return
 	}
 	for _, m := range ms {
-		electorate, votes, err := s.fromDB(ctx, m.ID)
-		if err != nil {
-			s.log.WarnContext(ctx, "read motion for tally check", "motion", m.ID, "err", err)
-			continue
-		}
 		live, err := s.live.Totals(ctx, m.ID)
-		if err == nil && sameTotals(live, Sum(electorate, m.OptionKeys(), latestVotes(votes))) {
-			continue
-		}
 		if err != nil && !errors.Is(err, ErrNotLoaded) {
 			continue // Redis is down: nothing to repair yet
 		}
-		s.log.InfoContext(ctx, "live tally out of step with the database; rebuilding", "motion", m.ID)
+		if err == nil {
+			var same bool
+			if full {
+				electorate, votes, ferr := s.fromDB(ctx, m.ID)
+				if ferr != nil {
+					continue
+				}
+				same = sameTotals(live, Sum(electorate, m.OptionKeys(), latestVotes(votes)))
+			} else {
+				n, cerr := s.store.VotedCount(ctx, m.ID)
+				if cerr != nil {
+					continue
+				}
+				same = n == live.VotedHouses
+			}
+			if same {
+				continue
+			}
+		}
+		s.log.InfoContext(ctx, "live tally missing or out of step with the database; rebuilding", "motion", m.ID)
 		s.reload(ctx, m)
 	}
 }

@@ -69,11 +69,13 @@ CREATE TABLE role_grants (
   CONSTRAINT uq_role_grants UNIQUE (principal_type, principal_id, role, scope_type, scope_id)
 ) {{TABLE}};
 
--- The audit log: append-only, one hash chain per stream (a courtyard, or
--- "global"); audit_heads holds each chain's last link and serialises writers.
+-- The audit log: append-only, one hash chain per stream (a courtyard, one
+-- household of a courtyard for ballots, delegations and signatures, or
+-- "global"); audit_heads holds each chain's last link and serialises writers
+-- of that stream only.
 CREATE TABLE audit_log (
   id {{ID}},
-  stream VARCHAR(32) NOT NULL,
+  stream VARCHAR(64) NOT NULL,
   seq BIGINT UNSIGNED NOT NULL,
   at {{TIME}} NOT NULL,
   actor VARCHAR(32) NOT NULL,
@@ -89,7 +91,7 @@ CREATE TABLE audit_log (
 CREATE INDEX ix_audit_log_object ON audit_log (object);
 
 CREATE TABLE audit_heads (
-  stream VARCHAR(32) NOT NULL PRIMARY KEY,
+  stream VARCHAR(64) NOT NULL PRIMARY KEY,
   seq BIGINT UNSIGNED NOT NULL,
   hash CHAR(64) NOT NULL
 ) {{TABLE}};
