@@ -151,6 +151,7 @@ func (s *Service) cast(ctx context.Context, c cast) (Receipt, error) {
 // the database; a Redis failure is logged and repaired by the next rebuild
 // (the ballot itself is safe in the database).
 func (s *Service) applyLive(ctx context.Context, c Counted) {
+	defer s.reads.forget(c.MotionID)
 	v := CountedVote{HouseholdID: c.HouseholdID, Version: c.Version, Options: c.Options}
 	err := s.live.Apply(ctx, c.MotionID, v)
 	if errors.Is(err, ErrNotLoaded) {

@@ -117,6 +117,7 @@ type Service struct {
 	store    Store
 	live     LiveTally
 	rebuilds singleflight.Group
+	reads    readCache
 	audit    audit.Appender
 	log      *slog.Logger
 	now      func() time.Time
@@ -302,6 +303,7 @@ func (s *Service) transition(ctx context.Context, p identity.Principal, id int64
 		if err := s.store.UpdateMotion(ctx, m, from); err != nil {
 			return err
 		}
+		s.reads.forget(m.ID)
 		out = m
 		detail := map[string]any{"from": string(from), "to": string(m.Status)}
 		if m.Passed != nil {
@@ -507,33 +509,58 @@ func (s *Service) reload(ctx context.Context, m Motion) {
 
 // Tally is the current count of a motion: live while voting (from Redis,
 // rebuilt from the database on a miss, counted from the database while
-// Redis is down), the stored result after the close.
+// Redis is down), the stored result after the close. Many residents watch
+// one motion at once, so each instance reuses a motion's tally for a
+// quarter of a second and a resident's right to see it for five seconds.
 func (s *Service) Tally(ctx context.Context, p identity.Principal, id int64) (Motion, Tally, error) {
-	m, err := s.Motion(ctx, p, id)
+	now := s.now()
+	key := p.Ref() + "/" + itoa(id)
+	if !s.reads.visible(key, now) {
+		m, err := s.Motion(ctx, p, id)
+		if err != nil {
+			return Motion{}, Tally{}, err
+		}
+		s.reads.allow(key, now)
+		if m.Status != StatusVoting {
+			t, err := s.tallyOf(ctx, m)
+			return m, t, err
+		}
+	}
+	if m, t, ok := s.reads.tally(id, now); ok {
+		return m, t, nil
+	}
+	m, err := s.store.Motion(ctx, id)
 	if err != nil {
 		return Motion{}, Tally{}, err
 	}
+	t, err := s.tallyOf(ctx, m)
+	if err == nil {
+		s.reads.keep(m, t, now)
+	}
+	return m, t, err
+}
+
+func (s *Service) tallyOf(ctx context.Context, m Motion) (Tally, error) {
 	switch m.Status {
 	case StatusObjection, StatusFinal:
 		if m.Result != nil {
-			return m, *m.Result, nil
+			return *m.Result, nil
 		}
-		return m, Tally{}, louyuan.Internalf(errors.New("closed motion without result"), "motion %d", m.ID)
+		return Tally{}, louyuan.Internalf(errors.New("closed motion without result"), "motion %d", m.ID)
 	case StatusVoting:
 	default:
-		return m, Evaluate(m.Rule, Totals{}), nil
+		return Evaluate(m.Rule, Totals{}), nil
 	}
-	totals, err := s.live.Totals(ctx, id)
+	totals, err := s.live.Totals(ctx, m.ID)
 	if errors.Is(err, ErrNotLoaded) {
 		s.reload(ctx, m)
-		totals, err = s.live.Totals(ctx, id)
+		totals, err = s.live.Totals(ctx, m.ID)
 	}
 	if err != nil {
-		s.log.WarnContext(ctx, "live tally unavailable; counting from the database", "motion", id, "err", err)
-		t, err := s.countFromDB(ctx, m)
-		return m, t, err
+		s.log.WarnContext(ctx, "live tally unavailable; counting from the database", "motion", m.ID, "err", err)
+		return s.countFromDB(ctx, m)
 	}
-	return m, Evaluate(m.Rule, totals), nil
+	return Evaluate(m.Rule, totals), nil
 }
 
 // newReceipt makes a 12-character receipt code from an unambiguous
