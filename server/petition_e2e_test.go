@@ -119,6 +119,9 @@ func TestPetitionsAndExports(t *testing.T) {
 	wrong := *topShare + 1
 	e2eWantError(t, s.call(t, "POST", base+"/signatures", top.token, map[string]any{"household_id": top.householdID, "real_name": "王春芬", "pledge_fen": wrong}),
 		http.StatusBadRequest, "pledge_mismatch")
+	if r := s.call(t, "GET", base, top.token, nil); !bytes.Contains(r.Body, []byte(`"signed_households":0`)) {
+		t.Fatalf("a refused signature left something behind: %s", r)
+	}
 	e2eWant(t, s.call(t, "POST", base+"/signatures", top.token, map[string]any{"household_id": top.householdID, "real_name": "王春芬", "pledge_fen": *topShare}), http.StatusCreated)
 	if low := share(unit1[0]); low == nil || *low != 0 {
 		t.Errorf("first-floor share %v, want 0", low)
@@ -225,8 +228,29 @@ func TestPetitionsAndExports(t *testing.T) {
 	// Who may not export, and full phones without the permission.
 	e2eWantError(t, s.call(t, "GET", base+"/export.xlsx", top.token, nil), http.StatusForbidden, "export_forbidden")
 	e2eWantError(t, s.call(t, "GET", base+"/export.xlsx?phones=full", env.staff, nil), http.StatusForbidden, "phone_permission_required")
+	// A tenant of a household here.
+	r = s.call(t, "POST", "/api/v1/courtyards/1/invites?format=json", env.staff, map[string]any{"household_ids": []int64{top.householdID}, "role": "tenant"})
+	e2eWant(t, r, http.StatusCreated)
+	tenant := s.wechatLogin(t, e2eCode("ptenant"))
+	e2eWant(t, s.call(t, "POST", "/api/v1/me/households", tenant.AccessToken, map[string]string{"invite_code": e2eInviteCodes(t, r)[0]}), http.StatusCreated)
+	e2eWantError(t, s.call(t, "GET", base+"/export.csv", tenant.AccessToken, nil), http.StatusForbidden, "export_forbidden")
+	e2eWantError(t, s.call(t, "POST", base+"/signatures", tenant.AccessToken, map[string]any{"household_id": top.householdID, "real_name": "租户甲"}), http.StatusForbidden, "not_representative")
+	// The council member of another courtyard.
 	e2eRunEnv(t, cfg, true)
 	var out bytes.Buffer
+	if err := run(ctx, []string{"admin", "add-courtyard", "-subdistrict", "新华路街道", "-community", "桐本北路社区", "-courtyard", "东风小区"}, &out, io.Discard, strings.NewReader("")); err != nil {
+		t.Fatalf("add courtyard: %v", err)
+	}
+	other := s.wechatLogin(t, e2eCode("otherchair"))
+	if err := run(ctx, []string{"admin", "grant", "-user", fmt.Sprint(other.User.ID), "-role", "council_chair", "-scope", "2"}, &out, io.Discard, strings.NewReader("")); err != nil {
+		t.Fatalf("grant council chair of courtyard 2: %v", err)
+	}
+	other = s.wechatLogin(t, e2eCode("otherchair"))
+	e2eWantError(t, s.call(t, "GET", base+"/export.xlsx", other.AccessToken, nil), http.StatusForbidden, "export_forbidden")
+	// The council chair of this courtyard may export.
+	chair := s.wechatLogin(t, e2eCode("lizhang"))
+	e2eWant(t, s.call(t, "GET", base+"/export.xlsx", chair.AccessToken, nil), http.StatusOK)
+	out.Reset()
 	if err := run(ctx, []string{"admin", "grant", "-staff", "1", "-role", "phone_viewer", "-scope", "1"}, &out, io.Discard, strings.NewReader("")); err != nil {
 		t.Fatalf("grant phone_viewer: %v", err)
 	}
