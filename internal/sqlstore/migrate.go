@@ -24,11 +24,14 @@ var dialectTokens = map[Dialect]map[string]string{
 		"{{ID}}":    "BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY",
 		"{{TIME}}":  "DATETIME(6)",
 		"{{TABLE}}": "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+		// DROP INDEX names the table on MySQL only.
+		"{{ON households}}": " ON households",
 	},
 	SQLite: {
-		"{{ID}}":    "INTEGER PRIMARY KEY AUTOINCREMENT",
-		"{{TIME}}":  "DATETIME",
-		"{{TABLE}}": "",
+		"{{ID}}":            "INTEGER PRIMARY KEY AUTOINCREMENT",
+		"{{TIME}}":          "DATETIME",
+		"{{TABLE}}":         "",
+		"{{ON households}}": "",
 	},
 }
 

@@ -111,8 +111,9 @@ func TestMigrationFilesExpanded(t *testing.T) {
 			if bytes.Contains(b, []byte("{{")) {
 				t.Errorf("%s: %s still has unexpanded dialect tokens", d, e.Name())
 			}
-			for _, spelling := range dialectTokens[d] {
-				if spelling != "" && !bytes.Contains(b, []byte(spelling)) {
+			// Every migration creates tables, so the core tokens show.
+			for _, token := range []string{"{{ID}}", "{{TIME}}"} {
+				if spelling := dialectTokens[d][token]; !bytes.Contains(b, []byte(spelling)) {
 					t.Errorf("%s: %s lacks %q", d, e.Name(), spelling)
 				}
 			}

@@ -69,6 +69,16 @@ func (db *DB) lockSuffix(clause string) string {
 	return ""
 }
 
+// straightJoin makes MySQL join in the order written (households first,
+// in index order), so that a long list streams without a sort; SQLite
+// plans that way already.
+func (db *DB) straightJoin() string {
+	if db.Dialect == MySQL {
+		return "STRAIGHT_JOIN"
+	}
+	return ""
+}
+
 // notFound turns gorm.ErrRecordNotFound into ok=false.
 func notFound(err error) (bool, error) {
 	if errors.Is(err, gorm.ErrRecordNotFound) {

@@ -87,7 +87,11 @@ CREATE TABLE payments (
 ) {{TABLE}};
 CREATE INDEX ix_payments_household ON payments (petition_id, household_id);
 
+-- Exports list a scope's households in roster order straight off this index.
+CREATE INDEX ix_households_order ON households (courtyard_id, building_id, unit_id, floor, room);
+
 -- +goose Down
+DROP INDEX ix_households_order{{ON households}};
 DROP TABLE payments;
 DROP TABLE cost_plans;
 DROP TABLE signature_events;

@@ -1,0 +1,217 @@
+// Command bench is Louyuan's load benchmark. It drives the real server
+// (built from ./server and run as a subprocess) over loopback against
+// MariaDB and Redis, and measures a baseline for every scenario in the same
+// run, on the same machine, at the same concurrency and for the same time:
+//
+//	vote_cast_c16, vote_cast_c64   counted ballots/s through POST /api/v1/motions/{id}/ballots
+//	                               vs. a raw database/sql client doing one
+//	                               INSERT … ON DUPLICATE KEY UPDATE per ballot
+//	tally_read_c64                 GET /api/v1/motions/{id} reads/s vs. a bare Gin
+//	                               handler in this process serving a fixed body
+//	                               (also prints tally_read_p99_ms)
+//	tally_read_scale               tally reads/s of a motion with -scale counted
+//	                               ballots vs. one with 1,000
+//	export_xlsx_100k               seconds to download GET /api/v1/petitions/{id}/export.xlsx
+//	                               of a petition with 100,000 signed households vs. a
+//	                               raw excelize StreamWriter writing the same rows
+//	                               in this process (ratio baseline/ours here)
+//	export_xlsx_100k_rss_mb        the server's peak RSS growth (MB) during that
+//	                               download vs. this process's during the raw run
+//
+// Usage (from the repository root):
+//
+//	go run ./scripts/bench [-duration 10s] [-households 5000] [-scale 1000000] [-only a,b]
+//
+// Standard output carries only lines of the form
+//
+//	BENCH name=<scenario> ours=<v> baseline=<v> ratio=<ours/baseline> target=<t>
+//
+// (export_xlsx_100k alone reports ratio=<baseline/ours>: raw time over ours,
+// so that higher is better there too.)
+//
+// progress and diagnostics go to standard error. Everything the bench
+// creates (a database, Redis keys, a temporary folder, the server process)
+// is removed at the end, also when it fails or is interrupted. The exit code
+// is non-zero when anything failed.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The scenarios, in the order they run.
+// The export scenarios run first, on a server that has not yet grown its
+// heap for the others, so that its peak RSS growth is the export's own.
+var scenarioNames = []string{"export_xlsx_100k", "export_xlsx_100k_rss_mb", "vote_cast_c16", "vote_cast_c64", "tally_read_c64", "tally_read_scale"}
+
+type options struct {
+	duration   time.Duration
+	warmup     time.Duration
+	households int
+	scale      int
+	smallScale int
+	motions    int
+	mysqlDSN   string
+	redisAddr  string
+	only       map[string]bool
+	rev        string
+	keepLog    bool
+}
+
+func (o *options) want(name string) bool { return o.only == nil || o.only[name] }
+
+func parseFlags(args []string) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time of each side of each scenario")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up before each measured run")
+	fs.IntVar(&o.households, "households", 5000, "households added to courtyard 1 by roster import (each gets a bound representative)")
+	fs.IntVar(&o.scale, "scale", 1000000, "counted ballots of the big motion of tally_read_scale")
+	fs.IntVar(&o.smallScale, "small-scale", 1000, "counted ballots of the small motion of tally_read_scale")
+	fs.IntVar(&o.motions, "motions", 0, "motions opened for vote_cast (0: enough for the expected ballots)")
+	fs.StringVar(&o.mysqlDSN, "mysql", "root@tcp(127.0.0.1:3306)/", "MySQL/MariaDB admin DSN (go-sql-driver form, no database)")
+	fs.StringVar(&o.redisAddr, "redis", "127.0.0.1:6379", "Redis address host:port")
+	fs.BoolVar(&o.keepLog, "keep-log", false, "keep a copy of the server's log in the system temporary folder (always kept when the run fails)")
+	fs.StringVar(&o.rev, "rev", "", "build the server from this git revision (e.g. HEAD) instead of the working tree")
+	only := fs.String("only", "", "comma-separated scenarios to run (default all): "+strings.Join(scenarioNames, ","))
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if *only != "" {
+		o.only = map[string]bool{}
+		for _, n := range strings.Split(*only, ",") {
+			n = strings.TrimSpace(n)
+			if n == "tally_read_p99_ms" { // printed by tally_read_c64
+				n = "tally_read_c64"
+			}
+			if !slices.Contains(scenarioNames, n) {
+				return nil, fmt.Errorf("-only: unknown scenario %q (have %s)", n, strings.Join(scenarioNames, ", "))
+			}
+			o.only[n] = true
+		}
+	}
+	switch {
+	case o.duration <= 0:
+		return nil, errors.New("-duration must be positive")
+	case o.warmup < 0:
+		return nil, errors.New("-warmup must not be negative")
+	case o.households < 64 || o.households > 200000:
+		return nil, errors.New("-households must be between 64 and 200000")
+	case o.scale < 1 || o.smallScale < 1:
+		return nil, errors.New("-scale and -small-scale must be positive")
+	case o.motions < 0 || o.motions > 50:
+		return nil, errors.New("-motions must be between 0 and 50")
+	}
+	return o, nil
+}
+
+func main() {
+	os.Exit(mainCode())
+}
+
+func mainCode() int {
+	o, err := parseFlags(os.Args[1:])
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	b := newBench(o)
+	err = b.run(ctx)
+	b.mu.Lock()
+	b.runErr = err
+	b.mu.Unlock()
+	if cerr := b.cleanup(); cerr != nil {
+		logf("cleanup: %v", cerr)
+		err = errors.Join(err, cerr)
+	}
+	if err == nil && len(b.failures) > 0 {
+		err = fmt.Errorf("%d check(s) failed:\n  %s", len(b.failures), strings.Join(b.failures, "\n  "))
+	}
+	logf("total time %s", time.Since(start).Round(time.Second))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: FAILED:", err)
+		return 1
+	}
+	return 0
+}
+
+var logStart = time.Now()
+
+// logf writes a progress line to standard error.
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "[%7.1fs] %s\n", time.Since(logStart).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// emit prints one result line: the only thing the bench writes to stdout.
+// ratio is ours/baseline in every line but export_xlsx_100k's (emitRatio).
+func emit(name string, ours, baseline float64, target string) {
+	ratio := 0.0
+	if baseline > 0 {
+		ratio = ours / baseline
+	}
+	emitRatio(name, ours, baseline, ratio, target)
+}
+
+// emitRatio prints a result line with a ratio computed by the caller.
+func emitRatio(name string, ours, baseline, ratio float64, target string) {
+	fmt.Printf("BENCH name=%s ours=%.2f baseline=%.2f ratio=%.2f target=%s\n", name, ours, baseline, ratio, target)
+}
+
+// run sets up the server and runs the chosen scenarios.
+func (b *bench) run(ctx context.Context) error {
+	o := b.o
+	needVoters := o.want("vote_cast_c16") || o.want("vote_cast_c64") || o.want("tally_read_c64")
+	if err := b.startEnvironment(ctx); err != nil {
+		return err
+	}
+	if err := b.setupCourtyard(ctx, needVoters); err != nil {
+		return err
+	}
+	if o.want("export_xlsx_100k") || o.want("export_xlsx_100k_rss_mb") {
+		if err := b.exportXLSX(ctx); err != nil {
+			return err
+		}
+	}
+	if o.want("vote_cast_c16") {
+		if err := b.voteCast(ctx, "vote_cast_c16", 16); err != nil {
+			return err
+		}
+	}
+	if o.want("vote_cast_c64") {
+		if err := b.voteCast(ctx, "vote_cast_c64", 64); err != nil {
+			return err
+		}
+	}
+	if o.want("vote_cast_c16") || o.want("vote_cast_c64") {
+		b.checkCastTallies(ctx)
+	}
+	if o.want("tally_read_c64") {
+		if err := b.tallyRead(ctx); err != nil {
+			return err
+		}
+	}
+	if o.want("tally_read_scale") {
+		if err := b.tallyScale(ctx); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
