@@ -53,6 +53,8 @@ type Server struct {
 	// MaxBody caps JSON bodies; MaxUpload caps roster and file uploads.
 	MaxBody   int64
 	MaxUpload int64
+
+	rendered renderedTallies
 }
 
 // Handler builds the Gin engine with every route.

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"encoding/json"
 	"math/big"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -225,7 +227,52 @@ func (s *Server) motionDetail(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"motion": m, "tally": tallyOut(m, t)})
+	// The same cached tally is rendered once for everyone who reads it.
+	if b, ok := s.rendered.get(m.ID, t.Stamp); ok {
+		c.Data(http.StatusOK, "application/json; charset=utf-8", b)
+		return
+	}
+	b, err := json.Marshal(gin.H{"motion": m, "tally": tallyOut(m, t)})
+	if err != nil {
+		fail(c, louyuan.Internalf(err, "encode tally"))
+		return
+	}
+	s.rendered.put(m.ID, t.Stamp, b)
+	c.Data(http.StatusOK, "application/json; charset=utf-8", b)
+}
+
+// renderedTallies keeps the last encoded detail of each motion by the
+// tally's stamp.
+type renderedTallies struct {
+	mu sync.Mutex
+	m  map[int64]renderedTally
+}
+
+type renderedTally struct {
+	stamp uint64
+	body  []byte
+}
+
+func (r *renderedTallies) get(id int64, stamp uint64) ([]byte, bool) {
+	if stamp == 0 {
+		return nil, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.m[id]
+	return e.body, ok && e.stamp == stamp
+}
+
+func (r *renderedTallies) put(id int64, stamp uint64, body []byte) {
+	if stamp == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil || len(r.m) > 10_000 {
+		r.m = map[int64]renderedTally{}
+	}
+	r.m[id] = renderedTally{stamp: stamp, body: body}
 }
 
 type ballotRequest struct {

@@ -19,6 +19,7 @@ type readCache struct {
 	mu      sync.Mutex
 	tallies map[int64]cachedTally
 	seen    map[string]time.Time
+	stamp   uint64
 }
 
 type cachedTally struct {
@@ -39,13 +40,16 @@ func (c *readCache) tally(id int64, now time.Time) (Motion, Tally, bool) {
 	return e.m, e.t, true
 }
 
-func (c *readCache) keep(m Motion, t Tally, now time.Time) {
+func (c *readCache) keep(m Motion, t Tally, now time.Time) Tally {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.stamp++
+	t.Stamp = c.stamp
 	if c.tallies == nil || len(c.tallies) > maxEntries {
 		c.tallies = map[int64]cachedTally{}
 	}
 	c.tallies[m.ID] = cachedTally{m: m, t: t, expires: now.Add(tallyTTL)}
+	return t
 }
 
 // forget drops a motion's cached tally (after a ballot or a step of its

@@ -175,6 +175,10 @@ type Tally struct {
 	Passed            bool     `json:"passed"`
 	Elected           []string `json:"elected,omitempty"`
 	TieAtLastSeat     []string `json:"tie_at_last_seat,omitempty"`
+	// Stamp identifies one computation of a live tally (0 when not
+	// cached): equal stamps mean an identical tally, so callers may reuse
+	// what they rendered from it.
+	Stamp uint64 `json:"-"`
 }
 
 // Count computes the tally of votes over the electorate under rule.

@@ -535,7 +535,7 @@ func (s *Service) Tally(ctx context.Context, p identity.Principal, id int64) (Mo
 	}
 	t, err := s.tallyOf(ctx, m)
 	if err == nil {
-		s.reads.keep(m, t, now)
+		t = s.reads.keep(m, t, now)
 	}
 	return m, t, err
 }
