@@ -72,11 +72,18 @@ func (l *AuditLog) Append(ctx context.Context, r audit.Record) error {
 		if r.Stream == "" {
 			r.Stream = audit.GlobalStream
 		}
-		if err := conn.Clauses(clause.OnConflict{DoNothing: true}).Create(&auditHeadRow{Stream: r.Stream, Seq: 0, Hash: audit.Genesis}).Error; err != nil {
+		// Plain SQL on this path: it runs in every ballot's transaction.
+		// On MySQL the no-op update takes the row's exclusive lock at once;
+		// INSERT IGNORE would take a shared one and deadlock the next step.
+		createHead := "INSERT OR IGNORE INTO audit_heads (stream, seq, hash) VALUES (?, 0, ?)"
+		if l.db.Dialect == MySQL {
+			createHead = "INSERT INTO audit_heads (stream, seq, hash) VALUES (?, 0, ?) ON DUPLICATE KEY UPDATE stream = stream"
+		}
+		if err := conn.Exec(createHead, r.Stream, audit.Genesis).Error; err != nil {
 			return fmt.Errorf("create audit head: %w", err)
 		}
 		var head auditHeadRow
-		if err := l.db.forUpdate(conn.Where("stream = ?", r.Stream)).Take(&head).Error; err != nil {
+		if err := conn.Raw("SELECT seq, hash FROM audit_heads WHERE stream = ?"+l.db.lockSuffix(" FOR UPDATE"), r.Stream).Row().Scan(&head.Seq, &head.Hash); err != nil {
 			return fmt.Errorf("lock audit head: %w", err)
 		}
 		meta, _ := ctx.Value(metaKey{}).(RequestMeta)
@@ -96,12 +103,11 @@ func (l *AuditLog) Append(ctx context.Context, r audit.Record) error {
 		if e.Hash, err = l.hasher.Hash(e); err != nil {
 			return err
 		}
-		row := auditRow{Stream: e.Stream, Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Object: e.Object,
-			IP: e.IP, RequestID: e.RequestID, Detail: detail, PrevHash: e.PrevHash, Hash: e.Hash}
-		if err := conn.Create(&row).Error; err != nil {
+		if err := conn.Exec("INSERT INTO audit_log (stream, seq, at, actor, action, object, ip, request_id, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			e.Stream, e.Seq, e.At, e.Actor, e.Action, e.Object, e.IP, e.RequestID, detail, e.PrevHash, e.Hash).Error; err != nil {
 			return fmt.Errorf("insert audit entry: %w", err)
 		}
-		res := conn.Model(&auditHeadRow{}).Where("stream = ? AND seq = ?", e.Stream, head.Seq).Updates(map[string]any{"seq": e.Seq, "hash": e.Hash})
+		res := conn.Exec("UPDATE audit_heads SET seq = ?, hash = ? WHERE stream = ? AND seq = ?", e.Seq, e.Hash, e.Stream, head.Seq)
 		if res.Error != nil {
 			return fmt.Errorf("advance audit head: %w", res.Error)
 		}
