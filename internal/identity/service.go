@@ -480,6 +480,15 @@ func (s *Service) Grant(ctx context.Context, actor *Principal, kind Kind, id int
 	if err != nil {
 		return err
 	}
+	actorRef := "cli"
+	if actor != nil {
+		actorRef = actor.Ref()
+		councilRole := g.Role == RoleCouncilChair || g.Role == RoleCouncilMember || g.Role == RoleCouncilTreasurer
+		allowed := actor.Can(place, RoleSubdistrictAdmin) || (councilRole && actor.Can(place, RoleCommunityStaff))
+		if !allowed {
+			return louyuan.Forbidden("not_in_scope", "您无权在该范围授予此角色")
+		}
+	}
 	switch kind {
 	case KindUser:
 		_, err = s.store.User(ctx, id)
@@ -490,15 +499,6 @@ func (s *Service) Grant(ctx context.Context, actor *Principal, kind Kind, id int
 	}
 	if err != nil {
 		return err
-	}
-	actorRef := "cli"
-	if actor != nil {
-		actorRef = actor.Ref()
-		councilRole := g.Role == RoleCouncilChair || g.Role == RoleCouncilMember || g.Role == RoleCouncilTreasurer
-		allowed := actor.Can(place, RoleSubdistrictAdmin) || (councilRole && actor.Can(place, RoleCommunityStaff))
-		if !allowed {
-			return louyuan.Forbidden("not_in_scope", "您无权在该范围授予此角色")
-		}
 	}
 	return s.store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.store.AddGrant(ctx, kind, id, g, actorRef, s.now()); err != nil {
