@@ -59,7 +59,14 @@ func demoRows() []roster.ImportRow {
 // 桐本北路社区 → 铝厂小区 with 56 households, its council (the fake WeChat
 // users "lizhang" as chair and "lishi" as member), a community staff account
 // and one invite code per household, written to data/demo-invites.tsv.
+//
+// It is one transaction: a start that fails halfway leaves an empty
+// database, and the next start seeds it again.
 func seedDemo(ctx context.Context, a *App, out io.Writer) error {
+	return a.DB.InTx(ctx, func(ctx context.Context) error { return seedDemoTx(ctx, a, out) })
+}
+
+func seedDemoTx(ctx context.Context, a *App, out io.Writer) error {
 	places := sqlstore.NewPlaces(a.DB)
 	empty, err := places.Empty(ctx)
 	if err != nil || !empty {
