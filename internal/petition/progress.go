@@ -68,26 +68,9 @@ func (s *Service) Get(ctx context.Context, p identity.Principal, id int64) (Peti
 }
 
 func (s *Service) progress(ctx context.Context, pt Petition) (Progress, error) {
-	rs, err := s.store.Residents(ctx, pt)
+	pr, err := s.store.ProgressCounts(ctx, pt)
 	if err != nil {
 		return Progress{}, err
-	}
-	sigs, err := s.store.Signatures(ctx, pt.ID)
-	if err != nil {
-		return Progress{}, err
-	}
-	signed := map[int64]bool{}
-	for _, sg := range sigs {
-		signed[sg.HouseholdID] = true
-	}
-	var pr Progress
-	for _, r := range rs {
-		pr.Households++
-		pr.Area += r.Area
-		if signed[r.HouseholdID] {
-			pr.SignedHouseholds++
-			pr.SignedArea += r.Area
-		}
 	}
 	pr.Reached = true
 	if t := pt.TargetHouseholds; t != nil {

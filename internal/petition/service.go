@@ -123,6 +123,9 @@ type Store interface {
 	// Residents lists the households in the petition's scope.
 	Residents(ctx context.Context, p Petition) ([]Resident, error)
 	Resident(ctx context.Context, p Petition, householdID int64) (Resident, bool, error)
+	// ProgressCounts counts the households and area in scope and those
+	// signed (one aggregate query: residents read progress often).
+	ProgressCounts(ctx context.Context, p Petition) (Progress, error)
 	IsRepresentative(ctx context.Context, userID, householdID int64) (bool, error)
 	RepresentedHouseholds(ctx context.Context, userID int64) ([]int64, error)
 	OpenID(ctx context.Context, userID int64) (string, error)

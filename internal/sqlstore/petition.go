@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -223,6 +224,29 @@ func (s *Petitions) Resident(ctx context.Context, p petition.Petition, household
 		return petition.Resident{}, false, err
 	}
 	return rs[0], true, nil
+}
+
+// ProgressCounts counts households and area in scope, all and signed.
+// Areas are summed in hundredths of m² (exact on DECIMAL and on SQLite's
+// REAL alike).
+func (s *Petitions) ProgressCounts(ctx context.Context, p petition.Petition) (petition.Progress, error) {
+	col := scopeColumn(p.ScopeType)
+	if col == "" {
+		return petition.Progress{}, louyuan.Invalid("bad_scope", "范围只能是楼院、楼栋或单元")
+	}
+	var (
+		households, signed int64
+		area, signedArea   float64
+	)
+	err := s.db.conn(ctx).Raw(`SELECT COUNT(*), COUNT(s.household_id), COALESCE(SUM(ROUND(h.area * 100)), 0),
+		COALESCE(SUM(CASE WHEN s.household_id IS NOT NULL THEN ROUND(h.area * 100) END), 0)
+		FROM households h LEFT JOIN signatures s ON s.petition_id = ? AND s.household_id = h.id
+		WHERE `+col+` = ?`, p.ID, p.ScopeID).Row().Scan(&households, &signed, &area, &signedArea)
+	if err != nil {
+		return petition.Progress{}, wrap(err, "count petition progress")
+	}
+	return petition.Progress{Households: int(households), SignedHouseholds: int(signed),
+		Area: louyuan.Area(math.Round(area)), SignedArea: louyuan.Area(math.Round(signedArea))}, nil
 }
 
 // IsRepresentative reports whether userID represents the household.
