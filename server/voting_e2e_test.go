@@ -542,3 +542,58 @@ func TestVotingAuthorisation(t *testing.T) {
 		t.Errorf("secret turnout must show participation but no choice: %s", r)
 	}
 }
+
+// TestProxySettings: a courtyard that requires the signed authorisation
+// and allows two delegations per proxy, set and used through the API.
+func TestProxySettings(t *testing.T) {
+	s := e2eStart(t, vtConfig(e2eEmbeddedConfig(t)))
+	env := vtSetup(t, s)
+	a, b, c := env.reps[0], env.reps[1], env.reps[2]
+	e2eWantError(t, s.call(t, "PUT", "/api/v1/courtyards/1/settings", a.token, map[string]any{"max_delegations_per_proxy": 2, "proxy_photo_required": true}),
+		http.StatusForbidden, "not_in_scope")
+	e2eWantError(t, s.call(t, "PUT", "/api/v1/courtyards/1/settings", env.staff, map[string]any{"max_delegations_per_proxy": 0, "proxy_photo_required": true}),
+		http.StatusBadRequest, "bad_request")
+	e2eWantError(t, s.call(t, "PUT", "/api/v1/courtyards/1/settings", env.staff, map[string]any{"max_delegations_per_proxy": 99, "proxy_photo_required": true}),
+		http.StatusBadRequest, "bad_proxy_cap")
+	e2eWant(t, s.call(t, "PUT", "/api/v1/courtyards/1/settings", env.staff, map[string]any{"max_delegations_per_proxy": 2, "proxy_photo_required": true}), http.StatusOK)
+
+	m := env.openMotion(t, map[string]any{"rule": "ordinary"}, time.Hour)
+	type delegation struct {
+		ID     int64  `json:"id"`
+		Status string `json:"status"`
+	}
+	delegate := func(from vtRep) delegation {
+		r := s.call(t, "POST", "/api/v1/delegations", from.token, map[string]any{"household_id": from.householdID, "proxy_user_id": b.userID, "motion_id": m.ID})
+		e2eWant(t, r, http.StatusCreated)
+		var d delegation
+		r.decode(t, &d)
+		r = s.call(t, "POST", fmt.Sprintf("/api/v1/delegations/%d/accept", d.ID), b.token, map[string]any{"accept": true})
+		e2eWant(t, r, http.StatusOK)
+		r.decode(t, &d)
+		return d
+	}
+	da, dc := delegate(a), delegate(c) // a cap of 2: both allowed
+	if da.Status != "accepted" || dc.Status != "accepted" {
+		t.Fatalf("with a photo required, accepted delegations wait for the council: %+v %+v", da, dc)
+	}
+	proxyCast := func(h int64) e2eResponse {
+		return s.call(t, "POST", fmt.Sprintf("/api/v1/motions/%d/proxy-ballots", m.ID), b.token, map[string]any{"household_ids": []int64{h}, "options": []string{"agree"}})
+	}
+	if r := proxyCast(a.householdID); !bytes.Contains(r.Body, []byte(`"no_delegation"`)) {
+		t.Fatalf("an unconfirmed delegation let the proxy vote: %s", r)
+	}
+	chair := s.wechatLogin(t, e2eCode("lizhang")).AccessToken
+	e2eWantError(t, s.call(t, "POST", fmt.Sprintf("/api/v1/delegations/%d/confirm", da.ID), chair, map[string]any{"photo": "proxy_authorisation-missing.png"}),
+		http.StatusBadRequest, "photo_required")
+	r := env.uploadFile(t, chair, "proxy_authorisation", pngBytes(800, 600))
+	e2eWant(t, r, http.StatusCreated)
+	var photo struct {
+		Key string `json:"key"`
+	}
+	r.decode(t, &photo)
+	r = s.call(t, "POST", fmt.Sprintf("/api/v1/delegations/%d/confirm", da.ID), chair, map[string]any{"photo": photo.Key})
+	e2eWant(t, r, http.StatusOK)
+	if r := proxyCast(a.householdID); !bytes.Contains(r.Body, []byte(`"receipt"`)) {
+		t.Fatalf("a confirmed delegation did not let the proxy vote: %s", r)
+	}
+}

@@ -410,6 +410,28 @@ func contentDisposition(name string) string {
 	return `attachment; filename="download.xlsx"; filename*=UTF-8''` + url.PathEscape(name)
 }
 
+type settingsRequest struct {
+	MaxDelegationsPerProxy int   `json:"max_delegations_per_proxy" binding:"required"`
+	ProxyPhotoRequired     *bool `json:"proxy_photo_required" binding:"required"`
+}
+
+func (s *Server) setCourtyardSettings(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	var req settingsRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	st := roster.Settings{MaxDelegationsPerProxy: req.MaxDelegationsPerProxy, ProxyPhotoRequired: *req.ProxyPhotoRequired}
+	if err := s.Roster.SetSettings(c.Request.Context(), principal(c), id, st); err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, st)
+}
+
 type grantRequest struct {
 	PrincipalType identity.Kind      `json:"principal_type" binding:"required,oneof=user staff"`
 	PrincipalID   int64              `json:"principal_id" binding:"required,gt=0"`

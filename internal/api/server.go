@@ -103,6 +103,7 @@ func (s *Server) Handler() http.Handler {
 	a.GET("/courtyards/:id/requests", s.pendingRequests)
 	a.POST("/courtyards/:id/roster", upload, s.importRoster)
 	a.POST("/courtyards/:id/invites", small, s.issueInvites)
+	a.PUT("/courtyards/:id/settings", small, s.setCourtyardSettings)
 	a.POST("/requests/:kind/:id/decision", small, s.decide)
 	a.POST("/grants", small, s.grant)
 	a.POST("/files", upload, s.uploadFile)

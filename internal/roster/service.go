@@ -107,6 +107,7 @@ type ImportResult struct {
 type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	Courtyard(ctx context.Context, id int64) (Courtyard, error)
+	SetCourtyardSettings(ctx context.Context, id int64, st Settings) error
 	Household(ctx context.Context, id int64) (Household, error)
 	Households(ctx context.Context, courtyardID int64) ([]Household, error)
 	ImportHouseholds(ctx context.Context, courtyardID int64, rows []ImportRow, now time.Time) (ImportResult, error)
@@ -594,6 +595,31 @@ func (s *Service) Households(ctx context.Context, p identity.Principal, courtyar
 		return nil, err
 	}
 	return s.store.Households(ctx, courtyardID)
+}
+
+// Settings are a courtyard's voting rules for proxies (SPEC §5).
+type Settings struct {
+	MaxDelegationsPerProxy int  `json:"max_delegations_per_proxy"`
+	ProxyPhotoRequired     bool `json:"proxy_photo_required"`
+}
+
+// SetSettings changes a courtyard's proxy rules; staff only, audited.
+// They apply to delegations made afterwards.
+func (s *Service) SetSettings(ctx context.Context, p identity.Principal, courtyardID int64, st Settings) error {
+	if st.MaxDelegationsPerProxy < 1 || st.MaxDelegationsPerProxy > 20 {
+		return louyuan.Invalid("bad_proxy_cap", "每位受托人可接受的委托户数须在1到20之间")
+	}
+	if _, err := s.courtyardFor(ctx, p, courtyardID, identity.StaffRoles...); err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.SetCourtyardSettings(ctx, courtyardID, st); err != nil {
+			return err
+		}
+		return s.audit.Append(ctx, audit.Record{Stream: audit.CourtyardStream(courtyardID), Actor: p.Ref(), Action: "courtyard.settings",
+			Object: ref("courtyard", courtyardID), Detail: map[string]any{"max_delegations_per_proxy": st.MaxDelegationsPerProxy,
+				"proxy_photo_required": st.ProxyPhotoRequired}})
+	})
 }
 
 // CourtyardForStaff loads a courtyard the caller may administer as staff.

@@ -148,6 +148,12 @@ func (s *Roster) Courtyard(ctx context.Context, id int64) (roster.Courtyard, err
 	return c, nil
 }
 
+// SetCourtyardSettings writes a courtyard's proxy rules.
+func (s *Roster) SetCourtyardSettings(ctx context.Context, id int64, st roster.Settings) error {
+	return wrap(s.db.conn(ctx).Table("courtyards").Where("id = ?", id).
+		Updates(map[string]any{"max_delegations_per_proxy": st.MaxDelegationsPerProxy, "proxy_photo_required": st.ProxyPhotoRequired}).Error, "update courtyard settings")
+}
+
 type householdView struct {
 	ID          int64
 	CourtyardID int64
