@@ -516,6 +516,9 @@ func TestVotingAuthorisation(t *testing.T) {
 	if !bytes.Contains(r.Body, []byte(`"delegation_expired"`)) {
 		t.Errorf("an expired delegation was not refused: %s", r)
 	}
+	// The expired delegation no longer blocks the household or the proxy.
+	e2eWant(t, s.call(t, "POST", "/api/v1/delegations", c.token, map[string]any{"household_id": c.householdID, "proxy_user_id": a.userID, "motion_id": m.ID}),
+		http.StatusCreated)
 
 	// Residents and council of nothing here may not see the turnout list.
 	e2eWantError(t, s.call(t, "GET", fmt.Sprintf("/api/v1/motions/%d/turnout", m.ID), a.token, nil), http.StatusForbidden, "not_in_scope")

@@ -639,16 +639,29 @@ func (s *Voting) InScope(ctx context.Context, m voting.Motion, householdID int64
 	return n > 0, wrap(err, "check scope")
 }
 
-// ExpireDelegations ends delegations past their date or whose motion is
-// over.
-func (s *Voting) ExpireDelegations(ctx context.Context, now time.Time) error {
+// ExpireDelegations ends delegations in play past their date or whose
+// motion is over. It reads only delegations in play (joined to their
+// motion), then ends them by ID.
+func (s *Voting) ExpireDelegations(ctx context.Context, now time.Time, householdID, proxyUserID int64) error {
 	conn := s.db.conn(ctx)
-	ended := map[string]any{"status": voting.DelegationExpired, "active": nil, "ended_at": now}
-	if err := conn.Model(&delegationRow{}).Where("active = 1 AND until_at IS NOT NULL AND until_at < ?", now).Updates(ended).Error; err != nil {
-		return wrap(err, "expire delegations")
+	q := conn.Table("delegations d").Joins("LEFT JOIN motions m ON m.id = d.motion_id").
+		Where("d.active = 1 AND ((d.until_at IS NOT NULL AND d.until_at < ?) OR (d.motion_id IS NOT NULL AND m.status NOT IN ?))",
+			now, []string{string(voting.StatusDraft), string(voting.StatusNotice), string(voting.StatusVoting)})
+	if householdID != 0 {
+		q = q.Where("d.household_id = ?", householdID)
 	}
-	over := conn.Model(&motionRow{}).Select("id").Where("status NOT IN ?", []string{string(voting.StatusNotice), string(voting.StatusVoting), string(voting.StatusDraft)})
-	return wrap(conn.Model(&delegationRow{}).Where("active = 1 AND motion_id IN (?)", over).Updates(ended).Error, "expire delegations of ended motions")
+	if proxyUserID != 0 {
+		q = q.Where("d.proxy_user_id = ?", proxyUserID)
+	}
+	var ids []int64
+	if err := q.Pluck("d.id", &ids).Error; err != nil {
+		return wrap(err, "find expired delegations")
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return wrap(conn.Model(&delegationRow{}).Where("id IN ? AND active = 1", ids).
+		Updates(map[string]any{"status": voting.DelegationExpired, "active": nil, "ended_at": now}).Error, "expire delegations")
 }
 
 type delegationRow struct {

@@ -65,9 +65,10 @@ type DelegationStore interface {
 	DelegationsOfProxy(ctx context.Context, proxyUserID int64) ([]Delegation, error)
 	IsBound(ctx context.Context, userID int64) (bool, error)
 	HouseholdCourtyard(ctx context.Context, householdID int64) (int64, error)
-	// ExpireDelegations ends delegations whose date has passed or whose
-	// motion is no longer under notice or voting.
-	ExpireDelegations(ctx context.Context, now time.Time) error
+	// ExpireDelegations ends delegations in play whose date has passed or
+	// whose motion is no longer under notice or voting: those of a
+	// household and those held by a proxy (0 = any).
+	ExpireDelegations(ctx context.Context, now time.Time, householdID, proxyUserID int64) error
 	// WithdrawProxyBallots turns the counted ballots that a delegation cast
 	// in motions still voting into "no vote", returning them.
 	WithdrawProxyBallots(ctx context.Context, delegationID int64, now time.Time) ([]Counted, error)
@@ -162,7 +163,10 @@ func (s *Service) Delegate(ctx context.Context, p identity.Principal, nd NewDele
 		}
 		// Delegations past their date or their motion no longer count
 		// against the household or the proxy.
-		if err := ds.ExpireDelegations(ctx, now); err != nil {
+		if err := ds.ExpireDelegations(ctx, now, d.HouseholdID, 0); err != nil {
+			return err
+		}
+		if err := ds.ExpireDelegations(ctx, now, 0, d.ProxyUserID); err != nil {
 			return err
 		}
 		n, err := ds.ProxyLoad(ctx, d.ProxyUserID, yard)

@@ -424,7 +424,7 @@ func (s *Service) Tick(ctx context.Context) {
 		s.log.WarnContext(ctx, "list due motions", "err", err)
 		return
 	}
-	if err := s.store.ExpireDelegations(ctx, s.now().UTC()); err != nil {
+	if err := s.store.ExpireDelegations(ctx, s.now().UTC(), 0, 0); err != nil {
 		s.log.WarnContext(ctx, "expire delegations", "err", err)
 	}
 	for _, m := range due {
