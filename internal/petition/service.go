@@ -123,6 +123,8 @@ type Store interface {
 	// Residents lists the households in the petition's scope.
 	Residents(ctx context.Context, p Petition) ([]Resident, error)
 	Resident(ctx context.Context, p Petition, householdID int64) (Resident, bool, error)
+	// UnitResidents lists the households of one unit in the scope.
+	UnitResidents(ctx context.Context, p Petition, unitID int64) ([]Resident, error)
 	// ProgressCounts counts the households and area in scope and those
 	// signed (one aggregate query: residents read progress often).
 	ProgressCounts(ctx context.Context, p Petition) (Progress, error)
@@ -389,17 +391,7 @@ func (s *Service) SetCostPlan(ctx context.Context, p identity.Principal, id int6
 }
 
 func (s *Service) unitResidents(ctx context.Context, pt Petition, unitID int64) ([]Resident, error) {
-	all, err := s.store.Residents(ctx, pt)
-	if err != nil {
-		return nil, err
-	}
-	var out []Resident
-	for _, r := range all {
-		if r.UnitID == unitID {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return s.store.UnitResidents(ctx, pt, unitID)
 }
 
 func dwellings(rs []Resident) []Dwelling {

@@ -217,6 +217,11 @@ func (s *Petitions) Residents(ctx context.Context, p petition.Petition) ([]petit
 	return s.residents(ctx, p, "")
 }
 
+// UnitResidents lists the households of one unit in the petition's scope.
+func (s *Petitions) UnitResidents(ctx context.Context, p petition.Petition, unitID int64) ([]petition.Resident, error) {
+	return s.residents(ctx, p, "h.unit_id = ?", unitID)
+}
+
 // Resident reads one household if it is in the petition's scope.
 func (s *Petitions) Resident(ctx context.Context, p petition.Petition, householdID int64) (petition.Resident, bool, error) {
 	rs, err := s.residents(ctx, p, "h.id = ?", householdID)
