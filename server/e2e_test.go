@@ -32,9 +32,6 @@ func TestE2EMySQLRedis(t *testing.T) {
 	dsn := testenv.MySQL(t)
 	rds := testenv.Redis(t)
 	cfg := e2eProductionConfig(t, dsn, "redis://"+testenv.RedisAddr(), rds.Prefix, e2eNewSecrets(t))
-	// redis_rate (behind redisstore.Limiter) puts its own "rate:" before the
-	// configured prefix; clear those keys too.
-	t.Cleanup(func() { testenv.DeletePrefix(rds.Client, "rate:"+rds.Prefix) })
 	s := e2eStart(t, cfg)
 	e2eScenario(t, s, e2eMode{redis: &rds})
 }
@@ -784,7 +781,6 @@ func TestE2EAccessTokenExpiry(t *testing.T) {
 func TestE2ETwoInstances(t *testing.T) {
 	dsn := testenv.MySQL(t)
 	rds := testenv.Redis(t)
-	t.Cleanup(func() { testenv.DeletePrefix(rds.Client, "rate:"+rds.Prefix) })
 	sec := e2eNewSecrets(t)
 	redisURL := "redis://" + testenv.RedisAddr()
 	a := e2eStart(t, e2eProductionConfig(t, dsn, redisURL, rds.Prefix, sec))
