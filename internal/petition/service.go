@@ -129,6 +129,7 @@ type Store interface {
 	// signed (one aggregate query: residents read progress often).
 	ProgressCounts(ctx context.Context, p Petition) (Progress, error)
 	IsRepresentative(ctx context.Context, userID, householdID int64) (bool, error)
+	LockRepresentative(ctx context.Context, userID, householdID int64) (bool, error)
 	RepresentedHouseholds(ctx context.Context, userID int64) ([]int64, error)
 	OpenID(ctx context.Context, userID int64) (string, error)
 	// SetRealNameIfEmpty records the name a user typed when none is known,
@@ -442,13 +443,6 @@ func (s *Service) Sign(ctx context.Context, p identity.Principal, id int64, req 
 	if p.Kind != identity.KindUser {
 		return Signature{}, louyuan.Forbidden("users_only", "只有户代表可以签名")
 	}
-	ok, err := s.store.IsRepresentative(ctx, p.ID, req.HouseholdID)
-	if err != nil {
-		return Signature{}, err
-	}
-	if !ok {
-		return Signature{}, louyuan.Forbidden("not_representative", "只有本户的户代表可以签名；租户不能签名")
-	}
 	if req.SignatureFile != "" {
 		owned, err := s.store.FileOwnedBy(ctx, req.SignatureFile, "signature", p.Ref())
 		if err != nil {
@@ -458,7 +452,18 @@ func (s *Service) Sign(ctx context.Context, p identity.Principal, id int64, req 
 			return Signature{}, louyuan.Invalid("bad_signature_file", "手写签名图片无效，请重新签写")
 		}
 	}
-	sg, err := s.sign(ctx, id, req, ChannelSelf, p.Ref(), "")
+	// The representative is checked inside the signature's transaction,
+	// on a locked membership row.
+	sg, err := s.sign(ctx, id, req, ChannelSelf, p.Ref(), "", func(ctx context.Context) error {
+		ok, err := s.store.LockRepresentative(ctx, p.ID, req.HouseholdID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return louyuan.Forbidden("not_representative", "只有本户的户代表可以签名；租户不能签名")
+		}
+		return nil
+	})
 	if err == nil {
 		if err := s.store.SetRealNameIfEmpty(ctx, p.ID, sg.RealName); err != nil {
 			s.log.WarnContext(ctx, "record signer's name", "err", err)
@@ -484,10 +489,10 @@ func (s *Service) EnterPaper(ctx context.Context, p identity.Principal, id int64
 	if !ok {
 		return Signature{}, louyuan.Invalid("photo_required", "请先上传本楼院签字纸质表格的照片（用途 paper_ballot）")
 	}
-	return s.sign(ctx, id, req, ChannelPaper, p.Ref(), photo)
+	return s.sign(ctx, id, req, ChannelPaper, p.Ref(), photo, nil)
 }
 
-func (s *Service) sign(ctx context.Context, id int64, req SignRequest, channel, actor, photo string) (Signature, error) {
+func (s *Service) sign(ctx context.Context, id int64, req SignRequest, channel, actor, photo string, check func(ctx context.Context) error) (Signature, error) {
 	req.RealName = strings.TrimSpace(req.RealName)
 	if n := utf8.RuneCountInString(req.RealName); n < 2 || n > 32 {
 		return Signature{}, louyuan.Invalid("bad_real_name", "请填写真实姓名（2到32个字）")
@@ -508,6 +513,11 @@ func (s *Service) sign(ctx context.Context, id int64, req SignRequest, channel, 
 		}
 		if !ok {
 			return louyuan.Forbidden("not_in_scope", "您的房屋不在本次征求范围内")
+		}
+		if check != nil {
+			if err := check(ctx); err != nil {
+				return err
+			}
 		}
 		if req.PledgeFen != nil {
 			if !pt.CostSharing {

@@ -259,6 +259,11 @@ func (s *Petitions) IsRepresentative(ctx context.Context, userID, householdID in
 	return s.voting.IsRepresentative(ctx, userID, householdID)
 }
 
+// LockRepresentative is IsRepresentative with a shared lock on the membership.
+func (s *Petitions) LockRepresentative(ctx context.Context, userID, householdID int64) (bool, error) {
+	return s.voting.LockRepresentative(ctx, userID, householdID)
+}
+
 // RepresentedHouseholds lists the households userID represents.
 func (s *Petitions) RepresentedHouseholds(ctx context.Context, userID int64) ([]int64, error) {
 	return s.voting.RepresentedHouseholds(ctx, userID)

@@ -413,6 +413,15 @@ func (s *Voting) IsRepresentative(ctx context.Context, userID, householdID int64
 	return n > 0, wrap(err, "check representative")
 }
 
+// LockRepresentative reports whether userID represents the household,
+// share-locking the membership row until the transaction ends.
+func (s *Voting) LockRepresentative(ctx context.Context, userID, householdID int64) (bool, error) {
+	var ids []int64
+	err := s.db.conn(ctx).Raw("SELECT id FROM memberships WHERE user_id = ? AND household_id = ? AND representative = 1"+s.db.lockSuffix(" LOCK IN SHARE MODE"),
+		userID, householdID).Scan(&ids).Error
+	return len(ids) > 0, wrap(err, "check representative")
+}
+
 // RepresentsElector reports whether userID represents a household of the
 // motion's electorate.
 func (s *Voting) RepresentsElector(ctx context.Context, userID, motionID int64) (bool, error) {

@@ -41,14 +41,19 @@ func (s *Service) Cast(ctx context.Context, p identity.Principal, motionID, hous
 	if p.Kind != identity.KindUser {
 		return Receipt{}, louyuan.Forbidden("users_only", "只有户代表可以在小程序中投票")
 	}
-	ok, err := s.store.IsRepresentative(ctx, p.ID, householdID)
-	if err != nil {
-		return Receipt{}, err
-	}
-	if !ok {
-		return Receipt{}, louyuan.Forbidden("not_representative", "只有本户的户代表可以投票；租户不能投票")
-	}
-	return s.cast(ctx, cast{motionID: motionID, householdID: householdID, options: options, channel: ChannelSelf, castBy: p.Ref()})
+	// Checked inside the ballot's transaction, on a locked membership row,
+	// so that a representative changed a moment ago cannot still vote.
+	return s.cast(ctx, cast{motionID: motionID, householdID: householdID, options: options, channel: ChannelSelf, castBy: p.Ref(),
+		allowed: func(ctx context.Context, _ Motion, _ Counted, _ bool) error {
+			ok, err := s.store.LockRepresentative(ctx, p.ID, householdID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return louyuan.Forbidden("not_representative", "只有本户的户代表可以投票；租户不能投票")
+			}
+			return nil
+		}})
 }
 
 // EnterPaper records a signed paper ballot, entered by council or staff of
@@ -95,13 +100,6 @@ func (s *Service) cast(ctx context.Context, c cast) (Receipt, error) {
 		} else if !ok {
 			return louyuan.Forbidden("not_in_electorate", "您的房屋不在本次表决范围内")
 		}
-		b, err := s.store.InsertBallot(ctx, Ballot{MotionID: m.ID, HouseholdID: c.householdID, Options: options, Channel: c.channel,
-			CastBy: c.castBy, DelegationID: c.delegationID, PaperFile: c.paperFile, Receipt: newReceipt(), CreatedAt: now})
-		if err != nil {
-			return err
-		}
-		counted = Counted{MotionID: m.ID, HouseholdID: c.householdID, BallotID: b.ID, Options: options, Channel: c.channel,
-			DelegationID: c.delegationID, Version: 1}
 		current, exists, err := s.store.Counted(ctx, m.ID, c.householdID)
 		if err != nil {
 			return err
@@ -111,6 +109,13 @@ func (s *Service) cast(ctx context.Context, c cast) (Receipt, error) {
 				return err
 			}
 		}
+		b, err := s.store.InsertBallot(ctx, Ballot{MotionID: m.ID, HouseholdID: c.householdID, Options: options, Channel: c.channel,
+			CastBy: c.castBy, DelegationID: c.delegationID, PaperFile: c.paperFile, Receipt: newReceipt(), CreatedAt: now})
+		if err != nil {
+			return err
+		}
+		counted = Counted{MotionID: m.ID, HouseholdID: c.householdID, BallotID: b.ID, Options: options, Channel: c.channel,
+			DelegationID: c.delegationID, Version: 1}
 		if exists {
 			counted.Version = current.Version + 1
 			if current.BallotID != 0 {

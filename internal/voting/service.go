@@ -87,6 +87,9 @@ type Store interface {
 	// exists once voting is open.
 	LockElector(ctx context.Context, motionID, householdID int64) (Elector, bool, error)
 	IsRepresentative(ctx context.Context, userID, householdID int64) (bool, error)
+	// LockRepresentative is IsRepresentative with a shared lock on the
+	// membership, for checks inside a ballot's transaction.
+	LockRepresentative(ctx context.Context, userID, householdID int64) (bool, error)
 	// RepresentsElector reports whether userID represents a household of
 	// the motion's electorate.
 	RepresentsElector(ctx context.Context, userID, motionID int64) (bool, error)
