@@ -203,6 +203,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 	a.Roster = roster.NewService(sqlstore.NewRoster(a.DB), a.Audit, limiter)
 	a.Files = files.NewService(blobs, sqlstore.NewFiles(a.DB), a.Audit)
 	a.Voting = voting.NewService(sqlstore.NewVoting(a.DB), redisstore.NewTally(a.Redis, cfg.Redis.KeyPrefix), a.Audit, log)
+	a.Voting.SetBatching(voting.Batching{Workers: cfg.Voting.BatchWorkers, Max: cfg.Voting.BatchMax})
 	checkOpenID := cfg.WeChat.ContentCheckOpenID
 	if checkOpenID == "" && a.Fake != nil {
 		checkOpenID = a.Fake.User("louyuan-operator").OpenID

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/louyuan/louyuan/internal/voting"
 )
 
 // Config is the server's whole configuration: defaults, then the YAML file
@@ -19,6 +21,7 @@ import (
 type Config struct {
 	HTTP struct {
 		Addr            string        `yaml:"addr"`
+		DebugAddr       string        `yaml:"debug_addr"`
 		ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 		TrustedProxies  []string      `yaml:"trusted_proxies"`
 		MaxBodyBytes    int64         `yaml:"max_body_bytes"`
@@ -58,6 +61,10 @@ type Config struct {
 	Scheduler struct {
 		Interval time.Duration `yaml:"interval"`
 	} `yaml:"scheduler"`
+	Voting struct {
+		BatchWorkers int `yaml:"batch_workers"`
+		BatchMax     int `yaml:"batch_max"`
+	} `yaml:"voting"`
 	Demo bool `yaml:"demo"`
 	Log  struct {
 		Level  string `yaml:"level"`
@@ -97,6 +104,8 @@ func defaultConfig() *Config {
 	c.Security.BcryptCost = 12
 	c.Security.LoginsPerIPMin = 120
 	c.Scheduler.Interval = 5 * time.Second
+	c.Voting.BatchWorkers = voting.DefaultBatching.Workers
+	c.Voting.BatchMax = voting.DefaultBatching.Max
 	c.Log.Level = "info"
 	c.Log.Format = "json"
 	return c
@@ -130,6 +139,7 @@ func loadConfig(path string) (*Config, error) {
 func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 	str := map[string]*string{
 		"LOUYUAN_HTTP_ADDR":                   &c.HTTP.Addr,
+		"LOUYUAN_DEBUG_ADDR":                  &c.HTTP.DebugAddr,
 		"LOUYUAN_DATA_DIR":                    &c.DataDir,
 		"LOUYUAN_DATABASE_DSN":                &c.Database.DSN,
 		"LOUYUAN_REDIS_URL":                   &c.Redis.URL,
@@ -164,7 +174,8 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 			*p = d
 		}
 	}
-	ints := map[string]*int{"LOUYUAN_BCRYPT_COST": &c.Security.BcryptCost, "LOUYUAN_LOGINS_PER_IP_PER_MINUTE": &c.Security.LoginsPerIPMin}
+	ints := map[string]*int{"LOUYUAN_BCRYPT_COST": &c.Security.BcryptCost, "LOUYUAN_LOGINS_PER_IP_PER_MINUTE": &c.Security.LoginsPerIPMin,
+		"LOUYUAN_VOTING_BATCH_WORKERS": &c.Voting.BatchWorkers, "LOUYUAN_VOTING_BATCH_MAX": &c.Voting.BatchMax}
 	for name, p := range ints {
 		if v, ok := lookup(name); ok {
 			n, err := strconv.Atoi(v)

@@ -128,6 +128,13 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer,
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if cfg.HTTP.DebugAddr != "" {
+		stop, err := serveDebug(cfg.HTTP.DebugAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	jobs, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	jobsDone := make(chan struct{})
 	go func() { defer close(jobsDone); runScheduler(jobs, a, cfg.Scheduler.Interval) }()

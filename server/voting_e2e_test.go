@@ -460,6 +460,51 @@ func TestVotingRaces(t *testing.T) {
 	if tl.Voted.Households != 1 || sum != 1 {
 		t.Fatalf("tally after the race: voted %d, options sum %d; want 1 and 1", tl.Voted.Households, sum)
 	}
+
+	// The whole courtyard at once, on two motions, each household voting
+	// and re-voting: ballots arriving together share transactions, and the
+	// live tally and the audit chains must still come out exactly as if
+	// they had come one by one.
+	electorate := env.electorate(t)
+	ms := []vtMotion{env.openMotion(t, map[string]any{"rule": "ordinary"}, time.Hour), env.openMotion(t, map[string]any{"rule": "ordinary"}, time.Hour)}
+	final := make([]map[int64]string, len(ms))
+	for i := range final {
+		final[i] = map[int64]string{}
+	}
+	for _, rep := range env.reps {
+		for i, mo := range ms {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				first, last := options[int(rep.householdID+int64(i))%3], options[int(rep.householdID*7+int64(i))%3]
+				for _, opt := range []string{first, last} {
+					r := s.call(t, "POST", fmt.Sprintf("/api/v1/motions/%d/ballots", mo.ID), rep.token, map[string]any{"household_id": rep.householdID, "options": []string{opt}})
+					if r.Status != http.StatusCreated {
+						t.Errorf("household %d on motion %d: %s", rep.householdID, mo.ID, r)
+						return
+					}
+				}
+				mu.Lock()
+				final[i][rep.householdID] = last
+				mu.Unlock()
+			}()
+		}
+	}
+	wg.Wait()
+	for i, mo := range ms {
+		var votes []voting.Vote
+		for h, o := range final[i] {
+			votes = append(votes, voting.Vote{HouseholdID: h, Options: []string{o}})
+		}
+		sort.Slice(votes, func(a, b int) bool { return votes[a].HouseholdID < votes[b].HouseholdID })
+		want := voting.Count(voting.OrdinaryRule(), electorate, options, votes)
+		_, live := env.tally(t, mo.ID, env.staff)
+		sameAsModel(t, fmt.Sprintf("live tally of motion %d", mo.ID), live, want)
+	}
+	e2eRunEnv(t, cfg, false)
+	if out, err := e2eRun("audit", "verify"); err != nil || !strings.Contains(out, "audit log intact") {
+		t.Fatalf("audit verify after the batched ballots: %v %q", err, out)
+	}
 }
 
 // TestVotingAuthorisation checks who may not vote or delegate.

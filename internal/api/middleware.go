@@ -13,9 +13,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/louyuan/louyuan/internal/audit"
 	"github.com/louyuan/louyuan/internal/identity"
 	"github.com/louyuan/louyuan/internal/louyuan"
-	"github.com/louyuan/louyuan/internal/sqlstore"
 )
 
 const (
@@ -35,7 +35,7 @@ func requestID() gin.HandlerFunc {
 		}
 		c.Set(requestIDKey, rid)
 		c.Header("X-Request-ID", rid)
-		c.Request = c.Request.WithContext(sqlstore.WithRequestMeta(c.Request.Context(), sqlstore.RequestMeta{IP: c.ClientIP(), RequestID: rid}))
+		c.Request = c.Request.WithContext(audit.WithOrigin(c.Request.Context(), audit.Origin{IP: c.ClientIP(), RequestID: rid}))
 		c.Next()
 	}
 }

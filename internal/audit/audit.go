@@ -66,11 +66,43 @@ type Record struct {
 	Action string
 	Object string
 	Detail map[string]any
+	// Origin is the request the change came from. When it is empty the
+	// store takes the one the context carries (see WithOrigin); it is set
+	// when one transaction records the changes of several requests.
+	Origin Origin
+}
+
+// Origin is what the audit log records of the request behind a change.
+type Origin struct {
+	IP        string
+	RequestID string
+}
+
+type originKey struct{}
+
+// WithOrigin attaches the request's origin to ctx for the entries written
+// under it.
+func WithOrigin(ctx context.Context, o Origin) context.Context {
+	return context.WithValue(ctx, originKey{}, o)
+}
+
+// OriginOf returns the origin ctx carries, if any.
+func OriginOf(ctx context.Context) Origin {
+	o, _ := ctx.Value(originKey{}).(Origin)
+	return o
 }
 
 // Appender writes records inside the caller's transaction (carried by ctx).
 type Appender interface {
 	Append(ctx context.Context, r Record) error
+}
+
+// BatchAppender also writes several records at once, in order, inside the
+// caller's transaction: records of one stream are chained in the order
+// given.
+type BatchAppender interface {
+	Appender
+	AppendAll(ctx context.Context, rs []Record) error
 }
 
 // Hasher computes entry hashes, keyed or not.

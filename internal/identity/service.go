@@ -81,6 +81,8 @@ type Store interface {
 	StaffByID(ctx context.Context, id int64) (Staff, error)
 	UpdateStaffLogin(ctx context.Context, id int64, failed int, lockedUntil, lastLogin time.Time) error
 	Grants(ctx context.Context, kind Kind, id int64, now time.Time) ([]Grant, error)
+	// UserPrincipal reads a user's name and grants (as Grants) at once.
+	UserPrincipal(ctx context.Context, id int64, now time.Time) (name string, grants []Grant, err error)
 	AddGrant(ctx context.Context, kind Kind, id int64, g Grant, by string, now time.Time) error
 	ScopePlace(ctx context.Context, t ScopeType, id int64) (Place, error)
 }
@@ -397,15 +399,13 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 			return Principal{}, louyuan.Forbidden("account_disabled", "该账号已停用，请联系街道管理员")
 		}
 		p.Name = st.DisplayName
-	case KindUser:
-		u, err := s.store.User(ctx, c.ID)
-		if err != nil {
+		if p.Grants, err = s.store.Grants(ctx, p.Kind, p.ID, now); err != nil {
 			return Principal{}, err
 		}
-		p.Name = u.RealName
-	}
-	if p.Grants, err = s.store.Grants(ctx, p.Kind, p.ID, now); err != nil {
-		return Principal{}, err
+	case KindUser:
+		if p.Name, p.Grants, err = s.store.UserPrincipal(ctx, c.ID, now); err != nil {
+			return Principal{}, err
+		}
 	}
 	s.cache.put(c.TokenID, p, now)
 	return p, nil

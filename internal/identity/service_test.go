@@ -46,6 +46,9 @@ func (m *memStore) UpdateStaffLogin(_ context.Context, _ int64, failed int, lock
 	return nil
 }
 func (m *memStore) Grants(context.Context, Kind, int64, time.Time) ([]Grant, error) { return nil, nil }
+func (m *memStore) UserPrincipal(context.Context, int64, time.Time) (string, []Grant, error) {
+	return m.user.RealName, nil, nil
+}
 func (m *memStore) AddGrant(context.Context, Kind, int64, Grant, string, time.Time) error {
 	return nil
 }

@@ -2,7 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -37,20 +41,6 @@ type auditHeadRow struct {
 
 func (auditHeadRow) TableName() string { return "audit_heads" }
 
-// RequestMeta is what the API layer knows about a request and the audit log
-// records: where it came from and its request ID.
-type RequestMeta struct {
-	IP        string
-	RequestID string
-}
-
-type metaKey struct{}
-
-// WithRequestMeta attaches m to ctx for audit entries written under it.
-func WithRequestMeta(ctx context.Context, m RequestMeta) context.Context {
-	return context.WithValue(ctx, metaKey{}, m)
-}
-
 // AuditLog appends to and reads the hash-chained audit log.
 type AuditLog struct {
 	db     *DB
@@ -67,55 +57,131 @@ func NewAuditLog(db *DB, h audit.Hasher) *AuditLog {
 // carried by ctx (or its own when there is none). Writers of one stream are
 // serialised by a row lock on the stream's head.
 func (l *AuditLog) Append(ctx context.Context, r audit.Record) error {
+	return l.AppendAll(ctx, []audit.Record{r})
+}
+
+// AppendAll writes rs in order, each as the next entry of its stream, in
+// four statements whatever their number: the heads of their streams are
+// created when missing and locked (in stream order, so that two batches
+// never wait for each other in a cycle), the entries inserted, the heads
+// moved on.
+func (l *AuditLog) AppendAll(ctx context.Context, rs []audit.Record) error {
+	if len(rs) == 0 {
+		return nil
+	}
 	return l.db.InTx(ctx, func(ctx context.Context) error {
 		conn := l.db.conn(ctx)
-		if r.Stream == "" {
-			r.Stream = audit.GlobalStream
+		heads := make(map[string]auditHeadRow, len(rs))
+		for _, r := range rs {
+			heads[streamOf(r)] = auditHeadRow{}
 		}
+		streams := slices.Sorted(maps.Keys(heads))
 		// Plain SQL on this path: it runs in every ballot's transaction.
-		// On MySQL the no-op update takes the row's exclusive lock at once;
+		// On MySQL the no-op update takes each row's exclusive lock at once;
 		// INSERT IGNORE would take a shared one and deadlock the next step.
-		createHead := "INSERT OR IGNORE INTO audit_heads (stream, seq, hash) VALUES (?, 0, ?)"
+		var q strings.Builder
+		args := make([]any, 0, 2*len(streams))
 		if l.db.Dialect == MySQL {
-			createHead = "INSERT INTO audit_heads (stream, seq, hash) VALUES (?, 0, ?) ON DUPLICATE KEY UPDATE stream = stream"
+			q.WriteString("INSERT INTO audit_heads (stream, seq, hash) VALUES ")
+		} else {
+			q.WriteString("INSERT OR IGNORE INTO audit_heads (stream, seq, hash) VALUES ")
 		}
-		if err := conn.Exec(createHead, r.Stream, audit.Genesis).Error; err != nil {
-			return fmt.Errorf("create audit head: %w", err)
+		for i, st := range streams {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, 0, ?)")
+			args = append(args, st, audit.Genesis)
 		}
-		var head auditHeadRow
-		if err := conn.Raw("SELECT seq, hash FROM audit_heads WHERE stream = ?"+l.db.lockSuffix(" FOR UPDATE"), r.Stream).Row().Scan(&head.Seq, &head.Hash); err != nil {
-			return fmt.Errorf("lock audit head: %w", err)
+		if l.db.Dialect == MySQL {
+			q.WriteString(" ON DUPLICATE KEY UPDATE stream = stream")
 		}
-		meta, _ := ctx.Value(metaKey{}).(RequestMeta)
-		e := audit.Entry{
-			Stream: r.Stream, Seq: head.Seq + 1, At: l.now().UTC().Truncate(time.Microsecond),
-			Actor: r.Actor, Action: r.Action, Object: r.Object, IP: meta.IP, RequestID: meta.RequestID,
-			Detail: r.Detail, PrevHash: head.Hash,
+		if err := conn.Exec(q.String(), args...).Error; err != nil {
+			return fmt.Errorf("create audit heads: %w", err)
 		}
-		detail, err := audit.EncodeDetail(e.Detail)
+		rows, err := conn.Raw("SELECT stream, seq, hash FROM audit_heads WHERE stream IN ?"+l.db.lockSuffix(" FOR UPDATE"), streams).Rows()
 		if err != nil {
-			return err
+			return fmt.Errorf("lock audit heads: %w", err)
 		}
-		// Hash what will be read back, so that verification sees the same.
-		if e.Detail, err = audit.DecodeDetail(detail); err != nil {
-			return err
+		for rows.Next() {
+			var h auditHeadRow
+			if err := rows.Scan(&h.Stream, &h.Seq, &h.Hash); err != nil {
+				rows.Close()
+				return fmt.Errorf("lock audit heads: %w", err)
+			}
+			heads[h.Stream] = h
 		}
-		if e.Hash, err = l.hasher.Hash(e); err != nil {
-			return err
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return fmt.Errorf("lock audit heads: %w", err)
 		}
-		if err := conn.Exec("INSERT INTO audit_log (stream, seq, at, actor, action, object, ip, request_id, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			e.Stream, e.Seq, e.At, e.Actor, e.Action, e.Object, e.IP, e.RequestID, detail, e.PrevHash, e.Hash).Error; err != nil {
-			return fmt.Errorf("insert audit entry: %w", err)
+		at := l.now().UTC().Truncate(time.Microsecond)
+		q.Reset()
+		q.WriteString("INSERT INTO audit_log (stream, seq, at, actor, action, object, ip, request_id, detail, prev_hash, hash) VALUES ")
+		args = make([]any, 0, 11*len(rs))
+		for i, r := range rs {
+			st := streamOf(r)
+			head := heads[st]
+			if head.Stream != st {
+				return fmt.Errorf("audit head of %s was not created", st)
+			}
+			origin := r.Origin
+			if origin == (audit.Origin{}) {
+				origin = audit.OriginOf(ctx)
+			}
+			e := audit.Entry{
+				Stream: st, Seq: head.Seq + 1, At: at,
+				Actor: r.Actor, Action: r.Action, Object: r.Object, IP: origin.IP, RequestID: origin.RequestID,
+				Detail: r.Detail, PrevHash: head.Hash,
+			}
+			detail, err := audit.EncodeDetail(e.Detail)
+			if err != nil {
+				return err
+			}
+			// Hash what will be read back, so that verification sees the same.
+			if e.Detail, err = audit.DecodeDetail(detail); err != nil {
+				return err
+			}
+			if e.Hash, err = l.hasher.Hash(e); err != nil {
+				return err
+			}
+			heads[st] = auditHeadRow{Stream: st, Seq: e.Seq, Hash: e.Hash}
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, e.Stream, e.Seq, e.At, e.Actor, e.Action, e.Object, e.IP, e.RequestID, detail, e.PrevHash, e.Hash)
 		}
-		res := conn.Exec("UPDATE audit_heads SET seq = ?, hash = ? WHERE stream = ? AND seq = ?", e.Seq, e.Hash, e.Stream, head.Seq)
-		if res.Error != nil {
-			return fmt.Errorf("advance audit head: %w", res.Error)
+		if err := conn.Exec(q.String(), args...).Error; err != nil {
+			return fmt.Errorf("insert audit entries: %w", err)
 		}
-		if res.RowsAffected != 1 {
-			return fmt.Errorf("audit head of %s moved underneath us", e.Stream)
+		// The heads are locked: move each on to its stream's last entry.
+		q.Reset()
+		q.WriteString("INSERT INTO audit_heads (stream, seq, hash) VALUES ")
+		args = args[:0]
+		for i, st := range streams {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?)")
+			args = append(args, st, heads[st].Seq, heads[st].Hash)
+		}
+		if l.db.Dialect == MySQL {
+			q.WriteString(" ON DUPLICATE KEY UPDATE seq = VALUES(seq), hash = VALUES(hash)")
+		} else {
+			q.WriteString(" ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, hash = excluded.hash")
+		}
+		if err := conn.Exec(q.String(), args...).Error; err != nil {
+			return fmt.Errorf("advance audit heads: %w", err)
 		}
 		return nil
 	})
+}
+
+func streamOf(r audit.Record) string {
+	if r.Stream == "" {
+		return audit.GlobalStream
+	}
+	return r.Stream
 }
 
 // Verify walks every stream in order and reports each break in the chains.

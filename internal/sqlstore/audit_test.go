@@ -42,7 +42,7 @@ func headOf(t *testing.T, db *DB, stream string) auditHead {
 func TestAuditAppendVerify(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *DB) {
 		l := NewAuditLog(db, testHasher)
-		ctx := WithRequestMeta(context.Background(), RequestMeta{IP: "10.0.0.1", RequestID: "req-1"})
+		ctx := audit.WithOrigin(context.Background(), audit.Origin{IP: "10.0.0.1", RequestID: "req-1"})
 		c1 := audit.CourtyardStream(1)
 		must(t, l.Append(ctx, audit.Record{Stream: c1, Actor: "user:1", Action: "bind", Object: "household:7",
 			Detail: map[string]any{"role": "owner", "n": 3, "ratio": 0.5, "nested": map[string]any{"b": []any{1, "x"}}}}))
@@ -269,5 +269,56 @@ func TestAuditVerifyManyInterleaved(t *testing.T) {
 			t.Fatalf("%d entries, want %d", n, 2*perStream)
 		}
 		verifyClean(t, l, 2*perStream)
+	})
+}
+
+// A batch of records in one call: each stream chained in the order given,
+// new and existing heads alike; a record's own origin wins over the
+// context's. Concurrent batches over overlapping streams keep every chain
+// intact.
+func TestAuditAppendAll(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *DB) {
+		l := NewAuditLog(db, testHasher)
+		ctx := audit.WithOrigin(context.Background(), audit.Origin{IP: "10.0.0.9", RequestID: "ctx"})
+		a, b := audit.HouseholdStream(1, 1), audit.HouseholdStream(1, 2)
+		must(t, l.Append(ctx, audit.Record{Stream: a, Actor: "user:1", Action: "bind", Object: "household:1"}))
+		must(t, l.AppendAll(ctx, []audit.Record{
+			{Stream: b, Actor: "user:2", Action: "ballot.cast", Object: "motion:1", Origin: audit.Origin{IP: "10.0.0.2", RequestID: "r2"}},
+			{Stream: a, Actor: "user:1", Action: "ballot.cast", Object: "motion:1"},
+			{Stream: b, Actor: "user:2", Action: "ballot.cast", Object: "motion:2", Origin: audit.Origin{IP: "10.0.0.3", RequestID: "r3"}},
+		}))
+		verifyClean(t, l, 4)
+		eb, err := l.Entries(ctx, b, 10)
+		must(t, err)
+		if len(eb) != 2 || eb[1].Seq != 1 || eb[0].Seq != 2 || eb[0].PrevHash != eb[1].Hash || eb[1].Object != "motion:1" ||
+			eb[1].RequestID != "r2" || eb[0].IP != "10.0.0.3" {
+			t.Fatalf("stream b = %+v", eb)
+		}
+		ea, err := l.Entries(ctx, a, 10)
+		must(t, err)
+		if len(ea) != 2 || ea[0].Seq != 2 || ea[0].RequestID != "ctx" || headOf(t, db, a).Hash != ea[0].Hash {
+			t.Fatalf("stream a = %+v", ea)
+		}
+
+		var wg sync.WaitGroup
+		errs := make([]error, 16)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var rs []audit.Record
+				for j := range 4 { // streams 3..7 overlap between batches
+					rs = append(rs, audit.Record{Stream: audit.HouseholdStream(1, int64(3+(i+j)%5)), Actor: "user:9", Action: "ballot.cast", Object: "motion:3"})
+				}
+				errs[i] = db.InTx(context.Background(), func(ctx context.Context) error { return l.AppendAll(ctx, rs) })
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("batch %d: %v", i, err)
+			}
+		}
+		verifyClean(t, l, 4+16*4)
 	})
 }

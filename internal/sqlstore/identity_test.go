@@ -196,6 +196,17 @@ func TestGrants(t *testing.T) {
 			if got := grantStrings(gs); !slices.Equal(got, want) {
 				t.Errorf("Grants(%s:%d) =\n %v\nwant\n %v", kind, id, got, want)
 			}
+			if kind != identity.KindUser {
+				return
+			}
+			// The one-query read of the request path agrees.
+			name, gs, err := s.UserPrincipal(ctx, id, now)
+			must(t, err)
+			u, err := s.User(ctx, id)
+			must(t, err)
+			if got := grantStrings(gs); name != u.RealName || !slices.Equal(got, want) {
+				t.Errorf("UserPrincipal(%d) = %q %v, want %q %v", id, name, got, u.RealName, want)
+			}
 		}
 		court := func(role identity.Role, id int64) string { return fmt.Sprintf("%s/courtyard/%d", role, id) }
 		check(identity.KindUser, chair,
@@ -217,6 +228,9 @@ func TestGrants(t *testing.T) {
 					t.Errorf("staff %d got council role %+v", uid, g)
 				}
 			}
+		}
+		if _, _, err := s.UserPrincipal(ctx, 1<<40, now); louyuan.ErrorCode(err) != "user_not_found" {
+			t.Errorf("UserPrincipal(unknown) error = %v, want user_not_found", err)
 		}
 		// A day later in China the old term of council B is still over and
 		// A's term still runs; a day before, A's old term ran instead.

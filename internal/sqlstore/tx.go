@@ -28,6 +28,22 @@ func (db *DB) conn(ctx context.Context) *gorm.DB {
 // three times) from the start, so fn must not have effects outside the
 // database.
 func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return db.inTx(ctx, &sql.TxOptions{}, fn)
+}
+
+// InTxReadCommitted is InTx at READ COMMITTED on MySQL: each statement
+// reads the latest committed rows and a locking read locks only the rows it
+// finds (no gap locks), so that writers of neighbouring new rows do not
+// deadlock. The caller must serialise what it writes on row locks. Nested,
+// it joins the outer transaction as it is.
+func (db *DB) InTxReadCommitted(ctx context.Context, fn func(ctx context.Context) error) error {
+	if db.Dialect != MySQL {
+		return db.InTx(ctx, fn) // SQLite: one writer at a time anyway
+	}
+	return db.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, fn)
+}
+
+func (db *DB) inTx(ctx context.Context, opts *sql.TxOptions, fn func(ctx context.Context) error) error {
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(ctx)
 	}
@@ -35,7 +51,7 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 	for attempt := 0; attempt < 4; attempt++ {
 		err = db.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			return fn(context.WithValue(ctx, txKey{}, tx))
-		}, &sql.TxOptions{})
+		}, opts)
 		if !isRetryable(err) {
 			return err
 		}

@@ -185,8 +185,8 @@ func (s *Voting) LockMotion(ctx context.Context, id int64) (voting.Motion, error
 	return s.motion(ctx, "SELECT * FROM motions WHERE id = ?"+s.db.lockSuffix(" FOR UPDATE"), id)
 }
 
-// ShareMotion reads a motion with a shared lock.
-func (s *Voting) ShareMotion(ctx context.Context, id int64) (voting.Motion, error) {
+// shareMotion reads a motion with a shared lock.
+func (s *Voting) shareMotion(ctx context.Context, id int64) (voting.Motion, error) {
 	return s.motion(ctx, "SELECT * FROM motions WHERE id = ?"+s.db.lockSuffix(" LOCK IN SHARE MODE"), id)
 }
 
@@ -392,20 +392,6 @@ func (s *Voting) Elector(ctx context.Context, motionID, householdID int64) (voti
 	return vs[0].toElector(), true, nil
 }
 
-// LockElector locks one household's electorate row.
-func (s *Voting) LockElector(ctx context.Context, motionID, householdID int64) (voting.Elector, bool, error) {
-	var rows []electorRow
-	q := s.db.forUpdate(s.db.conn(ctx).Where("motion_id = ? AND household_id = ?", motionID, householdID))
-	if err := q.Find(&rows).Error; err != nil {
-		return voting.Elector{}, false, wrap(err, "lock elector")
-	}
-	if len(rows) == 0 {
-		return voting.Elector{}, false, nil
-	}
-	r := rows[0]
-	return voting.Elector{Voter: voting.Voter{HouseholdID: r.HouseholdID, Group: r.OwnerGroup, Area: louyuan.Area(r.Area)}, BuildingID: r.BuildingID, UnitID: r.UnitID}, true, nil
-}
-
 // IsRepresentative reports whether userID represents the household.
 func (s *Voting) IsRepresentative(ctx context.Context, userID, householdID int64) (bool, error) {
 	var n int64
@@ -514,17 +500,6 @@ func nullString(s string) *string {
 	return &s
 }
 
-// InsertBallot appends a ballot to the history.
-func (s *Voting) InsertBallot(ctx context.Context, b voting.Ballot) (voting.Ballot, error) {
-	row := ballotRow{MotionID: b.MotionID, HouseholdID: b.HouseholdID, Choice: encodeChoice(b.Options), Channel: b.Channel, CastBy: b.CastBy,
-		DelegationID: nullInt(b.DelegationID), PaperFile: nullString(b.PaperFile), Receipt: b.Receipt, CreatedAt: b.CreatedAt}
-	if err := s.db.conn(ctx).Create(&row).Error; err != nil {
-		return b, wrap(err, "insert ballot")
-	}
-	b.ID = row.ID
-	return b, nil
-}
-
 type countedRow struct {
 	MotionID     int64 `gorm:"primaryKey"`
 	HouseholdID  int64 `gorm:"primaryKey"`
@@ -547,9 +522,9 @@ func (r countedRow) toCounted() voting.Counted {
 	return c
 }
 
-// PutCounted creates or replaces a household's counted ballot. A replace
+// putCounted creates or replaces a household's counted ballot. A replace
 // must move the version on by exactly one.
-func (s *Voting) PutCounted(ctx context.Context, c voting.Counted, replace bool) error {
+func (s *Voting) putCounted(ctx context.Context, c voting.Counted, replace bool) error {
 	row := countedRow{MotionID: c.MotionID, HouseholdID: c.HouseholdID, BallotID: c.BallotID, Choice: encodeChoice(c.Options),
 		Channel: c.Channel, DelegationID: nullInt(c.DelegationID), Version: c.Version, UpdatedAt: time.Now().UTC()}
 	conn := s.db.conn(ctx)
@@ -586,8 +561,8 @@ func (s *Voting) Counted(ctx context.Context, motionID, householdID int64) (voti
 	return rows[0].toCounted(), true, nil
 }
 
-// SupersedeBallot marks a ballot as replaced.
-func (s *Voting) SupersedeBallot(ctx context.Context, ballotID int64, at time.Time) error {
+// supersedeBallot marks a ballot as replaced.
+func (s *Voting) supersedeBallot(ctx context.Context, ballotID int64, at time.Time) error {
 	return wrap(s.db.conn(ctx).Model(&ballotRow{}).Where("id = ? AND superseded_at IS NULL", ballotID).Update("superseded_at", at).Error, "supersede ballot")
 }
 
@@ -829,19 +804,19 @@ func (s *Voting) WithdrawProxyBallots(ctx context.Context, delegationID int64, n
 	}
 	var out []voting.Counted
 	for _, r := range rows {
-		m, err := s.ShareMotion(ctx, r.MotionID)
+		m, err := s.shareMotion(ctx, r.MotionID)
 		if err != nil {
 			return nil, err
 		}
 		if m.Status != voting.StatusVoting {
 			continue
 		}
-		if err := s.SupersedeBallot(ctx, r.BallotID, now); err != nil {
+		if err := s.supersedeBallot(ctx, r.BallotID, now); err != nil {
 			return nil, err
 		}
 		c := voting.Counted{MotionID: r.MotionID, HouseholdID: r.HouseholdID, BallotID: r.BallotID, Channel: voting.ChannelWithdrawn,
 			DelegationID: delegationID, Version: r.Version + 1}
-		if err := s.PutCounted(ctx, c, true); err != nil {
+		if err := s.putCounted(ctx, c, true); err != nil {
 			return nil, err
 		}
 		out = append(out, c)

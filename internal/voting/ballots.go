@@ -20,20 +20,6 @@ type Receipt struct {
 	CastAt      time.Time `json:"cast_at"`
 }
 
-// cast is one ballot to record.
-type cast struct {
-	motionID     int64
-	householdID  int64
-	options      []string
-	channel      string
-	castBy       string
-	delegationID int64
-	paperFile    string
-	// allowed checks, inside the transaction and after the household's
-	// counted ballot is locked, whether this ballot may replace it.
-	allowed func(ctx context.Context, m Motion, current Counted, exists bool) error
-}
-
 // Cast records the household representative's own ballot. Re-voting before
 // the close replaces the counted ballot; the household's own ballot always
 // replaces one a proxy cast.
@@ -41,19 +27,14 @@ func (s *Service) Cast(ctx context.Context, p identity.Principal, motionID, hous
 	if p.Kind != identity.KindUser {
 		return Receipt{}, louyuan.Forbidden("users_only", "只有户代表可以在小程序中投票")
 	}
-	// Checked inside the ballot's transaction, on a locked membership row,
-	// so that a representative changed a moment ago cannot still vote.
-	return s.cast(ctx, cast{motionID: motionID, householdID: householdID, options: options, channel: ChannelSelf, castBy: p.Ref(),
-		allowed: func(ctx context.Context, _ Motion, _ Counted, _ bool) error {
-			ok, err := s.store.LockRepresentative(ctx, p.ID, householdID)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return louyuan.Forbidden("not_representative", "只有本户的户代表可以投票；租户不能投票")
-			}
-			return nil
-		}})
+	c := cast{motionID: motionID, householdID: householdID, options: options, channel: ChannelSelf, castBy: p.Ref(),
+		representative: p.ID, origin: audit.OriginOf(ctx)}
+	r := s.batch.submit(ctx, c)
+	if r.err != nil {
+		return Receipt{}, r.err
+	}
+	s.applyLive(ctx, r.counted)
+	return r.receipt, nil
 }
 
 // EnterPaper records a signed paper ballot, entered by council or staff of
@@ -77,79 +58,19 @@ func (s *Service) EnterPaper(ctx context.Context, p identity.Principal, motionID
 	return s.cast(ctx, cast{motionID: motionID, householdID: householdID, options: options, channel: ChannelPaper, castBy: p.Ref(), paperFile: photo})
 }
 
+// cast records one ballot in its own transaction: paper ballots and proxy
+// ballots, whose checks read more than the batch path locks.
 func (s *Service) cast(ctx context.Context, c cast) (Receipt, error) {
-	var (
-		counted Counted
-		r       Receipt
-	)
-	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		m, err := s.store.ShareMotion(ctx, c.motionID)
-		if err != nil {
-			return err
-		}
-		now := s.now().UTC()
-		if m.Status != StatusVoting || !now.Before(m.ClosesAt) {
-			return louyuan.Conflict("voting_closed", "该表决当前不在投票期内")
-		}
-		options, err := m.checkChoice(c.options)
-		if err != nil {
-			return err
-		}
-		if _, ok, err := s.store.LockElector(ctx, m.ID, c.householdID); err != nil {
-			return err
-		} else if !ok {
-			return louyuan.Forbidden("not_in_electorate", "您的房屋不在本次表决范围内")
-		}
-		current, exists, err := s.store.Counted(ctx, m.ID, c.householdID)
-		if err != nil {
-			return err
-		}
-		if c.allowed != nil {
-			if err := c.allowed(ctx, m, current, exists); err != nil {
-				return err
-			}
-		}
-		b, err := s.store.InsertBallot(ctx, Ballot{MotionID: m.ID, HouseholdID: c.householdID, Options: options, Channel: c.channel,
-			CastBy: c.castBy, DelegationID: c.delegationID, PaperFile: c.paperFile, Receipt: newReceipt(), CreatedAt: now})
-		if err != nil {
-			return err
-		}
-		counted = Counted{MotionID: m.ID, HouseholdID: c.householdID, BallotID: b.ID, Options: options, Channel: c.channel,
-			DelegationID: c.delegationID, Version: 1}
-		if exists {
-			counted.Version = current.Version + 1
-			if current.BallotID != 0 {
-				if err := s.store.SupersedeBallot(ctx, current.BallotID, now); err != nil {
-					return err
-				}
-			}
-		}
-		if err := s.store.PutCounted(ctx, counted, exists); err != nil {
-			return err
-		}
-		action := "ballot.cast"
-		if exists && current.Channel != ChannelWithdrawn {
-			action = "ballot.replace"
-		}
-		detail := map[string]any{"household": c.householdID, "channel": c.channel, "ballot": b.ID, "version": counted.Version}
-		if c.delegationID != 0 {
-			detail["delegation"] = c.delegationID
-		}
-		if c.paperFile != "" {
-			detail["photo"] = c.paperFile
-		}
-		if m.Mode == ModeNamed {
-			detail["choice"] = options
-		}
-		r = Receipt{MotionID: m.ID, HouseholdID: c.householdID, Receipt: b.Receipt, Channel: c.channel, CastAt: now}
-		return s.audit.Append(ctx, audit.Record{Stream: audit.HouseholdStream(m.CourtyardID, c.householdID), Actor: c.castBy,
-			Action: action, Object: motionRef(m.ID), Detail: detail})
-	})
+	c.origin = audit.OriginOf(ctx)
+	rs, err := s.castAll(ctx, []cast{c})
 	if err != nil {
 		return Receipt{}, err
 	}
-	s.applyLive(ctx, counted)
-	return r, nil
+	if rs[0].err != nil {
+		return Receipt{}, rs[0].err
+	}
+	s.applyLive(ctx, rs[0].counted)
+	return rs[0].receipt, nil
 }
 
 // applyLive updates the live tally after a commit. A miss rebuilds it from
@@ -157,6 +78,10 @@ func (s *Service) cast(ctx context.Context, c cast) (Receipt, error) {
 // (the ballot itself is safe in the database).
 func (s *Service) applyLive(ctx context.Context, c Counted) {
 	defer s.reads.forget(c.MotionID)
+	// The ballot is committed: its caller hanging up must not leave the
+	// tally behind.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
 	v := CountedVote{HouseholdID: c.HouseholdID, Version: c.Version, Options: c.Options}
 	err := s.live.Apply(ctx, c.MotionID, v)
 	if errors.Is(err, ErrNotLoaded) {

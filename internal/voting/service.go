@@ -62,6 +62,7 @@ type Courtyard struct {
 // the transaction carried by ctx.
 type Store interface {
 	DelegationStore
+	BallotStore
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	Courtyard(ctx context.Context, id int64) (Courtyard, error)
 	// ScopeCourtyard returns the courtyard a building or unit belongs to.
@@ -70,9 +71,6 @@ type Store interface {
 	Motion(ctx context.Context, id int64) (Motion, error)
 	// LockMotion reads a motion with an exclusive lock (transitions).
 	LockMotion(ctx context.Context, id int64) (Motion, error)
-	// ShareMotion reads a motion with a shared lock (ballots), so that a
-	// ballot and the close of voting never interleave.
-	ShareMotion(ctx context.Context, id int64) (Motion, error)
 	// UpdateMotion writes m if the motion is still in status from.
 	UpdateMotion(ctx context.Context, m Motion, from Status) error
 	Motions(ctx context.Context, courtyardID int64) ([]Motion, error)
@@ -82,14 +80,7 @@ type Store interface {
 	SnapshotElectorate(ctx context.Context, m Motion) (int, error)
 	Electorate(ctx context.Context, motionID int64) ([]Elector, error)
 	Elector(ctx context.Context, motionID, householdID int64) (Elector, bool, error)
-	// LockElector reads a household of the electorate and locks it: the
-	// ballots of one household are serialised on this row, which always
-	// exists once voting is open.
-	LockElector(ctx context.Context, motionID, householdID int64) (Elector, bool, error)
 	IsRepresentative(ctx context.Context, userID, householdID int64) (bool, error)
-	// LockRepresentative is IsRepresentative with a shared lock on the
-	// membership, for checks inside a ballot's transaction.
-	LockRepresentative(ctx context.Context, userID, householdID int64) (bool, error)
 	// RepresentsElector reports whether userID represents a household of
 	// the motion's electorate.
 	RepresentsElector(ctx context.Context, userID, motionID int64) (bool, error)
@@ -98,13 +89,8 @@ type Store interface {
 	// VotedCount counts households with a counted (non-withdrawn) ballot.
 	VotedCount(ctx context.Context, motionID int64) (int, error)
 	RepresentedHouseholds(ctx context.Context, userID int64) ([]int64, error)
-	InsertBallot(ctx context.Context, b Ballot) (Ballot, error)
-	// PutCounted makes c the household's counted ballot, creating the row
-	// or replacing it (its version must be one more than the stored one).
-	PutCounted(ctx context.Context, c Counted, replace bool) error
 	// Counted reads a household's counted ballot.
 	Counted(ctx context.Context, motionID, householdID int64) (Counted, bool, error)
-	SupersedeBallot(ctx context.Context, ballotID int64, at time.Time) error
 	CountedBallots(ctx context.Context, motionID int64) ([]Counted, error)
 	BallotByReceipt(ctx context.Context, receipt string) (Ballot, error)
 	Ballots(ctx context.Context, motionID int64) ([]Ballot, error)
@@ -121,14 +107,44 @@ type Service struct {
 	live     LiveTally
 	rebuilds singleflight.Group
 	reads    readCache
-	audit    audit.Appender
+	audit    audit.BatchAppender
+	batch    *batcher
 	log      *slog.Logger
 	now      func() time.Time
 }
 
+// Batching is how ballots arriving together share transactions.
+type Batching struct {
+	Workers int           // batches in flight at once per instance
+	Max     int           // ballots per batch at most
+	Timeout time.Duration // of one batch's transaction
+}
+
+// DefaultBatching suits a database on the same few cores.
+var DefaultBatching = Batching{Workers: 2, Max: 32, Timeout: 15 * time.Second}
+
 // NewService wires the voting service.
-func NewService(store Store, live LiveTally, al audit.Appender, log *slog.Logger) *Service {
-	return &Service{store: store, live: live, audit: al, log: log, now: time.Now}
+func NewService(store Store, live LiveTally, al audit.BatchAppender, log *slog.Logger) *Service {
+	s := &Service{store: store, live: live, audit: al, log: log, now: time.Now}
+	s.SetBatching(DefaultBatching)
+	return s
+}
+
+// SetBatching replaces the batching of ballots; call it before serving.
+func (s *Service) SetBatching(b Batching) {
+	if b.Workers < 1 {
+		b.Workers = 1
+	}
+	if b.Max < 1 {
+		b.Max = 1
+	}
+	if b.Timeout <= 0 {
+		b.Timeout = DefaultBatching.Timeout
+	}
+	s.batch = &batcher{run: s.castAll, workers: b.Workers, max: b.Max, timeout: b.Timeout,
+		onPanic: func(v any, stack []byte) {
+			s.log.Error("ballot batch panicked", "panic", fmt.Sprint(v), "stack", string(stack))
+		}}
 }
 
 // SetClock replaces the clock (tests).

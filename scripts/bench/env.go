@@ -170,6 +170,7 @@ func (b *bench) startEnvironment(ctx context.Context) error {
 		"LOUYUAN_BCRYPT_COST=4",
 		"LOUYUAN_DATA_DIR=" + filepath.Join(b.tmp, "data"),
 	}
+	env = append(env, b.o.serverEnv...) // later settings win
 	if err := b.startServer(ctx, bin, env); err != nil {
 		return err
 	}

@@ -65,6 +65,7 @@ type options struct {
 	only       map[string]bool
 	rev        string
 	keepLog    bool
+	serverEnv  []string
 }
 
 func (o *options) want(name string) bool { return o.only == nil || o.only[name] }
@@ -82,12 +83,21 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.redisAddr, "redis", "127.0.0.1:6379", "Redis address host:port")
 	fs.BoolVar(&o.keepLog, "keep-log", false, "keep a copy of the server's log in the system temporary folder (always kept when the run fails)")
 	fs.StringVar(&o.rev, "rev", "", "build the server from this git revision (e.g. HEAD) instead of the working tree")
+	serverEnv := fs.String("server-env", "", "extra LOUYUAN_* settings for the server, comma-separated KEY=VALUE (e.g. LOUYUAN_VOTING_BATCH_MAX=16,LOUYUAN_DEBUG_ADDR=127.0.0.1:6060)")
 	only := fs.String("only", "", "comma-separated scenarios to run (default all): "+strings.Join(scenarioNames, ","))
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if *serverEnv != "" {
+		for _, kv := range strings.Split(*serverEnv, ",") {
+			if k, _, ok := strings.Cut(kv, "="); !ok || !strings.HasPrefix(k, "LOUYUAN_") {
+				return nil, fmt.Errorf("-server-env: %q is not LOUYUAN_NAME=value", kv)
+			}
+			o.serverEnv = append(o.serverEnv, kv)
+		}
 	}
 	if *only != "" {
 		o.only = map[string]bool{}

@@ -82,9 +82,9 @@ func (b *bench) setupCourtyard(ctx context.Context, needVoters bool) error {
 		k = b.o.motions
 		if k == 0 {
 			// Fresh (motion, household) pairs for both vote_cast runs at
-			// up to ~1,500 ballots/s, 90% of them fresh.
+			// up to ~6,000 ballots/s, 90% of them fresh.
 			secs := 2 * (b.o.warmup + b.o.duration + time.Second).Seconds()
-			k = int(secs*1500*0.9)/len(b.reps) + 1
+			k = int(secs*6000*0.9)/len(b.reps) + 1
 			k = min(max(k, 2), 50)
 		}
 	}

@@ -1,0 +1,350 @@
+package voting
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/louyuan/louyuan/internal/audit"
+	"github.com/louyuan/louyuan/internal/louyuan"
+)
+
+// BallotKey names one household's counted ballot on one motion.
+type BallotKey struct {
+	MotionID    int64
+	HouseholdID int64
+}
+
+// RepresentativeOf is a user and a household they must represent.
+type RepresentativeOf struct {
+	UserID      int64
+	HouseholdID int64
+}
+
+// BallotStore is the ballot path of the store: a batch of ballots is
+// recorded in one transaction with a fixed number of statements. Every
+// method takes its locks in key order.
+type BallotStore interface {
+	// InBallotTx runs fn in a transaction in which a locking read locks
+	// only the rows it finds: the ballots of one household are serialised
+	// on its electorate row, not on gaps between households.
+	InBallotTx(ctx context.Context, fn func(ctx context.Context) error) error
+	// ShareMotions reads motions with a shared lock (a close waits).
+	ShareMotions(ctx context.Context, ids []int64) (map[int64]Motion, error)
+	// LockElectors locks the electorate rows of keys; it reports which exist.
+	LockElectors(ctx context.Context, keys []BallotKey) (map[BallotKey]bool, error)
+	// LockRepresentatives reports which pairs are a household and its
+	// representative, share-locking the memberships.
+	LockRepresentatives(ctx context.Context, pairs []RepresentativeOf) (map[RepresentativeOf]bool, error)
+	// LockCounted reads, locked, the counted ballots of keys that exist.
+	LockCounted(ctx context.Context, keys []BallotKey) (map[BallotKey]Counted, error)
+	// InsertBallots appends to the history and sets each ballot's ID.
+	InsertBallots(ctx context.Context, bs []Ballot) error
+	SupersedeBallots(ctx context.Context, ids []int64, at time.Time) error
+	// PutCountedAll creates or replaces counted ballots (their rows are
+	// locked by the caller and their versions are the next ones).
+	PutCountedAll(ctx context.Context, cs []Counted) error
+}
+
+// cast is one ballot to record.
+type cast struct {
+	motionID     int64
+	householdID  int64
+	options      []string
+	channel      string
+	castBy       string
+	delegationID int64
+	paperFile    string
+	// representative, when set, is the user who must be the household's
+	// representative, checked on a locked membership so that a
+	// representative replaced a moment ago can no longer vote.
+	representative int64
+	// allowed checks, inside the transaction and after the household's
+	// counted ballot is locked, whether this ballot may replace it.
+	allowed func(ctx context.Context, m Motion, current Counted, exists bool) error
+	origin  audit.Origin
+}
+
+func (c cast) key() BallotKey { return BallotKey{MotionID: c.motionID, HouseholdID: c.householdID} }
+
+// castResult is what became of one cast.
+type castResult struct {
+	receipt Receipt
+	counted Counted
+	err     error
+}
+
+// castAll records ballots of distinct households (or motions) in one
+// transaction. A ballot that may not be cast gets its own error and the
+// others go on; an error of the database fails them all (nothing written).
+func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) {
+	var results []castResult
+	err := s.store.InBallotTx(ctx, func(ctx context.Context) error {
+		results = make([]castResult, len(cs)) // afresh on a retry
+		now := s.now().UTC()
+		ids := make([]int64, len(cs))
+		for i, c := range cs {
+			ids[i] = c.motionID
+		}
+		motions, err := s.store.ShareMotions(ctx, ids)
+		if err != nil {
+			return err
+		}
+		options := make([][]string, len(cs))
+		going := make([]int, 0, len(cs))
+		for i, c := range cs {
+			m, ok := motions[c.motionID]
+			switch {
+			case !ok:
+				results[i].err = louyuan.NotFound("motion_not_found", "没有这项表决")
+			case m.Status != StatusVoting || !now.Before(m.ClosesAt):
+				results[i].err = louyuan.Conflict("voting_closed", "该表决当前不在投票期内")
+			default:
+				options[i], results[i].err = m.checkChoice(c.options)
+			}
+			if results[i].err == nil {
+				going = append(going, i)
+			}
+		}
+		keys := make([]BallotKey, len(going))
+		for j, i := range going {
+			keys[j] = cs[i].key()
+		}
+		electors, err := s.store.LockElectors(ctx, keys)
+		if err != nil {
+			return err
+		}
+		var pairs []RepresentativeOf
+		going = keep(going, func(i int) bool {
+			if !electors[cs[i].key()] {
+				results[i].err = louyuan.Forbidden("not_in_electorate", "您的房屋不在本次表决范围内")
+				return false
+			}
+			if u := cs[i].representative; u != 0 {
+				pairs = append(pairs, RepresentativeOf{UserID: u, HouseholdID: cs[i].householdID})
+			}
+			return true
+		})
+		reps, err := s.store.LockRepresentatives(ctx, pairs)
+		if err != nil {
+			return err
+		}
+		going = keep(going, func(i int) bool {
+			if u := cs[i].representative; u != 0 && !reps[RepresentativeOf{UserID: u, HouseholdID: cs[i].householdID}] {
+				results[i].err = louyuan.Forbidden("not_representative", "只有本户的户代表可以投票；租户不能投票")
+				return false
+			}
+			return true
+		})
+		keys = keys[:0]
+		for _, i := range going {
+			keys = append(keys, cs[i].key())
+		}
+		current, err := s.store.LockCounted(ctx, keys)
+		if err != nil {
+			return err
+		}
+		var failed error
+		going = keep(going, func(i int) bool {
+			if cs[i].allowed == nil || failed != nil {
+				return failed == nil
+			}
+			cur, exists := current[cs[i].key()]
+			if err := cs[i].allowed(ctx, motions[cs[i].motionID], cur, exists); err != nil {
+				if k := louyuan.ErrorKind(err); k == louyuan.KindInternal || k == louyuan.KindUnavailable {
+					failed = err // the database failed: the whole batch rolls back
+				}
+				results[i].err = err
+				return false
+			}
+			return true
+		})
+		if failed != nil {
+			return failed
+		}
+		if len(going) == 0 {
+			return nil
+		}
+
+		ballots := make([]Ballot, len(going))
+		for j, i := range going {
+			c := cs[i]
+			ballots[j] = Ballot{MotionID: c.motionID, HouseholdID: c.householdID, Options: options[i], Channel: c.channel,
+				CastBy: c.castBy, DelegationID: c.delegationID, PaperFile: c.paperFile, Receipt: newReceipt(), CreatedAt: now}
+		}
+		if err := s.store.InsertBallots(ctx, ballots); err != nil {
+			return err
+		}
+		var superseded []int64
+		counted := make([]Counted, len(going))
+		records := make([]audit.Record, len(going))
+		for j, i := range going {
+			c, b, m := cs[i], ballots[j], motions[cs[i].motionID]
+			cur, exists := current[c.key()]
+			counted[j] = Counted{MotionID: m.ID, HouseholdID: c.householdID, BallotID: b.ID, Options: b.Options, Channel: c.channel,
+				DelegationID: c.delegationID, Version: cur.Version + 1}
+			if exists && cur.BallotID != 0 {
+				superseded = append(superseded, cur.BallotID)
+			}
+			action := "ballot.cast"
+			if exists && cur.Channel != ChannelWithdrawn {
+				action = "ballot.replace"
+			}
+			detail := map[string]any{"household": c.householdID, "channel": c.channel, "ballot": b.ID, "version": counted[j].Version}
+			if c.delegationID != 0 {
+				detail["delegation"] = c.delegationID
+			}
+			if c.paperFile != "" {
+				detail["photo"] = c.paperFile
+			}
+			if m.Mode == ModeNamed {
+				detail["choice"] = b.Options
+			}
+			records[j] = audit.Record{Stream: audit.HouseholdStream(m.CourtyardID, c.householdID), Actor: c.castBy,
+				Action: action, Object: motionRef(m.ID), Detail: detail, Origin: c.origin}
+			results[i] = castResult{counted: counted[j],
+				receipt: Receipt{MotionID: m.ID, HouseholdID: c.householdID, Receipt: b.Receipt, Channel: c.channel, CastAt: now}}
+		}
+		if err := s.store.SupersedeBallots(ctx, superseded, now); err != nil {
+			return err
+		}
+		if err := s.store.PutCountedAll(ctx, counted); err != nil {
+			return err
+		}
+		return s.audit.AppendAll(ctx, records)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// keep returns the indexes for which ok holds, in place.
+func keep(idx []int, ok func(i int) bool) []int {
+	out := idx[:0]
+	for _, i := range idx {
+		if ok(i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// A batcher gathers the ballots arriving at the same moment into one
+// transaction: the database does a fixed amount of work per batch rather
+// than per ballot, which is what lets an instance take a whole courtyard
+// voting at once. A ballot waits only while the batch before it commits;
+// under light load every batch holds one ballot.
+//
+// Two ballots of one household never share a batch (the later one waits
+// for the next), so that each sees the one before it.
+type batcher struct {
+	run     func(ctx context.Context, cs []cast) ([]castResult, error)
+	workers int           // batches in flight at once
+	max     int           // ballots per batch at most
+	timeout time.Duration // of one batch's transaction
+	onPanic func(v any, stack []byte)
+
+	mu      sync.Mutex
+	queue   []*pendingCast
+	running int
+}
+
+type pendingCast struct {
+	ctx  context.Context
+	c    cast
+	done chan castResult
+}
+
+// submit queues c and waits for its batch. It waits even when ctx ends in
+// the meantime: by then the ballot may be committed, and its caller must
+// still update the live tally.
+func (b *batcher) submit(ctx context.Context, c cast) castResult {
+	p := &pendingCast{ctx: ctx, c: c, done: make(chan castResult, 1)}
+	b.mu.Lock()
+	b.queue = append(b.queue, p)
+	start := b.running < b.workers
+	if start {
+		b.running++
+	}
+	b.mu.Unlock()
+	if start {
+		go b.loop()
+	}
+	return <-p.done
+}
+
+func (b *batcher) loop() {
+	for {
+		b.mu.Lock()
+		batch := b.take()
+		if len(batch) == 0 {
+			b.running--
+			b.mu.Unlock()
+			return
+		}
+		b.mu.Unlock()
+		b.flush(batch)
+	}
+}
+
+// take removes from the queue, oldest first, up to max ballots of distinct
+// households; the caller holds mu.
+func (b *batcher) take() []*pendingCast {
+	var (
+		batch []*pendingCast
+		seen  = map[BallotKey]bool{}
+		rest  = b.queue[:0]
+	)
+	for _, p := range b.queue {
+		if k := p.c.key(); len(batch) < b.max && !seen[k] {
+			seen[k] = true
+			batch = append(batch, p)
+			continue
+		}
+		rest = append(rest, p)
+	}
+	clear(b.queue[len(rest):])
+	b.queue = rest
+	return batch
+}
+
+func (b *batcher) flush(batch []*pendingCast) {
+	var (
+		cs  = make([]cast, 0, len(batch))
+		out = make([]*pendingCast, 0, len(batch))
+	)
+	for _, p := range batch {
+		if err := p.ctx.Err(); err != nil {
+			p.done <- castResult{err: err} // gone before its ballot was written
+			continue
+		}
+		cs = append(cs, p.c)
+		out = append(out, p)
+	}
+	if len(cs) == 0 {
+		return
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			if b.onPanic != nil {
+				b.onPanic(v, debug.Stack())
+			}
+			for _, p := range out {
+				p.done <- castResult{err: fmt.Errorf("ballot batch panicked: %v", v)}
+			}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
+	defer cancel()
+	results, err := b.run(ctx, cs)
+	for i, p := range out {
+		if err != nil {
+			p.done <- castResult{err: err}
+		} else {
+			p.done <- results[i]
+		}
+	}
+}

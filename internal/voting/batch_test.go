@@ -1,0 +1,120 @@
+package voting
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The batcher hands every ballot to exactly one batch, never puts two
+// ballots of one household in the same batch, respects the size limit and
+// the number of batches in flight, and delivers each its own result.
+func TestBatcher(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		batches  [][]cast
+		inFlight atomic.Int32
+		maxSeen  atomic.Int32
+	)
+	b := &batcher{workers: 3, max: 8, timeout: time.Second,
+		run: func(ctx context.Context, cs []cast) ([]castResult, error) {
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for {
+				m := maxSeen.Load()
+				if n <= m || maxSeen.CompareAndSwap(m, n) {
+					break
+				}
+			}
+			if _, ok := ctx.Deadline(); !ok {
+				t.Error("batch without a deadline")
+			}
+			time.Sleep(2 * time.Millisecond)
+			mu.Lock()
+			batches = append(batches, cs)
+			mu.Unlock()
+			out := make([]castResult, len(cs))
+			for i, c := range cs {
+				out[i].receipt.HouseholdID = c.householdID
+				out[i].receipt.MotionID = c.motionID
+				if c.householdID == 13 {
+					out[i].err = errors.New("refused")
+				}
+			}
+			return out, nil
+		}}
+	const households, each = 40, 5
+	var wg sync.WaitGroup
+	for h := range households {
+		for range each {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := b.submit(context.Background(), cast{motionID: 7, householdID: int64(h)})
+				switch {
+				case h == 13 && r.err == nil:
+					t.Errorf("household 13 got no error")
+				case h != 13 && (r.err != nil || r.receipt.HouseholdID != int64(h)):
+					t.Errorf("household %d got %+v", h, r)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	total := 0
+	for _, batch := range batches {
+		if len(batch) > b.max {
+			t.Errorf("batch of %d, max %d", len(batch), b.max)
+		}
+		seen := map[BallotKey]bool{}
+		for _, c := range batch {
+			if seen[c.key()] {
+				t.Errorf("household %d twice in one batch", c.householdID)
+			}
+			seen[c.key()] = true
+		}
+		total += len(batch)
+	}
+	if total != households*each {
+		t.Errorf("%d ballots ran, want %d", total, households*each)
+	}
+	if len(batches) >= total {
+		t.Errorf("%d batches for %d ballots: nothing was batched", len(batches), total)
+	}
+	if m := maxSeen.Load(); m > int32(b.workers) {
+		t.Errorf("%d batches in flight, at most %d allowed", m, b.workers)
+	}
+	// The loops end once the queue is empty.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		b.mu.Lock()
+		running, queued := b.running, len(b.queue)
+		b.mu.Unlock()
+		if running == 0 && queued == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the work: %d loops running, %d queued", running, queued)
+		}
+	}
+
+	// A failed transaction fails every ballot of its batch; a panic too,
+	// without taking the process down.
+	b.run = func(context.Context, []cast) ([]castResult, error) { return nil, errors.New("database down") }
+	if r := b.submit(context.Background(), cast{motionID: 1, householdID: 1}); r.err == nil {
+		t.Error("no error from a failed batch")
+	}
+	b.run = func(context.Context, []cast) ([]castResult, error) { panic("boom") }
+	if r := b.submit(context.Background(), cast{motionID: 1, householdID: 1}); r.err == nil {
+		t.Error("no error from a panicking batch")
+	}
+	// A ballot whose request is gone before its batch starts is not cast.
+	b.run = func(context.Context, []cast) ([]castResult, error) { t.Error("cancelled ballot ran"); return nil, nil }
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if r := b.submit(ctx, cast{motionID: 1, householdID: 1}); !errors.Is(r.err, context.Canceled) {
+		t.Errorf("cancelled ballot: %v", r.err)
+	}
+}
