@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/louyuan/louyuan/internal/files"
 	"github.com/louyuan/louyuan/internal/identity"
 	"github.com/louyuan/louyuan/internal/louyuan"
+	"github.com/louyuan/louyuan/internal/notice"
 	"github.com/louyuan/louyuan/internal/petition"
 	"github.com/louyuan/louyuan/internal/redisstore"
 	"github.com/louyuan/louyuan/internal/roster"
@@ -46,6 +48,8 @@ type App struct {
 	Files     *files.Service
 	Voting    *voting.Service
 	Petitions *petition.Service
+	Notices   *notice.Service
+	Delivery  *notice.Worker
 	API       *api.Server
 	// Fake is the in-process fake WeChat API of the embedded default.
 	Fake    *wechatfake.Server
@@ -209,9 +213,27 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 		checkOpenID = a.Fake.User("louyuan-operator").OpenID
 	}
 	a.Petitions = petition.NewService(sqlstore.NewPetitions(a.DB), contentCheck{wx, checkOpenID, log}, a.Audit, log)
+	templates := cfg.Notices.Templates
+	if len(templates) == 0 && a.Fake != nil {
+		templates = demoTemplates()
+	}
+	for kind, t := range templates {
+		if !slices.Contains(notice.Kinds, kind) {
+			return nil, fmt.Errorf("notices.templates: %q is not a notice kind (kinds: %v)", kind, notice.Kinds)
+		}
+		if t.ID == "" {
+			log.Warn("notices.templates: no template id; these notices are delivered in the mini-program only", "kind", kind)
+		}
+	}
+	a.Notices = notice.NewService(sqlstore.NewNotices(a.DB), contentCheck{wx, checkOpenID, log}, redisstore.NewQueue(a.Redis, cfg.Redis.KeyPrefix, "notices"),
+		a.Audit, templates, log)
+	a.Notices.ReminderBefore = cfg.Notices.ReminderBefore
+	a.Delivery = notice.NewWorker(a.Notices, subscribeSender{wx}, redisstore.NewPacer(a.Redis, cfg.Redis.KeyPrefix), notice.WorkerConfig{Workers: cfg.Notices.Workers, RatePerSecond: cfg.Notices.RatePerSecond})
+	a.Voting.SetNotifier(notifier{a.Notices})
+	a.Petitions.SetNotifier(notifier{a.Notices})
 	a.Phones = phones
 	a.API = &api.Server{
-		Identity: a.Identity, Roster: a.Roster, Files: a.Files, Voting: a.Voting, Petitions: a.Petitions, Log: log,
+		Identity: a.Identity, Roster: a.Roster, Files: a.Files, Voting: a.Voting, Petitions: a.Petitions, Notices: a.Notices, Log: log,
 		Phones: phones, VotingExport: sqlstore.NewVoting(a.DB), PetitionExport: sqlstore.NewPetitions(a.DB),
 		MaxBody: cfg.HTTP.MaxBodyBytes, MaxUpload: cfg.HTTP.MaxUploadBytes,
 		Checks: []api.Check{

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/louyuan/louyuan/internal/notice"
 	"github.com/louyuan/louyuan/internal/voting"
 )
 
@@ -65,6 +67,12 @@ type Config struct {
 		BatchWorkers int `yaml:"batch_workers"`
 		BatchMax     int `yaml:"batch_max"`
 	} `yaml:"voting"`
+	Notices struct {
+		Workers        int                        `yaml:"workers"`
+		RatePerSecond  int                        `yaml:"rate_per_second"`
+		ReminderBefore time.Duration              `yaml:"reminder_before"`
+		Templates      map[string]notice.Template `yaml:"templates"`
+	} `yaml:"notices"`
 	Demo bool `yaml:"demo"`
 	Log  struct {
 		Level  string `yaml:"level"`
@@ -106,6 +114,9 @@ func defaultConfig() *Config {
 	c.Scheduler.Interval = 5 * time.Second
 	c.Voting.BatchWorkers = voting.DefaultBatching.Workers
 	c.Voting.BatchMax = voting.DefaultBatching.Max
+	c.Notices.Workers = notice.DefaultWorkerConfig.Workers
+	c.Notices.RatePerSecond = notice.DefaultWorkerConfig.RatePerSecond
+	c.Notices.ReminderBefore = 24 * time.Hour
 	c.Log.Level = "info"
 	c.Log.Format = "json"
 	return c
@@ -158,12 +169,13 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 		}
 	}
 	durations := map[string]*time.Duration{
-		"LOUYUAN_ACCESS_TTL":         &c.Security.AccessTTL,
-		"LOUYUAN_USER_REFRESH_TTL":   &c.Security.UserRefreshTTL,
-		"LOUYUAN_STAFF_REFRESH_TTL":  &c.Security.StaffRefreshTTL,
-		"LOUYUAN_WECHAT_TIMEOUT":     &c.WeChat.Timeout,
-		"LOUYUAN_SHUTDOWN_TIMEOUT":   &c.HTTP.ShutdownTimeout,
-		"LOUYUAN_SCHEDULER_INTERVAL": &c.Scheduler.Interval,
+		"LOUYUAN_ACCESS_TTL":              &c.Security.AccessTTL,
+		"LOUYUAN_USER_REFRESH_TTL":        &c.Security.UserRefreshTTL,
+		"LOUYUAN_STAFF_REFRESH_TTL":       &c.Security.StaffRefreshTTL,
+		"LOUYUAN_WECHAT_TIMEOUT":          &c.WeChat.Timeout,
+		"LOUYUAN_SHUTDOWN_TIMEOUT":        &c.HTTP.ShutdownTimeout,
+		"LOUYUAN_SCHEDULER_INTERVAL":      &c.Scheduler.Interval,
+		"LOUYUAN_NOTICES_REMINDER_BEFORE": &c.Notices.ReminderBefore,
 	}
 	for name, p := range durations {
 		if v, ok := lookup(name); ok {
@@ -175,7 +187,8 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 		}
 	}
 	ints := map[string]*int{"LOUYUAN_BCRYPT_COST": &c.Security.BcryptCost, "LOUYUAN_LOGINS_PER_IP_PER_MINUTE": &c.Security.LoginsPerIPMin,
-		"LOUYUAN_VOTING_BATCH_WORKERS": &c.Voting.BatchWorkers, "LOUYUAN_VOTING_BATCH_MAX": &c.Voting.BatchMax}
+		"LOUYUAN_VOTING_BATCH_WORKERS": &c.Voting.BatchWorkers, "LOUYUAN_VOTING_BATCH_MAX": &c.Voting.BatchMax,
+		"LOUYUAN_NOTICES_WORKERS": &c.Notices.Workers, "LOUYUAN_NOTICES_RATE_PER_SECOND": &c.Notices.RatePerSecond}
 	for name, p := range ints {
 		if v, ok := lookup(name); ok {
 			n, err := strconv.Atoi(v)
@@ -193,6 +206,13 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 			}
 			*p = b
 		}
+	}
+	if v, ok := lookup("LOUYUAN_NOTICES_TEMPLATES"); ok && v != "" {
+		var ts map[string]notice.Template
+		if err := json.Unmarshal([]byte(v), &ts); err != nil {
+			return fmt.Errorf("LOUYUAN_NOTICES_TEMPLATES must be JSON like {\"notice\":{\"id\":\"…\",\"fields\":{\"thing1\":\"title\"}}}: %w", err)
+		}
+		c.Notices.Templates = ts
 	}
 	if v, ok := lookup("LOUYUAN_PHONE_KEY"); ok && v != "" {
 		k, err := base64.StdEncoding.DecodeString(v)

@@ -138,7 +138,14 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer,
 	jobs, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	jobsDone := make(chan struct{})
 	go func() { defer close(jobsDone); runScheduler(jobs, a, cfg.Scheduler.Interval) }()
-	defer func() { stopJobs(); <-jobsDone }()
+	deliveryDone := make(chan struct{})
+	go func() {
+		defer close(deliveryDone)
+		if cfg.Notices.Workers > 0 {
+			a.Delivery.Run(jobs) // sends in flight finish after jobs ends
+		}
+	}()
+	defer func() { stopJobs(); <-jobsDone; <-deliveryDone }()
 	select {
 	case err := <-errc:
 		return err

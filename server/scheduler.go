@@ -19,6 +19,7 @@ func runScheduler(ctx context.Context, a *App, every time.Duration) {
 	for n := 0; ; n++ {
 		a.Voting.Tick(ctx)
 		a.Petitions.Tick(ctx)
+		a.Notices.Remind(ctx)
 		if n%12 == 0 {
 			// Every minute at the default interval: cheap count check.
 			a.Voting.CheckLive(ctx, false)

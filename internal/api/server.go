@@ -23,6 +23,7 @@ import (
 
 	"github.com/louyuan/louyuan/internal/files"
 	"github.com/louyuan/louyuan/internal/identity"
+	"github.com/louyuan/louyuan/internal/notice"
 	"github.com/louyuan/louyuan/internal/petition"
 	"github.com/louyuan/louyuan/internal/roster"
 	"github.com/louyuan/louyuan/internal/voting"
@@ -44,6 +45,7 @@ type Server struct {
 	Files     *files.Service
 	Voting    *voting.Service
 	Petitions *petition.Service
+	Notices   *notice.Service
 	// Phones opens encrypted phones for exports with the permission.
 	Phones         interface{ Open([]byte) (string, error) }
 	VotingExport   voting.ExportStore
@@ -145,6 +147,18 @@ func (s *Server) Handler() http.Handler {
 	a.GET("/petitions/:id/totals", s.petitionTotals)
 	a.GET("/petitions/:id/export.xlsx", s.exportSignatures("xlsx"))
 	a.GET("/petitions/:id/export.csv", s.exportSignatures("csv"))
+	a.POST("/notices", small, s.createNotice)
+	a.POST("/notices/preview", small, s.previewNotice)
+	a.GET("/courtyards/:id/notices", s.listNotices)
+	a.GET("/notices/:id", s.noticeDetail)
+	a.POST("/notices/:id/approve", s.approveNotice)
+	a.POST("/notices/:id/send", s.sendNotice)
+	a.GET("/notices/:id/report", s.noticeReport)
+	a.POST("/notices/:id/read", s.markNoticeRead)
+	a.GET("/me/notices", s.myNotices)
+	a.GET("/me/notices/unread", s.myUnreadNotices)
+	a.GET("/me/subscriptions", s.mySubscriptions)
+	a.POST("/me/subscriptions", small, s.subscribe)
 	a.GET("/motions/:id/results.xlsx", s.exportResults("xlsx"))
 	a.GET("/motions/:id/results.csv", s.exportResults("csv"))
 	return r

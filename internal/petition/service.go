@@ -108,6 +108,19 @@ type ContentChecker interface {
 	Check(ctx context.Context, openID, text string) (string, error)
 }
 
+// Notifier tells the signers when a petition closes, inside the close's
+// transaction.
+type Notifier interface {
+	PetitionClosed(ctx context.Context, p Petition) error
+}
+
+type noNotifier struct{}
+
+func (noNotifier) PetitionClosed(context.Context, Petition) error { return nil }
+
+// SetNotifier makes n hear of closed petitions; call it before serving.
+func (s *Service) SetNotifier(n Notifier) { s.notify = n }
+
 // Store keeps petitions, signatures, cost plans and payments.
 type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
@@ -154,6 +167,7 @@ type Store interface {
 type Service struct {
 	store   Store
 	content ContentChecker
+	notify  Notifier
 	audit   audit.Appender
 	log     *slog.Logger
 	now     func() time.Time
@@ -161,7 +175,7 @@ type Service struct {
 
 // NewService wires the petition service.
 func NewService(store Store, content ContentChecker, al audit.Appender, log *slog.Logger) *Service {
-	return &Service{store: store, content: content, audit: al, log: log, now: time.Now}
+	return &Service{store: store, content: content, audit: al, log: log, now: time.Now, notify: noNotifier{}}
 }
 
 // SetClock replaces the clock (tests).
@@ -320,7 +334,10 @@ func (s *Service) Close(ctx context.Context, p identity.Principal, id int64) (Pe
 			return err
 		}
 		out = cur
-		return s.record(ctx, cur, actor, "petition.close", nil)
+		if err := s.record(ctx, cur, actor, "petition.close", nil); err != nil {
+			return err
+		}
+		return s.notify.PetitionClosed(ctx, cur)
 	})
 	return out, err
 }

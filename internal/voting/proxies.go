@@ -87,8 +87,11 @@ func (s *Service) recordDelegation(ctx context.Context, d Delegation, actor, act
 		detail = map[string]any{}
 	}
 	detail["household"], detail["proxy"], detail["status"] = d.HouseholdID, d.ProxyUserID, d.Status
-	return s.audit.Append(ctx, audit.Record{Stream: audit.HouseholdStream(d.CourtyardID, d.HouseholdID), Actor: actor, Action: action,
-		Object: "delegation:" + itoa(d.ID), Detail: detail})
+	if err := s.audit.Append(ctx, audit.Record{Stream: audit.HouseholdStream(d.CourtyardID, d.HouseholdID), Actor: actor, Action: action,
+		Object: "delegation:" + itoa(d.ID), Detail: detail}); err != nil {
+		return err
+	}
+	return s.notify.DelegationChanged(ctx, d, action)
 }
 
 // Delegate hands the household's vote to a proxy. Only the representative

@@ -109,9 +109,31 @@ type Service struct {
 	reads    readCache
 	audit    audit.BatchAppender
 	batch    *batcher
+	notify   Notifier
 	log      *slog.Logger
 	now      func() time.Time
 }
+
+// Notifier tells people what happened. It is called inside the
+// transaction of the change, so that what it writes (the notices and their
+// deliveries) commits or rolls back with the change.
+type Notifier interface {
+	// MotionChanged is called after a motion's transition (action is the
+	// audit action, e.g. "motion.open", "motion.close").
+	MotionChanged(ctx context.Context, m Motion, action string) error
+	// DelegationChanged is called after every change of a delegation
+	// ("delegation.create", "delegation.accept", "delegation.revoke", …).
+	DelegationChanged(ctx context.Context, d Delegation, action string) error
+}
+
+type noNotifier struct{}
+
+func (noNotifier) MotionChanged(context.Context, Motion, string) error         { return nil }
+func (noNotifier) DelegationChanged(context.Context, Delegation, string) error { return nil }
+
+// SetNotifier makes n hear of motions and delegations; call it before
+// serving.
+func (s *Service) SetNotifier(n Notifier) { s.notify = n }
 
 // Batching is how ballots arriving together share transactions.
 type Batching struct {
@@ -125,7 +147,7 @@ var DefaultBatching = Batching{Workers: 2, Max: 32, Timeout: 15 * time.Second}
 
 // NewService wires the voting service.
 func NewService(store Store, live LiveTally, al audit.BatchAppender, log *slog.Logger) *Service {
-	s := &Service{store: store, live: live, audit: al, log: log, now: time.Now}
+	s := &Service{store: store, live: live, audit: al, log: log, now: time.Now, notify: noNotifier{}}
 	s.SetBatching(DefaultBatching)
 	return s
 }
@@ -328,7 +350,10 @@ func (s *Service) transition(ctx context.Context, p identity.Principal, id int64
 		if m.Passed != nil {
 			detail["passed"] = *m.Passed
 		}
-		return s.record(ctx, m, actor, action, motionRef(m.ID), detail)
+		if err := s.record(ctx, m, actor, action, motionRef(m.ID), detail); err != nil {
+			return err
+		}
+		return s.notify.MotionChanged(ctx, m, action)
 	})
 	return out, err
 }

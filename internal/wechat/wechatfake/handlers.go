@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // maxBody bounds request bodies.
@@ -299,6 +300,13 @@ func (s *Server) serveSubscribeSend(r *http.Request) any {
 		return errorAnswerDetail(47003, "lang")
 	}
 
+	s.mu.Lock()
+	s.subscribeCalls[req.ToUser]++
+	delay := s.subscribeLatency[req.ToUser]
+	s.mu.Unlock()
+	if delay > 0 {
+		time.Sleep(delay) // not cut short: WeChat sends what it accepted
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if queue := s.subscribeResults[req.ToUser]; len(queue) > 0 {

@@ -154,6 +154,8 @@ type Server struct {
 	httpFailNext     map[string][]httpFailure
 	latency          map[string]time.Duration
 	subscribeResults map[string][]int // openid → queued errcodes
+	subscribeLatency map[string]time.Duration
+	subscribeCalls   map[string]int // openid → subscribe/send calls that reached the handler
 	riskyWords       []string
 	reviewWords      []string
 	calls            map[string]int
@@ -261,6 +263,8 @@ func (s *Server) resetLocked() {
 	s.httpFailNext = make(map[string][]httpFailure)
 	s.latency = make(map[string]time.Duration)
 	s.subscribeResults = make(map[string][]int)
+	s.subscribeLatency = make(map[string]time.Duration)
+	s.subscribeCalls = make(map[string]int)
 	s.riskyWords = nil
 	s.reviewWords = nil
 	s.calls = make(map[string]int)
@@ -329,6 +333,23 @@ func (s *Server) SetSubscribeResult(openID string, errcodes ...int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.subscribeResults[openID] = append([]int(nil), errcodes...)
+}
+
+// SetSubscribeLatency delays subscribe messages to openID by d (0 removes
+// it). Like WeChat, the message still goes out when the caller has given up
+// waiting.
+func (s *Server) SetSubscribeLatency(openID string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.subscribeLatency[openID] = d
+}
+
+// SubscribeCalls counts the subscribe/send calls for openID that got past
+// the access token check, whatever their answer.
+func (s *Server) SubscribeCalls(openID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.subscribeCalls[openID]
 }
 
 // ExpireTokens makes every issued access token answer 42001.

@@ -1,0 +1,171 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/louyuan/louyuan/internal/notice"
+)
+
+type noticeRequest struct {
+	Targets []notice.Target `json:"targets" binding:"required,min=1,max=50,dive"`
+	Title   string          `json:"title" binding:"required,max=200"`
+	Body    string          `json:"body" binding:"required,max=20000"`
+	Images  []string        `json:"images" binding:"max=9,dive,max=128"`
+}
+
+func (s *Server) createNotice(c *gin.Context) {
+	var req noticeRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	n, err := s.Notices.Create(c.Request.Context(), principal(c), notice.Draft{Targets: req.Targets, Title: req.Title, Body: req.Body, Images: req.Images})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, n)
+}
+
+type previewRequest struct {
+	Targets []notice.Target `json:"targets" binding:"required,min=1,max=50,dive"`
+}
+
+func (s *Server) previewNotice(c *gin.Context) {
+	var req previewRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	n, err := s.Notices.Preview(c.Request.Context(), principal(c), req.Targets)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"recipients": n})
+}
+
+func (s *Server) listNotices(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	ns, err := s.Notices.List(c.Request.Context(), principal(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"notices": ns})
+}
+
+func (s *Server) noticeDetail(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	v, err := s.Notices.Get(c.Request.Context(), principal(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) approveNotice(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	n, err := s.Notices.Approve(c.Request.Context(), principal(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, n)
+}
+
+func (s *Server) sendNotice(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	n, count, err := s.Notices.Send(c.Request.Context(), principal(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"notice": n, "recipients": count})
+}
+
+func (s *Server) noticeReport(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	r, err := s.Notices.ReportOf(c.Request.Context(), principal(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, r)
+}
+
+func (s *Server) markNoticeRead(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	if err := s.Notices.MarkRead(c.Request.Context(), principal(c), id); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) myNotices(c *gin.Context) {
+	items, unread, err := s.Notices.Inbox(c.Request.Context(), principal(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if items == nil {
+		items = []notice.InboxItem{}
+	}
+	c.JSON(http.StatusOK, gin.H{"notices": items, "unread": unread})
+}
+
+func (s *Server) myUnreadNotices(c *gin.Context) {
+	n, err := s.Notices.UnreadCount(c.Request.Context(), principal(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"unread": n})
+}
+
+func (s *Server) mySubscriptions(c *gin.Context) {
+	subs, err := s.Notices.MySubscriptions(c.Request.Context(), principal(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"subscriptions": subs})
+}
+
+type subscribeRequest struct {
+	// Results is what wx.requestSubscribeMessage answered: template ID →
+	// "accept", "reject", "ban" or "filter".
+	Results map[string]string `json:"results" binding:"required,min=1,max=20"`
+}
+
+func (s *Server) subscribe(c *gin.Context) {
+	var req subscribeRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	if _, err := s.Notices.Subscribe(c.Request.Context(), principal(c), req.Results); err != nil {
+		fail(c, err)
+		return
+	}
+	s.mySubscriptions(c)
+}
