@@ -93,18 +93,18 @@ func (s *Server) exportSignatures(format string) gin.HandlerFunc {
 		}
 		d := &download{c: c, ctype: xlsxType}
 		err := s.Petitions.Export(c.Request.Context(), principal(c), id, full, s.Phones, s.PetitionExport,
-			func(pt petition.Petition, signed, notSigned func(func(petition.HouseholdRow) error) error) error {
+			func(pt petition.Petition, lists petition.Lists) error {
 				if format == "xlsx" {
 					d.name = fmt.Sprintf("%s签名名单-%s.xlsx", pt.Title, stamp())
-					return export.SignaturesXLSX(d, pt, signed, notSigned)
+					return export.SignaturesXLSXOnePass(d, pt, lists.All)
 				}
 				d.ctype = csvType
 				if list == "signed" {
 					d.name = fmt.Sprintf("%s已签名-%s.csv", pt.Title, stamp())
-					return export.SignaturesCSV(d, signed, true)
+					return export.SignaturesCSV(d, lists.Signed, true)
 				}
 				d.name = fmt.Sprintf("%s未签名-%s.csv", pt.Title, stamp())
-				return export.SignaturesCSV(d, notSigned, false)
+				return export.SignaturesCSV(d, lists.NotSigned, false)
 			})
 		d.finish(err)
 	}

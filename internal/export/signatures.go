@@ -92,22 +92,54 @@ func householdRows(rows func(func(petition.HouseholdRow) error) error, build fun
 // to w. An error of signed or notSigned is returned as it is, and then
 // nothing has been written to w.
 func SignaturesXLSX(w io.Writer, p petition.Petition, signed, notSigned func(func(petition.HouseholdRow) error) error) error {
+	return SignaturesXLSXOnePass(w, p, func(fn func(petition.HouseholdRow) error) error {
+		for _, list := range []struct {
+			rows   func(func(petition.HouseholdRow) error) error
+			signed bool
+		}{{signed, true}, {notSigned, false}} {
+			if list.rows == nil {
+				continue
+			}
+			if err := list.rows(func(r petition.HouseholdRow) error { r.Signed = list.signed; return fn(r) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SignaturesXLSXOnePass is SignaturesXLSX over one pass of the scope's
+// households, signed and not mixed (HouseholdRow.Signed tells which sheet
+// each goes to): both sheets are streamed at once, so the database reads
+// the scope once.
+func SignaturesXLSXOnePass(w io.Writer, p petition.Petition, all func(func(petition.HouseholdRow) error) error) error {
 	generated := time.Now()
 	f, st, err := newWorkbook(signedSheet)
 	if err != nil {
 		return fmt.Errorf("start signature workbook: %w", err)
 	}
 	defer f.Close()
-	err = streamTable(f, st, table{sheet: signedSheet, title: p.Title + "签名名单", columns: signedColumns},
-		generated, householdRows(signed, signedCells))
-	if err != nil {
-		return err
-	}
 	if _, err := f.NewSheet(notSignedSheet); err != nil {
 		return fmt.Errorf("add not-signed sheet: %w", err)
 	}
-	err = streamTable(f, st, table{sheet: notSignedSheet, title: p.Title + "未签名住户", columns: notSignedColumns, rowHeight: visitRowHeight},
-		generated, householdRows(notSigned, notSignedCells))
+	tables := []table{
+		{sheet: signedSheet, title: p.Title + "签名名单", columns: signedColumns},
+		{sheet: notSignedSheet, title: p.Title + "未签名住户", columns: notSignedColumns, rowHeight: visitRowHeight},
+	}
+	err = streamTables(f, st, tables, generated, func(emit func(int, []value) error) error {
+		if all == nil {
+			return nil
+		}
+		var cells []value
+		return all(func(r petition.HouseholdRow) error {
+			if r.Signed {
+				cells = signedCells(cells, r)
+				return emit(0, cells)
+			}
+			cells = notSignedCells(cells, r)
+			return emit(1, cells)
+		})
+	})
 	if err != nil {
 		return err
 	}

@@ -94,31 +94,51 @@ type rowSink func(cells []value) error
 // streamTable writes t into the sheet of that name, which must exist, with
 // the rows that fill produces. Each row is written as soon as it arrives.
 func streamTable(f *excelize.File, st styles, t table, generated time.Time, fill func(emit rowSink) error) error {
-	sw, err := startTable(f, st, t, generated)
-	if err != nil {
-		return fmt.Errorf("start sheet %s: %w", t.sheet, err)
+	return streamTables(f, st, []table{t}, generated, func(emit func(int, []value) error) error {
+		return fill(func(cells []value) error { return emit(0, cells) })
+	})
+}
+
+// streamTables writes several tables at once, each into its sheet (which
+// must exist): fill emits each row with the index of its table, in any
+// order, so that one pass over the data can fill them all. Each row is
+// written as soon as it arrives; every sheet is finished at the end.
+func streamTables(f *excelize.File, st styles, ts []table, generated time.Time, fill func(emit func(table int, cells []value) error) error) error {
+	type open struct {
+		sw   *excelize.StreamWriter
+		opts []excelize.RowOpts
+		row  []any
+		next int
 	}
-	var opts []excelize.RowOpts
-	if t.rowHeight > 0 {
-		opts = []excelize.RowOpts{{Height: t.rowHeight}}
+	sheets := make([]open, len(ts))
+	for i, t := range ts {
+		sw, err := startTable(f, st, t, generated)
+		if err != nil {
+			return fmt.Errorf("start sheet %s: %w", t.sheet, err)
+		}
+		sheets[i] = open{sw: sw, row: make([]any, len(t.columns)), next: headerRows + 1}
+		if t.rowHeight > 0 {
+			sheets[i].opts = []excelize.RowOpts{{Height: t.rowHeight}}
+		}
 	}
-	row := make([]any, len(t.columns))
-	next := headerRows + 1
 	// fill's own errors (those of the row iterator) are returned unchanged.
-	if err := fill(func(cells []value) error {
-		for i, v := range cells {
-			row[i] = st.cell(v)
+	if err := fill(func(i int, cells []value) error {
+		o := &sheets[i]
+		for j, v := range cells {
+			o.row[j] = st.cell(v)
 		}
-		if err := sw.SetRow(cellName(1, next), row[:len(cells)], opts...); err != nil {
-			return fmt.Errorf("write row %d of sheet %s: %w", next, t.sheet, err)
+		if err := o.sw.SetRow(cellName(1, o.next), o.row[:len(cells)], o.opts...); err != nil {
+			return fmt.Errorf("write row %d of sheet %s: %w", o.next, ts[i].sheet, err)
 		}
-		next++
+		o.next++
 		return nil
 	}); err != nil {
 		return err
 	}
-	if err := sw.Flush(); err != nil {
-		return fmt.Errorf("finish sheet %s: %w", t.sheet, err)
+	for i, o := range sheets {
+		if err := o.sw.Flush(); err != nil {
+			return fmt.Errorf("finish sheet %s: %w", ts[i].sheet, err)
+		}
 	}
 	return nil
 }

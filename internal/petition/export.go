@@ -30,10 +30,29 @@ type HouseholdRow struct {
 	PledgeFen      *int64
 }
 
+// List chooses the households of an export.
+type List int
+
+// The lists: those that signed, those that did not, or all of them in one
+// pass (HouseholdRow.Signed tells them apart).
+const (
+	ListSigned List = iota
+	ListNotSigned
+	ListAll
+)
+
 // ExportStore streams a petition's households in building, unit, floor and
-// room order, signed ones or not-signed ones.
+// room order.
 type ExportStore interface {
-	EachHousehold(ctx context.Context, p Petition, signed bool, fn func(HouseholdRow) error) error
+	EachHousehold(ctx context.Context, p Petition, list List, fn func(HouseholdRow) error) error
+}
+
+// Rows iterates over a list of households.
+type Rows func(func(HouseholdRow) error) error
+
+// Lists are an export's household iterators.
+type Lists struct {
+	Signed, NotSigned, All Rows
 }
 
 // PhoneOpener decrypts stored phones.
@@ -47,7 +66,7 @@ type PhoneOpener interface {
 // holds the phone-viewer permission. The export is audited with its row
 // counts.
 func (s *Service) Export(ctx context.Context, p identity.Principal, id int64, fullPhones bool, phones PhoneOpener, store ExportStore,
-	write func(pt Petition, signed, notSigned func(func(HouseholdRow) error) error) error) error {
+	write func(pt Petition, lists Lists) error) error {
 	pt, err := s.store.Petition(ctx, id)
 	if err != nil {
 		return err
@@ -60,9 +79,9 @@ func (s *Service) Export(ctx context.Context, p identity.Principal, id int64, fu
 		return louyuan.Forbidden("phone_permission_required", "导出完整手机号需要单独的查看手机号权限，请联系街道管理员")
 	}
 	counts := map[bool]int{}
-	each := func(signed bool) func(func(HouseholdRow) error) error {
+	each := func(list List) Rows {
 		return func(fn func(HouseholdRow) error) error {
-			return store.EachHousehold(ctx, pt, signed, func(r HouseholdRow) error {
+			return store.EachHousehold(ctx, pt, list, func(r HouseholdRow) error {
 				if fullPhones && len(r.PhoneSealed) > 0 {
 					full, err := phones.Open(r.PhoneSealed)
 					if err != nil {
@@ -71,12 +90,12 @@ func (s *Service) Export(ctx context.Context, p identity.Principal, id int64, fu
 					r.Phone = full
 				}
 				r.PhoneSealed = nil
-				counts[signed]++
+				counts[r.Signed]++
 				return fn(r)
 			})
 		}
 	}
-	werr := write(pt, each(true), each(false))
+	werr := write(pt, Lists{Signed: each(ListSigned), NotSigned: each(ListNotSigned), All: each(ListAll)})
 	// Recorded whether or not the export completed: rows may have left.
 	aerr := s.audit.Append(ctx, audit.Record{Stream: audit.CourtyardStream(pt.CourtyardID), Actor: p.Ref(), Action: "export.signatures",
 		Object: ref("petition", pt.ID), Detail: map[string]any{"signed_rows": counts[true], "not_signed_rows": counts[false],

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -61,7 +60,7 @@ func (l *AuditLog) Append(ctx context.Context, r audit.Record) error {
 }
 
 // AppendAll writes rs in order, each as the next entry of its stream, in
-// four statements whatever their number: the heads of their streams are
+// three or four statements whatever their number: the heads of their streams are
 // created when missing and locked (in stream order, so that two batches
 // never wait for each other in a cycle), the entries inserted, the heads
 // moved on.
@@ -77,47 +76,33 @@ func (l *AuditLog) AppendAll(ctx context.Context, rs []audit.Record) error {
 		}
 		streams := slices.Sorted(maps.Keys(heads))
 		// Plain SQL on this path: it runs in every ballot's transaction.
-		// On MySQL the no-op update takes each row's exclusive lock at once;
-		// INSERT IGNORE would take a shared one and deadlock the next step.
-		var q strings.Builder
-		args := make([]any, 0, 2*len(streams))
-		if l.db.Dialect == MySQL {
-			q.WriteString("INSERT INTO audit_heads (stream, seq, hash) VALUES ")
-		} else {
-			q.WriteString("INSERT OR IGNORE INTO audit_heads (stream, seq, hash) VALUES ")
-		}
-		for i, st := range streams {
-			if i > 0 {
-				q.WriteString(", ")
+		// Where a locking read of a missing head takes no gap lock, the
+		// heads are locked first and only the missing ones created (one
+		// statement in the usual case); otherwise they are created first.
+		missing := streams
+		if l.db.noGapLocks(ctx) {
+			if err := l.lockHeads(ctx, streams, heads); err != nil {
+				return err
 			}
-			q.WriteString("(?, 0, ?)")
-			args = append(args, st, audit.Genesis)
-		}
-		if l.db.Dialect == MySQL {
-			q.WriteString(" ON DUPLICATE KEY UPDATE stream = stream")
-		}
-		if err := conn.Exec(q.String(), args...).Error; err != nil {
-			return fmt.Errorf("create audit heads: %w", err)
-		}
-		rows, err := conn.Raw("SELECT stream, seq, hash FROM audit_heads WHERE stream IN ?"+l.db.lockSuffix(" FOR UPDATE"), streams).Rows()
-		if err != nil {
-			return fmt.Errorf("lock audit heads: %w", err)
-		}
-		for rows.Next() {
-			var h auditHeadRow
-			if err := rows.Scan(&h.Stream, &h.Seq, &h.Hash); err != nil {
-				rows.Close()
-				return fmt.Errorf("lock audit heads: %w", err)
+			missing = nil
+			for _, st := range streams {
+				if heads[st].Stream != st {
+					missing = append(missing, st)
+				}
 			}
-			heads[h.Stream] = h
 		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return fmt.Errorf("lock audit heads: %w", err)
+		if len(missing) > 0 {
+			if err := l.createHeads(ctx, missing); err != nil {
+				return err
+			}
+			if err := l.lockHeads(ctx, missing, heads); err != nil {
+				return err
+			}
 		}
 		at := l.now().UTC().Truncate(time.Microsecond)
-		q.Reset()
+		var q strings.Builder
 		q.WriteString("INSERT INTO audit_log (stream, seq, at, actor, action, object, ip, request_id, detail, prev_hash, hash) VALUES ")
-		args = make([]any, 0, 11*len(rs))
+		args := make([]any, 0, 11*len(rs))
 		for i, r := range rs {
 			st := streamOf(r)
 			head := heads[st]
@@ -175,6 +160,53 @@ func (l *AuditLog) AppendAll(ctx context.Context, rs []audit.Record) error {
 		}
 		return nil
 	})
+}
+
+// createHeads creates the heads of streams that have none. On MySQL the
+// no-op update takes each row's exclusive lock at once; INSERT IGNORE would
+// take a shared one and deadlock the next step.
+func (l *AuditLog) createHeads(ctx context.Context, streams []string) error {
+	var q strings.Builder
+	args := make([]any, 0, 2*len(streams))
+	if l.db.Dialect == MySQL {
+		q.WriteString("INSERT INTO audit_heads (stream, seq, hash) VALUES ")
+	} else {
+		q.WriteString("INSERT OR IGNORE INTO audit_heads (stream, seq, hash) VALUES ")
+	}
+	for i, st := range streams {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, 0, ?)")
+		args = append(args, st, audit.Genesis)
+	}
+	if l.db.Dialect == MySQL {
+		q.WriteString(" ON DUPLICATE KEY UPDATE stream = stream")
+	}
+	if err := l.db.conn(ctx).Exec(q.String(), args...).Error; err != nil {
+		return fmt.Errorf("create audit heads: %w", err)
+	}
+	return nil
+}
+
+// lockHeads reads and locks the heads of streams into heads.
+func (l *AuditLog) lockHeads(ctx context.Context, streams []string, heads map[string]auditHeadRow) error {
+	rows, err := l.db.conn(ctx).Raw("SELECT stream, seq, hash FROM audit_heads WHERE stream IN ?"+l.db.lockSuffix(" FOR UPDATE"), streams).Rows()
+	if err != nil {
+		return fmt.Errorf("lock audit heads: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h auditHeadRow
+		if err := rows.Scan(&h.Stream, &h.Seq, &h.Hash); err != nil {
+			return fmt.Errorf("lock audit heads: %w", err)
+		}
+		heads[h.Stream] = h
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("lock audit heads: %w", err)
+	}
+	return nil
 }
 
 func streamOf(r audit.Record) string {

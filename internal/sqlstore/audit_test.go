@@ -307,10 +307,16 @@ func TestAuditAppendAll(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				var rs []audit.Record
-				for j := range 4 { // streams 3..7 overlap between batches
-					rs = append(rs, audit.Record{Stream: audit.HouseholdStream(1, int64(3+(i+j)%5)), Actor: "user:9", Action: "ballot.cast", Object: "motion:3"})
+				for j := range 4 { // streams 3..9 overlap between batches, all new at first
+					rs = append(rs, audit.Record{Stream: audit.HouseholdStream(1, int64(3+(i+j)%7)), Actor: "user:9", Action: "ballot.cast", Object: "motion:3"})
 				}
-				errs[i] = db.InTx(context.Background(), func(ctx context.Context) error { return l.AppendAll(ctx, rs) })
+				// Half as the ballot path runs them (READ COMMITTED: heads
+				// locked first, missing ones created), half the usual way.
+				inTx := db.InTx
+				if i%2 == 0 {
+					inTx = db.InTxReadCommitted
+				}
+				errs[i] = inTx(context.Background(), func(ctx context.Context) error { return l.AppendAll(ctx, rs) })
 			}()
 		}
 		wg.Wait()

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"maps"
@@ -67,77 +68,53 @@ func keyWhere(keys []voting.BallotKey) (string, []any) {
 	return b.String(), args
 }
 
-// LockElectors locks the electorate rows of keys and reports which exist.
-func (s *Voting) LockElectors(ctx context.Context, keys []voting.BallotKey) (map[voting.BallotKey]bool, error) {
-	out := make(map[voting.BallotKey]bool, len(keys))
+// LockBallotRows locks in one statement, for each key in the electorate,
+// the electorate row, the counted ballot (if any) and the representative's
+// membership (if any), in key order.
+func (s *Voting) LockBallotRows(ctx context.Context, keys []voting.BallotKey) (map[voting.BallotKey]voting.BallotRow, error) {
+	out := make(map[voting.BallotKey]voting.BallotRow, len(keys))
 	if len(keys) == 0 {
 		return out, nil
 	}
 	where, args := keyWhere(keys)
-	rows, err := s.db.conn(ctx).Raw("SELECT motion_id, household_id FROM motion_electorate WHERE "+where+" ORDER BY motion_id, household_id"+s.db.lockSuffix(" FOR UPDATE"), args...).Rows()
+	where = strings.NewReplacer("motion_id", "e.motion_id", "household_id", "e.household_id").Replace(where)
+	rows, err := s.db.conn(ctx).Raw(`SELECT e.motion_id, e.household_id, m.user_id, c.ballot_id, c.choice, c.channel, c.delegation_id, c.version
+FROM motion_electorate e
+LEFT JOIN counted_ballots c ON c.motion_id = e.motion_id AND c.household_id = e.household_id
+LEFT JOIN memberships m ON m.household_id = e.household_id AND m.representative = 1
+WHERE `+where+` ORDER BY e.motion_id, e.household_id`+s.db.lockSuffix(" FOR UPDATE"), args...).Rows()
 	if err != nil {
-		return nil, wrap(err, "lock electors")
+		return nil, wrap(err, "lock ballot rows")
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var k voting.BallotKey
-		if err := rows.Scan(&k.MotionID, &k.HouseholdID); err != nil {
-			return nil, wrap(err, "lock electors")
+		var (
+			k       voting.BallotKey
+			rep     sql.NullInt64
+			ballot  sql.NullInt64
+			choice  sql.NullString
+			channel sql.NullString
+			deleg   sql.NullInt64
+			version sql.NullInt64
+		)
+		if err := rows.Scan(&k.MotionID, &k.HouseholdID, &rep, &ballot, &choice, &channel, &deleg, &version); err != nil {
+			return nil, wrap(err, "lock ballot rows")
 		}
-		out[k] = true
-	}
-	return out, wrap(rows.Err(), "lock electors")
-}
-
-// LockRepresentatives reports which of the pairs are a household and its
-// representative, share-locking their memberships until the transaction
-// ends (a representative replaced a moment ago can no longer vote).
-func (s *Voting) LockRepresentatives(ctx context.Context, pairs []voting.RepresentativeOf) (map[voting.RepresentativeOf]bool, error) {
-	out := make(map[voting.RepresentativeOf]bool, len(pairs))
-	if len(pairs) == 0 {
-		return out, nil
-	}
-	households := make([]int64, len(pairs))
-	for i, p := range pairs {
-		households[i] = p.HouseholdID
-	}
-	slices.Sort(households)
-	rows, err := s.db.conn(ctx).Raw("SELECT user_id, household_id FROM memberships WHERE household_id IN ? AND representative = 1 ORDER BY household_id"+
-		s.db.lockSuffix(" LOCK IN SHARE MODE"), slices.Compact(households)).Rows()
-	if err != nil {
-		return nil, wrap(err, "check representatives")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var p voting.RepresentativeOf
-		if err := rows.Scan(&p.UserID, &p.HouseholdID); err != nil {
-			return nil, wrap(err, "check representatives")
+		r := voting.BallotRow{Representative: rep.Int64}
+		if version.Valid {
+			r.HasCounted = true
+			r.Counted = voting.Counted{MotionID: k.MotionID, HouseholdID: k.HouseholdID, BallotID: ballot.Int64, Options: decodeChoice(choice.String),
+				Channel: channel.String, DelegationID: deleg.Int64, Version: version.Int64}
 		}
-		out[p] = true
+		out[k] = r
 	}
-	return out, wrap(rows.Err(), "check representatives")
-}
-
-// LockCounted reads the counted ballots of keys that exist, locked.
-func (s *Voting) LockCounted(ctx context.Context, keys []voting.BallotKey) (map[voting.BallotKey]voting.Counted, error) {
-	out := make(map[voting.BallotKey]voting.Counted, len(keys))
-	if len(keys) == 0 {
-		return out, nil
-	}
-	where, args := keyWhere(keys)
-	var rows []countedRow
-	if err := s.db.conn(ctx).Raw("SELECT * FROM counted_ballots WHERE "+where+" ORDER BY motion_id, household_id"+s.db.lockSuffix(" FOR UPDATE"), args...).Scan(&rows).Error; err != nil {
-		return nil, wrap(err, "read counted ballots")
-	}
-	for _, r := range rows {
-		out[voting.BallotKey{MotionID: r.MotionID, HouseholdID: r.HouseholdID}] = r.toCounted()
-	}
-	return out, nil
+	return out, wrap(rows.Err(), "lock ballot rows")
 }
 
 // InsertBallots appends ballots to the history in one statement and sets
-// their IDs (read back by their unique receipts: auto-increment values of
-// one multi-row insert need not be consecutive).
+// their IDs: returned by the insert where the database can, otherwise read
+// back by their unique receipts (auto-increment values of one multi-row
+// insert need not be consecutive).
 func (s *Voting) InsertBallots(ctx context.Context, bs []voting.Ballot) error {
 	if len(bs) == 0 {
 		return nil
@@ -155,12 +132,22 @@ func (s *Voting) InsertBallots(ctx context.Context, bs []voting.Ballot) error {
 		receipts[i] = b.Receipt
 	}
 	conn := s.db.conn(ctx)
-	if err := conn.Exec(q.String(), args...).Error; err != nil {
-		return wrap(err, "insert ballots")
-	}
-	rows, err := conn.Raw("SELECT id, receipt FROM ballots WHERE receipt IN ?", receipts).Rows()
-	if err != nil {
-		return wrap(err, "read ballot ids")
+	var rows *sql.Rows
+	if s.db.Returning {
+		// One round trip: the IDs come back with the insert.
+		q.WriteString(" RETURNING id, receipt")
+		var err error
+		if rows, err = conn.Raw(q.String(), args...).Rows(); err != nil {
+			return wrap(err, "insert ballots")
+		}
+	} else {
+		if err := conn.Exec(q.String(), args...).Error; err != nil {
+			return wrap(err, "insert ballots")
+		}
+		var err error
+		if rows, err = conn.Raw("SELECT id, receipt FROM ballots WHERE receipt IN ?", receipts).Rows(); err != nil {
+			return wrap(err, "read ballot ids")
+		}
 	}
 	defer rows.Close()
 	ids := make(map[string]int64, len(bs))

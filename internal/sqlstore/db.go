@@ -34,6 +34,9 @@ const (
 type DB struct {
 	*gorm.DB
 	Dialect Dialect
+	// Returning says INSERT … RETURNING works (SQLite, MariaDB 10.5+; not
+	// MySQL).
+	Returning bool
 }
 
 // Open connects to dsn. A DSN starting with "sqlite:" is a SQLite file path
@@ -93,10 +96,18 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
 	}
-	db := &DB{DB: gdb, Dialect: dialect}
+	db := &DB{DB: gdb, Dialect: dialect, Returning: dialect == SQLite}
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if dialect == MySQL {
+		var version string
+		if err := gdb.WithContext(ctx).Raw("SELECT VERSION()").Scan(&version).Error; err != nil {
+			db.Close()
+			return nil, fmt.Errorf("read database version: %w", err)
+		}
+		db.Returning = strings.Contains(version, "MariaDB")
 	}
 	return db, nil
 }

@@ -18,14 +18,17 @@ const householdOrder = " ORDER BY h.courtyard_id, h.building_id, h.unit_id, h.fl
 // EachHousehold streams the households of a petition's scope, the signed
 // ones or the others, with their representative and signature, row by row
 // from the database.
-func (s *Petitions) EachHousehold(ctx context.Context, p petition.Petition, signed bool, fn func(petition.HouseholdRow) error) error {
+func (s *Petitions) EachHousehold(ctx context.Context, p petition.Petition, list petition.List, fn func(petition.HouseholdRow) error) error {
 	col := scopeColumn(p.ScopeType)
 	if col == "" {
 		return louyuan.Invalid("bad_scope", "范围只能是楼院、楼栋或单元")
 	}
-	cond := "s.household_id IS NULL"
-	if signed {
-		cond = "s.household_id IS NOT NULL"
+	cond := ""
+	switch list {
+	case petition.ListSigned:
+		cond = " AND s.household_id IS NOT NULL"
+	case petition.ListNotSigned:
+		cond = " AND s.household_id IS NULL"
 	}
 	q := `SELECT ` + s.db.straightJoin() + ` h.id, b.name, u.name, h.room, h.floor, h.area, COALESCE(ur.real_name, ''), COALESCE(ur.phone_masked, ''), ur.phone_enc,
 		COALESCE(s.real_name, ''), s.signed_at, COALESCE(s.channel, ''), s.pledge_fen
@@ -35,7 +38,7 @@ func (s *Petitions) EachHousehold(ctx context.Context, p petition.Petition, sign
 		LEFT JOIN memberships m ON m.household_id = h.id AND m.representative = 1
 		LEFT JOIN users ur ON ur.id = m.user_id
 		LEFT JOIN signatures s ON s.petition_id = ? AND s.household_id = h.id
-		WHERE ` + col + ` = ? AND ` + cond + householdOrder
+		WHERE ` + col + ` = ?` + cond + householdOrder
 	rows, err := s.db.conn(ctx).Raw(q, p.ID, p.ScopeID).Rows()
 	if err != nil {
 		return wrap(err, "read signature list")
@@ -52,7 +55,7 @@ func (s *Petitions) EachHousehold(ctx context.Context, p petition.Petition, sign
 			&r.SignerName, &signedAt, &r.Channel, &pledge); err != nil {
 			return wrap(err, "read signature list row")
 		}
-		r.Area, r.Signed = louyuan.Area(area), signed
+		r.Area, r.Signed = louyuan.Area(area), signedAt.Valid
 		if signedAt.Valid {
 			r.SignedAt = signedAt.Time.UTC()
 		}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -13,6 +14,21 @@ import (
 )
 
 type txKey struct{}
+
+// maxTxAttempts bounds the runs of a transaction that keeps meeting
+// deadlocks or lock-wait timeouts.
+const maxTxAttempts = 8
+
+// readCommittedKey marks a transaction begun by InTxReadCommitted.
+type readCommittedKey struct{}
+
+// noGapLocks reports whether a locking read of a missing row in ctx's
+// transaction takes no gap lock (READ COMMITTED, or SQLite's single
+// writer), so that it may probe for rows it will then insert.
+func (db *DB) noGapLocks(ctx context.Context) bool {
+	rc, _ := ctx.Value(readCommittedKey{}).(bool)
+	return rc || db.Dialect == SQLite
+}
 
 // conn returns the transaction carried by ctx, or the pool.
 func (db *DB) conn(ctx context.Context) *gorm.DB {
@@ -25,7 +41,7 @@ func (db *DB) conn(ctx context.Context) *gorm.DB {
 // InTx runs fn in one transaction carried by the ctx it passes on; every
 // store method called with that ctx joins it. A nested InTx joins the outer
 // transaction. On MySQL a deadlock or lock-wait timeout retries fn (up to
-// three times) from the start, so fn must not have effects outside the
+// seven times, backing off at random) from the start, so fn must not have effects outside the
 // database.
 func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	return db.inTx(ctx, &sql.TxOptions{}, fn)
@@ -48,14 +64,20 @@ func (db *DB) inTx(ctx context.Context, opts *sql.TxOptions, fn func(ctx context
 		return fn(ctx)
 	}
 	var err error
-	for attempt := 0; attempt < 4; attempt++ {
+	for attempt := 0; attempt < maxTxAttempts; attempt++ {
 		err = db.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return fn(context.WithValue(ctx, txKey{}, tx))
+			txCtx := context.WithValue(ctx, txKey{}, tx)
+			if opts.Isolation == sql.LevelReadCommitted {
+				txCtx = context.WithValue(txCtx, readCommittedKey{}, true)
+			}
+			return fn(txCtx)
 		}, opts)
 		if !isRetryable(err) {
 			return err
 		}
-		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+		// Back off a little longer each time, at random, so that the
+		// transactions that collided do not collide again.
+		time.Sleep(time.Duration(attempt+1)*5*time.Millisecond + rand.N(10*time.Millisecond))
 	}
 	return err
 }

@@ -17,10 +17,12 @@ type BallotKey struct {
 	HouseholdID int64
 }
 
-// RepresentativeOf is a user and a household they must represent.
-type RepresentativeOf struct {
-	UserID      int64
-	HouseholdID int64
+// BallotRow is what the ballot path locks of one household in one motion's
+// electorate.
+type BallotRow struct {
+	Representative int64 // user ID of the household's representative, 0 if none
+	Counted        Counted
+	HasCounted     bool
 }
 
 // BallotStore is the ballot path of the store: a batch of ballots is
@@ -33,13 +35,11 @@ type BallotStore interface {
 	InBallotTx(ctx context.Context, fn func(ctx context.Context) error) error
 	// ShareMotions reads motions with a shared lock (a close waits).
 	ShareMotions(ctx context.Context, ids []int64) (map[int64]Motion, error)
-	// LockElectors locks the electorate rows of keys; it reports which exist.
-	LockElectors(ctx context.Context, keys []BallotKey) (map[BallotKey]bool, error)
-	// LockRepresentatives reports which pairs are a household and its
-	// representative, share-locking the memberships.
-	LockRepresentatives(ctx context.Context, pairs []RepresentativeOf) (map[RepresentativeOf]bool, error)
-	// LockCounted reads, locked, the counted ballots of keys that exist.
-	LockCounted(ctx context.Context, keys []BallotKey) (map[BallotKey]Counted, error)
+	// LockBallotRows locks, for each key in the electorate, the
+	// household's electorate row, its counted ballot and its
+	// representative's membership, and reports them; a key outside the
+	// electorate is missing from the answer.
+	LockBallotRows(ctx context.Context, keys []BallotKey) (map[BallotKey]BallotRow, error)
 	// InsertBallots appends to the history and sets each ballot's ID.
 	InsertBallots(ctx context.Context, bs []Ballot) error
 	SupersedeBallots(ctx context.Context, ids []int64, at time.Time) error
@@ -112,47 +112,29 @@ func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) 
 		for j, i := range going {
 			keys[j] = cs[i].key()
 		}
-		electors, err := s.store.LockElectors(ctx, keys)
+		locked, err := s.store.LockBallotRows(ctx, keys)
 		if err != nil {
 			return err
 		}
-		var pairs []RepresentativeOf
 		going = keep(going, func(i int) bool {
-			if !electors[cs[i].key()] {
+			row, ok := locked[cs[i].key()]
+			switch {
+			case !ok:
 				results[i].err = louyuan.Forbidden("not_in_electorate", "您的房屋不在本次表决范围内")
-				return false
-			}
-			if u := cs[i].representative; u != 0 {
-				pairs = append(pairs, RepresentativeOf{UserID: u, HouseholdID: cs[i].householdID})
-			}
-			return true
-		})
-		reps, err := s.store.LockRepresentatives(ctx, pairs)
-		if err != nil {
-			return err
-		}
-		going = keep(going, func(i int) bool {
-			if u := cs[i].representative; u != 0 && !reps[RepresentativeOf{UserID: u, HouseholdID: cs[i].householdID}] {
+			case cs[i].representative != 0 && row.Representative != cs[i].representative:
 				results[i].err = louyuan.Forbidden("not_representative", "只有本户的户代表可以投票；租户不能投票")
-				return false
+			default:
+				return true
 			}
-			return true
+			return false
 		})
-		keys = keys[:0]
-		for _, i := range going {
-			keys = append(keys, cs[i].key())
-		}
-		current, err := s.store.LockCounted(ctx, keys)
-		if err != nil {
-			return err
-		}
 		var failed error
 		going = keep(going, func(i int) bool {
 			if cs[i].allowed == nil || failed != nil {
 				return failed == nil
 			}
-			cur, exists := current[cs[i].key()]
-			if err := cs[i].allowed(ctx, motions[cs[i].motionID], cur, exists); err != nil {
+			row := locked[cs[i].key()]
+			if err := cs[i].allowed(ctx, motions[cs[i].motionID], row.Counted, row.HasCounted); err != nil {
 				if k := louyuan.ErrorKind(err); k == louyuan.KindInternal || k == louyuan.KindUnavailable {
 					failed = err // the database failed: the whole batch rolls back
 				}
@@ -182,7 +164,7 @@ func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) 
 		records := make([]audit.Record, len(going))
 		for j, i := range going {
 			c, b, m := cs[i], ballots[j], motions[cs[i].motionID]
-			cur, exists := current[c.key()]
+			cur, exists := locked[c.key()].Counted, locked[c.key()].HasCounted
 			counted[j] = Counted{MotionID: m.ID, HouseholdID: c.householdID, BallotID: b.ID, Options: b.Options, Channel: c.channel,
 				DelegationID: c.delegationID, Version: cur.Version + 1}
 			if exists && cur.BallotID != 0 {

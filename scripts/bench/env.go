@@ -21,6 +21,8 @@ import (
 
 	mysql "github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/louyuan/louyuan/internal/wechat/wechatfake"
 )
 
 // bench is one run: the resources it owns and what the scenarios share.
@@ -38,6 +40,10 @@ type bench struct {
 	srvLog    *os.File
 	srvExited chan struct{}
 	api       *apiClient
+	// fake is the fake WeChat API the server talks to, served by this
+	// process so that scenarios can script it and read what it was sent.
+	fake    *wechatfake.Server
+	fakeURL string
 
 	staffToken  string
 	communityID int64
@@ -152,6 +158,15 @@ func (b *bench) startEnvironment(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The fake WeChat API runs here, not inside the server (the server's
+	// built-in one needs no LOUYUAN_WECHAT_APPID but cannot be scripted).
+	// It is stopped after the server (cleanups run last registered first).
+	b.fake = wechatfake.New()
+	if b.fakeURL, err = b.fake.Start("127.0.0.1:0"); err != nil {
+		return err
+	}
+	b.onCleanup(func() error { b.fake.Close(); return nil })
+	logf("fake WeChat API on %s", b.fakeURL)
 	phoneKey := make([]byte, 32)
 	auditKey := make([]byte, 32)
 	_, _ = rand.Read(phoneKey)
@@ -169,6 +184,16 @@ func (b *bench) startEnvironment(ctx context.Context) error {
 		"LOUYUAN_SCHEDULER_INTERVAL=1s",
 		"LOUYUAN_BCRYPT_COST=4",
 		"LOUYUAN_DATA_DIR=" + filepath.Join(b.tmp, "data"),
+		"LOUYUAN_WECHAT_APPID=" + b.fake.AppID(),
+		"LOUYUAN_WECHAT_SECRET=" + b.fake.AppSecret(),
+		"LOUYUAN_WECHAT_BASE_URL=" + b.fakeURL,
+		// Staff text is content-checked as this account, as the built-in
+		// fake does with its operator (without it staff notices wait for
+		// review).
+		"LOUYUAN_WECHAT_CONTENT_CHECK_OPENID=" + b.fake.User("louyuan-operator").OpenID,
+		fmt.Sprintf("LOUYUAN_NOTICES_WORKERS=%d", noticeWorkers),
+		fmt.Sprintf("LOUYUAN_NOTICES_RATE_PER_SECOND=%d", noticeRate),
+		"LOUYUAN_NOTICES_TEMPLATES=" + noticeTemplatesJSON,
 	}
 	env = append(env, b.o.serverEnv...) // later settings win
 	if err := b.startServer(ctx, bin, env); err != nil {

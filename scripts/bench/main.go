@@ -17,6 +17,16 @@
 //	                               in this process (ratio baseline/ours here)
 //	export_xlsx_100k_rss_mb        the server's peak RSS growth (MB) during that
 //	                               download vs. this process's during the raw run
+//	notice_fanout_2000             recipients/s of a notice to 2,000 subscribed
+//	                               representatives through the server's delivery
+//	                               pipeline vs. 16 goroutines calling the fake WeChat
+//	                               API directly, same Redis rate limit (200/s), 50 ms
+//	                               fake latency (also prints notice_fanout_duplicates:
+//	                               recipients that got more than one message)
+//
+// The server talks to a fake WeChat API (internal/wechat/wechatfake) that
+// this process serves on loopback, configured as a real WeChat app
+// (LOUYUAN_WECHAT_APPID, _SECRET, _BASE_URL).
 //
 // Usage (from the repository root):
 //
@@ -51,7 +61,8 @@ import (
 // The scenarios, in the order they run.
 // The export scenarios run first, on a server that has not yet grown its
 // heap for the others, so that its peak RSS growth is the export's own.
-var scenarioNames = []string{"export_xlsx_100k", "export_xlsx_100k_rss_mb", "vote_cast_c16", "vote_cast_c64", "tally_read_c64", "tally_read_scale"}
+var scenarioNames = []string{"export_xlsx_100k", "export_xlsx_100k_rss_mb", "vote_cast_c16", "vote_cast_c64", "tally_read_c64", "tally_read_scale",
+	"notice_fanout_2000"}
 
 type options struct {
 	duration   time.Duration
@@ -103,8 +114,11 @@ func parseFlags(args []string) (*options, error) {
 		o.only = map[string]bool{}
 		for _, n := range strings.Split(*only, ",") {
 			n = strings.TrimSpace(n)
-			if n == "tally_read_p99_ms" { // printed by tally_read_c64
+			switch n {
+			case "tally_read_p99_ms": // printed by tally_read_c64
 				n = "tally_read_c64"
+			case "notice_fanout_duplicates": // printed by notice_fanout_2000
+				n = "notice_fanout_2000"
 			}
 			if !slices.Contains(scenarioNames, n) {
 				return nil, fmt.Errorf("-only: unknown scenario %q (have %s)", n, strings.Join(scenarioNames, ", "))
@@ -188,11 +202,12 @@ func emitRatio(name string, ours, baseline, ratio float64, target string) {
 // run sets up the server and runs the chosen scenarios.
 func (b *bench) run(ctx context.Context) error {
 	o := b.o
-	needVoters := o.want("vote_cast_c16") || o.want("vote_cast_c64") || o.want("tally_read_c64")
+	needVoters := o.want("vote_cast_c16") || o.want("vote_cast_c64") || o.want("tally_read_c64") || o.want("notice_fanout_2000")
+	needMotions := o.want("vote_cast_c16") || o.want("vote_cast_c64") || o.want("tally_read_c64") || o.want("tally_read_scale")
 	if err := b.startEnvironment(ctx); err != nil {
 		return err
 	}
-	if err := b.setupCourtyard(ctx, needVoters); err != nil {
+	if err := b.setupCourtyard(ctx, needVoters, needMotions); err != nil {
 		return err
 	}
 	if o.want("export_xlsx_100k") || o.want("export_xlsx_100k_rss_mb") {
@@ -220,6 +235,11 @@ func (b *bench) run(ctx context.Context) error {
 	}
 	if o.want("tally_read_scale") {
 		if err := b.tallyScale(ctx); err != nil {
+			return err
+		}
+	}
+	if o.want("notice_fanout_2000") {
+		if err := b.noticeFanout(ctx); err != nil {
 			return err
 		}
 	}

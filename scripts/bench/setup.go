@@ -54,8 +54,9 @@ type motionView struct {
 
 // setupCourtyard logs the staff in, and when voters are needed fills
 // courtyard 1 with -households more households, each bound to a fresh
-// representative; then opens the motions the scenarios vote on.
-func (b *bench) setupCourtyard(ctx context.Context, needVoters bool) error {
+// representative; then, when motions are needed, opens the motions the
+// scenarios vote on.
+func (b *bench) setupCourtyard(ctx context.Context, needVoters, needMotions bool) error {
 	var t tokens
 	if err := b.api.call(ctx, 30*time.Second, "POST", "/api/v1/auth/staff/login", "",
 		map[string]string{"username": demoStaffUser, "password": demoStaffPassword}, http.StatusOK, &t); err != nil {
@@ -76,6 +77,9 @@ func (b *bench) setupCourtyard(ctx context.Context, needVoters bool) error {
 		if err := b.bindRepresentatives(ctx, hs); err != nil {
 			return err
 		}
+	}
+	if !needMotions {
+		return nil
 	}
 	k := 1
 	if b.o.want("vote_cast_c16") || b.o.want("vote_cast_c64") {

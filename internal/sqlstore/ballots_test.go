@@ -1,0 +1,100 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/louyuan/louyuan/internal/roster"
+	"github.com/louyuan/louyuan/internal/voting"
+)
+
+// The ballot path's store: one locking read finds the electorate row, the
+// representative and the counted ballot of each household; ballots inserted
+// in one statement get their IDs whether the database returns them
+// (SQLite, MariaDB) or they are read back (MySQL).
+func TestBallotPathStore(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		p := seedPlaces(t, db)
+		var rows []roster.ImportRow
+		for i := range 3 {
+			rows = append(rows, roster.ImportRow{Line: i + 2, Building: "1号楼", Unit: "1单元", Room: fmt.Sprint(101 + i), Floor: 1, Area: area(t, "80.00"),
+				Owners: []roster.OwnerRef{{Name: fmt.Sprint("业主", i)}}})
+		}
+		importRows(t, db, p.Courtyard, rows)
+		h := make([]int64, 3)
+		for i := range h {
+			h[i] = householdID(t, db, p.Courtyard, "1号楼", "1单元", fmt.Sprint(101+i))
+		}
+		rep := newUser(t, db, "rep-openid", "代表")
+		must(t, db.Exec("INSERT INTO memberships (user_id, household_id, role, representative, via, created_at) VALUES (?, ?, 'owner', 1, 'invite', ?)", rep, h[0], t0).Error)
+		s := NewVoting(db)
+		m, err := s.CreateMotion(ctx, voting.Motion{CourtyardID: p.Courtyard, ScopeType: voting.ScopeCourtyard, ScopeID: p.Courtyard, Title: "表决",
+			Rule: voting.OrdinaryRule(), Options: []voting.Option{{Key: "agree", Label: "同意"}}, Mode: voting.ModeNamed, Status: voting.StatusVoting,
+			OpensAt: t0, ClosesAt: t0.Add(time.Hour), CreatedBy: "staff:1", CreatedAt: t0})
+		must(t, err)
+		// Households 0 and 1 are in the electorate, 2 is not.
+		must(t, db.Exec("INSERT INTO motion_electorate (motion_id, household_id, owner_group, area, building_id, unit_id) SELECT ?, id, id, area, building_id, unit_id FROM households WHERE id IN ?",
+			m.ID, h[:2]).Error)
+
+		for _, returning := range []bool{true, false} {
+			db.Returning = returning && db.Returning
+			keys := []voting.BallotKey{{MotionID: m.ID, HouseholdID: h[2]}, {MotionID: m.ID, HouseholdID: h[1]}, {MotionID: m.ID, HouseholdID: h[0]}}
+			err := db.InTxReadCommitted(ctx, func(ctx context.Context) error {
+				locked, err := s.LockBallotRows(ctx, keys)
+				if err != nil {
+					return err
+				}
+				if _, in := locked[keys[0]]; in || len(locked) != 2 {
+					t.Errorf("locked %v: household 2 is outside the electorate", locked)
+				}
+				if got := locked[keys[2]].Representative; got != rep {
+					t.Errorf("representative of household 0 = %d, want %d", got, rep)
+				}
+				bs := []voting.Ballot{
+					{MotionID: m.ID, HouseholdID: h[0], Options: []string{"agree"}, Channel: voting.ChannelSelf, CastBy: "user:1", Receipt: fmt.Sprintf("R%vA", returning), CreatedAt: t0},
+					{MotionID: m.ID, HouseholdID: h[1], Options: []string{"agree"}, Channel: voting.ChannelSelf, CastBy: "user:2", Receipt: fmt.Sprintf("R%vB", returning), CreatedAt: t0},
+				}
+				if err := s.InsertBallots(ctx, bs); err != nil {
+					return err
+				}
+				var ids []int64
+				if err := db.conn(ctx).Raw("SELECT id FROM ballots WHERE receipt IN ? ORDER BY receipt", []string{bs[0].Receipt, bs[1].Receipt}).Scan(&ids).Error; err != nil {
+					return err
+				}
+				if len(ids) != 2 || bs[0].ID != ids[0] || bs[1].ID != ids[1] {
+					t.Errorf("returning=%v: ballot IDs %d, %d; stored %v", db.Returning, bs[0].ID, bs[1].ID, ids)
+				}
+				var cs []voting.Counted
+				for _, b := range bs {
+					c := voting.Counted{MotionID: m.ID, HouseholdID: b.HouseholdID, BallotID: b.ID, Options: b.Options, Channel: b.Channel, Version: 1}
+					if l := locked[voting.BallotKey{MotionID: m.ID, HouseholdID: b.HouseholdID}]; l.HasCounted {
+						c.Version = l.Counted.Version + 1
+					}
+					cs = append(cs, c)
+				}
+				return s.PutCountedAll(ctx, cs)
+			})
+			must(t, err)
+		}
+		// The second round replaced the first: version 2, the newer ballot.
+		err = db.InTxReadCommitted(ctx, func(ctx context.Context) error {
+			locked, err := s.LockBallotRows(ctx, []voting.BallotKey{{MotionID: m.ID, HouseholdID: h[0]}})
+			if err != nil {
+				return err
+			}
+			c := locked[voting.BallotKey{MotionID: m.ID, HouseholdID: h[0]}]
+			b, err := s.BallotByReceipt(ctx, "RfalseA")
+			if err != nil {
+				return err
+			}
+			if !c.HasCounted || c.Counted.Version != 2 || c.Counted.BallotID != b.ID || c.Counted.Options[0] != "agree" {
+				t.Errorf("counted after two rounds: %+v (ballot %d)", c, b.ID)
+			}
+			return nil
+		})
+		must(t, err)
+	})
+}
