@@ -520,6 +520,7 @@ func TestNoticeReminder(t *testing.T) {
 	const closeIn = time.Hour
 	cfg.Notices.ReminderBefore = closeIn - 6*time.Second // due six seconds after opening
 	cfg.Scheduler.Interval = 300 * time.Millisecond
+	delete(cfg.Notices.Templates, notice.KindDelegationReceived) // inbox only
 	s := e2eStart(t, cfg)
 	env := vtSetup(t, s)
 	m := env.openMotion(t, map[string]any{"rule": "ordinary"}, closeIn)
@@ -582,8 +583,13 @@ func TestNoticeReminder(t *testing.T) {
 	if got := recipients(find(notice.KindMotionOpened)); len(got) != len(env.reps) {
 		t.Errorf("motion opened told %d households' representatives, want all %d", len(got), len(env.reps))
 	}
-	if got := recipients(find(notice.KindDelegationReceived)); len(got) != 1 || !got[proxy.userID] {
+	received := find(notice.KindDelegationReceived)
+	if got := recipients(received); len(got) != 1 || !got[proxy.userID] {
 		t.Errorf("delegation received went to %v, want the proxy %d", got, proxy.userID)
+	}
+	// A kind without a template is inbox-only: skipped at once, never queued.
+	if st := ntGetReport(t, s, env.staff, received).States; st[notice.StateSkipped] != 1 || len(st) != 1 {
+		t.Errorf("delivery of a kind without a template: %v, want skipped", st)
 	}
 	got := recipients(find(notice.KindMotionReminder))
 	for _, rp := range env.reps {

@@ -170,8 +170,8 @@ func (w *Worker) Sweep(ctx context.Context) {
 			if err != nil {
 				return err
 			}
-			if err := w.s.audit.Append(ctx, audit.Record{Stream: NoticeStream(n.CourtyardID, n.ID), Actor: "system", Action: "delivery." + d.State,
-				Object: "delivery:" + itoa(d.ID), Detail: map[string]any{"user": d.UserID, "attempt": d.Attempts, "state": d.State, "reason": d.Reason}}); err != nil {
+			if err := w.s.audit.Append(ctx, audit.Record{Stream: deliveryStream(n.CourtyardID, d), Actor: "system", Action: "delivery." + d.State,
+				Object: "delivery:" + itoa(d.ID), Detail: map[string]any{"notice": d.NoticeID, "user": d.UserID, "attempt": d.Attempts, "state": d.State, "reason": d.Reason}}); err != nil {
 				return err
 			}
 		}
@@ -180,8 +180,15 @@ func (w *Worker) Sweep(ctx context.Context) {
 	if err != nil {
 		w.s.log.WarnContext(ctx, "settle abandoned deliveries", "err", err)
 	}
+	// Rows queued a while ago and still due were lost from the queue —
+	// or are still waiting in it behind a long backlog. Only an empty queue
+	// tells them apart: until then only rows never queued are pushed.
+	var stale time.Time
+	if n, err := w.s.queue.Len(ctx); err == nil && n == 0 {
+		stale = now.Add(-w.cfg.Requeue)
+	}
 	for range 20 { // at most 20 × 1000 per sweep
-		ids, err := w.s.store.DueDeliveries(ctx, now, now.Add(-w.cfg.Requeue), 1000)
+		ids, err := w.s.store.DueDeliveries(ctx, now, stale, 1000)
 		if err != nil {
 			w.s.log.WarnContext(ctx, "list due deliveries", "err", err)
 			return
@@ -215,11 +222,6 @@ func (w *Worker) wait(ctx context.Context) error {
 // worker has it or it is done), take one of the recipient's grants, send,
 // and record the outcome with its audit entry.
 func (w *Worker) Deliver(ctx context.Context, id int64) error {
-	// The rate limit is waited for before the claim, so that a worker
-	// that dies while waiting leaves the delivery pending, not in doubt.
-	if err := w.wait(ctx); err != nil {
-		return err
-	}
 	var (
 		c       Claim
 		claimed bool
@@ -237,7 +239,7 @@ func (w *Worker) Deliver(ctx context.Context, id int64) error {
 		tmpl, ok = w.s.templates[c.TemplateKey]
 		if !ok || tmpl.ID == "" {
 			settled = true
-			return w.settle(ctx, c, Outcome{State: StateSkipped, Reason: "未配置这类通知的订阅消息模板，仅在小程序内可见"}, now)
+			return w.settle(ctx, c, Outcome{State: StateSkipped, Reason: noTemplate}, now)
 		}
 		if c.OpenID == "" {
 			settled = true
@@ -256,6 +258,12 @@ func (w *Worker) Deliver(ctx context.Context, id int64) error {
 	if err != nil || !claimed || settled {
 		return err
 	}
+	// Only a message that goes out takes a slot of the rate limit. The
+	// wait is short (a few slots), well inside the claim's lease; a worker
+	// dying in it leaves the delivery to the sweeper as one in doubt.
+	if err := w.wait(ctx); err != nil {
+		return err
+	}
 	msgID, sendErr := w.sender.Send(ctx, Message{OpenID: c.OpenID, TemplateID: tmpl.ID, Page: c.Notice.Page, Data: fill(tmpl, c)})
 	o := w.classify(c, msgID, sendErr, w.s.now().UTC())
 	return w.s.store.InTx(ctx, func(ctx context.Context) error {
@@ -266,6 +274,16 @@ func (w *Worker) Deliver(ctx context.Context, id int64) error {
 		}
 		return w.settle(ctx, c, o, w.s.now().UTC())
 	})
+}
+
+// deliveryStream is the audit stream of a delivery's state changes: its
+// household's (so that workers settling one notice's deliveries do not all
+// wait on one chain), or the notice's for a recipient outside households.
+func deliveryStream(courtyardID int64, d Delivery) string {
+	if d.HouseholdID != 0 {
+		return audit.HouseholdStream(courtyardID, d.HouseholdID)
+	}
+	return NoticeStream(courtyardID, d.NoticeID)
 }
 
 func (w *Worker) settle(ctx context.Context, c Claim, o Outcome, now time.Time) error {
@@ -282,7 +300,8 @@ func (w *Worker) settle(ctx context.Context, c Claim, o Outcome, now time.Time) 
 	if o.Reason != "" {
 		detail["reason"] = o.Reason
 	}
-	return w.s.audit.Append(ctx, audit.Record{Stream: NoticeStream(c.Notice.CourtyardID, c.NoticeID), Actor: "system",
+	detail["notice"] = c.NoticeID
+	return w.s.audit.Append(ctx, audit.Record{Stream: deliveryStream(c.Notice.CourtyardID, c.Delivery), Actor: "system",
 		Action: "delivery." + o.State, Object: "delivery:" + itoa(c.ID), Detail: detail})
 }
 

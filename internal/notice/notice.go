@@ -159,12 +159,14 @@ type Store interface {
 	// once.
 	Recipients(ctx context.Context, targets []Target) ([]Recipient, error)
 	EventRecipients(ctx context.Context, q EventRecipients) ([]Recipient, error)
-	// InsertDeliveries writes one pending delivery per recipient, marked
-	// as enqueued at now, and returns their IDs.
-	InsertDeliveries(ctx context.Context, noticeID int64, templateKey string, rs []Recipient, now time.Time, enqueued bool) ([]int64, error)
+	// InsertDeliveries writes one delivery per recipient in state (pending,
+	// or skipped with reason when nothing is to be sent), marked as
+	// enqueued at now when enqueued, and returns their IDs.
+	InsertDeliveries(ctx context.Context, noticeID int64, templateKey string, rs []Recipient, state, reason string, now time.Time, enqueued bool) ([]int64, error)
 	// DueDeliveries lists deliveries a worker should pick up: pending or
-	// waiting for a retry, due at now, and not put on the queue since
-	// staleBefore; they are marked as enqueued at now.
+	// waiting for a retry, due at now, and never put on the queue or (when
+	// staleBefore is not zero) not since staleBefore; they are marked as
+	// enqueued at now.
 	DueDeliveries(ctx context.Context, now, staleBefore time.Time, limit int) ([]int64, error)
 	// AbandonLeases turns deliveries whose worker lease ended before now
 	// (their worker died mid-send) into failed ones: WeChat may or may not
@@ -244,6 +246,8 @@ type Queue interface {
 	Push(ctx context.Context, ids ...int64) error
 	// Pop waits up to wait for an ID; ok is false when none came.
 	Pop(ctx context.Context, wait time.Duration) (id int64, ok bool, err error)
+	// Len is the number of IDs waiting.
+	Len(ctx context.Context) (int64, error)
 }
 
 // Template is a subscribe message template: its WeChat ID and, for each

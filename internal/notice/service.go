@@ -171,7 +171,8 @@ func (s *Service) Send(ctx context.Context, p identity.Principal, id int64) (Not
 			return err
 		}
 		now := s.now().UTC()
-		if ids, err = s.store.InsertDeliveries(ctx, n.ID, n.Kind, rs, now, true); err != nil {
+		state, reason := s.initialState(n.Kind)
+		if ids, err = s.store.InsertDeliveries(ctx, n.ID, n.Kind, rs, state, reason, now, state == StatePending); err != nil {
 			return err
 		}
 		n.Status, n.SentAt = StatusSent, &now
@@ -185,8 +186,23 @@ func (s *Service) Send(ctx context.Context, p identity.Principal, id int64) (Not
 	if err != nil {
 		return Notice{}, 0, err
 	}
-	s.enqueue(ctx, ids)
+	if st, _ := s.initialState(out.Kind); st == StatePending {
+		s.enqueue(ctx, ids)
+	}
 	return out, len(ids), nil
+}
+
+// noTemplate is why a delivery of a kind without a template sends nothing.
+const noTemplate = "未配置这类通知的订阅消息模板，仅在小程序内可见"
+
+// initialState is where a new delivery of a kind starts: pending when the
+// kind has a subscribe template, otherwise skipped at once (inbox only),
+// so that the workers never see it.
+func (s *Service) initialState(kind string) (string, string) {
+	if t, ok := s.templates[kind]; ok && t.ID != "" {
+		return StatePending, ""
+	}
+	return StateSkipped, noTemplate
 }
 
 // enqueue puts deliveries on the queue; a failure only delays them until
@@ -420,7 +436,8 @@ func (s *Service) Notify(ctx context.Context, e Event) error {
 			return err
 		}
 		// Not marked as enqueued: the sweeper takes them after the commit.
-		if _, err := s.store.InsertDeliveries(ctx, n.ID, e.Kind, rs, now, false); err != nil {
+		state, reason := s.initialState(e.Kind)
+		if _, err := s.store.InsertDeliveries(ctx, n.ID, e.Kind, rs, state, reason, now, false); err != nil {
 			return err
 		}
 		return s.audit.Append(ctx, audit.Record{Stream: audit.CourtyardStream(n.CourtyardID), Actor: "system", Action: "notice.send",

@@ -263,7 +263,7 @@ WHERE g.petition_id = ? GROUP BY m.user_id ORDER BY m.user_id`, q.Petition)
 }
 
 // InsertDeliveries writes one pending delivery per recipient.
-func (s *Notices) InsertDeliveries(ctx context.Context, noticeID int64, templateKey string, rs []notice.Recipient, now time.Time, enqueued bool) ([]int64, error) {
+func (s *Notices) InsertDeliveries(ctx context.Context, noticeID int64, templateKey string, rs []notice.Recipient, state, reason string, now time.Time, enqueued bool) ([]int64, error) {
 	conn := s.db.conn(ctx)
 	var enq *time.Time
 	if enqueued {
@@ -278,8 +278,8 @@ func (s *Notices) InsertDeliveries(ctx context.Context, noticeID int64, template
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?, ?, ?, ?, ?, 0, ?, ?, '', ?, ?)")
-			args = append(args, noticeID, r.UserID, nullInt(r.HouseholdID), templateKey, notice.StatePending, now, enq, now, now)
+			b.WriteString("(?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)")
+			args = append(args, noticeID, r.UserID, nullInt(r.HouseholdID), templateKey, state, now, enq, reason, now, now)
 		}
 		if err := conn.Exec(b.String(), args...).Error; err != nil {
 			return nil, wrap(err, "write deliveries")
@@ -335,8 +335,13 @@ func (r deliveryRow) toDelivery() notice.Delivery {
 func (s *Notices) DueDeliveries(ctx context.Context, now, staleBefore time.Time, limit int) ([]int64, error) {
 	var ids []int64
 	conn := s.db.conn(ctx)
-	err := conn.Model(&deliveryRow{}).Where("state IN ? AND next_at <= ? AND (enqueued_at IS NULL OR enqueued_at < ?)",
-		[]string{notice.StatePending, notice.StateRetry}, now, staleBefore).Order("next_at, id").Limit(limit).Pluck("id", &ids).Error
+	q := conn.Model(&deliveryRow{}).Where("state IN ? AND next_at <= ?", []string{notice.StatePending, notice.StateRetry}, now)
+	if staleBefore.IsZero() {
+		q = q.Where("enqueued_at IS NULL")
+	} else {
+		q = q.Where("(enqueued_at IS NULL OR enqueued_at < ?)", staleBefore)
+	}
+	err := q.Order("next_at, id").Limit(limit).Pluck("id", &ids).Error
 	if err != nil || len(ids) == 0 {
 		return nil, wrap(err, "list due deliveries")
 	}
