@@ -12,7 +12,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/louyuan/louyuan/internal/api"
@@ -207,7 +209,18 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 	a.Roster = roster.NewService(sqlstore.NewRoster(a.DB), a.Audit, limiter)
 	a.Files = files.NewService(blobs, sqlstore.NewFiles(a.DB), a.Audit)
 	a.Voting = voting.NewService(sqlstore.NewVoting(a.DB), redisstore.NewTally(a.Redis, cfg.Redis.KeyPrefix), a.Audit, log)
-	a.Voting.SetBatching(voting.Batching{Workers: cfg.Voting.BatchWorkers, Max: cfg.Voting.BatchMax})
+	batchSize := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "louyuan_ballot_batch_size", Help: "Ballots recorded per transaction.",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64}})
+	batchWait := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "louyuan_ballot_batch_wait_seconds", Help: "How long the oldest ballot of a batch waited for it.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12)})
+	batchTook := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "louyuan_ballot_batch_seconds", Help: "How long a ballot batch took (transaction and live tally).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12)})
+	a.Voting.SetBatching(voting.Batching{Workers: cfg.Voting.BatchWorkers, Max: cfg.Voting.BatchMax,
+		Observe: func(size int, waited, took time.Duration) {
+			batchSize.Observe(float64(size))
+			batchWait.Observe(waited.Seconds())
+			batchTook.Observe(took.Seconds())
+		}})
 	checkOpenID := cfg.WeChat.ContentCheckOpenID
 	if checkOpenID == "" && a.Fake != nil {
 		checkOpenID = a.Fake.User("louyuan-operator").OpenID
@@ -235,7 +248,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 	a.API = &api.Server{
 		Identity: a.Identity, Roster: a.Roster, Files: a.Files, Voting: a.Voting, Petitions: a.Petitions, Notices: a.Notices, Log: log,
 		Phones: phones, VotingExport: sqlstore.NewVoting(a.DB), PetitionExport: sqlstore.NewPetitions(a.DB),
-		MaxBody: cfg.HTTP.MaxBodyBytes, MaxUpload: cfg.HTTP.MaxUploadBytes,
+		MaxBody: cfg.HTTP.MaxBodyBytes, MaxUpload: cfg.HTTP.MaxUploadBytes, Collectors: []prometheus.Collector{batchSize, batchWait, batchTook},
 		Checks: []api.Check{
 			{Name: "database", Ping: a.DB.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},

@@ -517,8 +517,8 @@ func TestNoticeCrashSafety(t *testing.T) {
 // that have not voted; a delegation tells its proxy.
 func TestNoticeReminder(t *testing.T) {
 	cfg, _ := ntConfig(t)
-	const closeIn = time.Hour
-	cfg.Notices.ReminderBefore = closeIn - 6*time.Second // due six seconds after opening
+	const closeIn = 14 * time.Second
+	cfg.Notices.ReminderBefore = time.Hour // due halfway, seven seconds after opening
 	cfg.Scheduler.Interval = 300 * time.Millisecond
 	delete(cfg.Notices.Templates, notice.KindDelegationReceived) // inbox only
 	s := e2eStart(t, cfg)

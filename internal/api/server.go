@@ -51,7 +51,10 @@ type Server struct {
 	VotingExport   voting.ExportStore
 	PetitionExport petition.ExportStore
 	Checks         []Check
-	Log            *slog.Logger
+	// Collectors are the application's own metrics, served with the
+	// HTTP ones on /metrics.
+	Collectors []prometheus.Collector
+	Log        *slog.Logger
 	// MaxBody caps JSON bodies; MaxUpload caps roster and file uploads.
 	MaxBody   int64
 	MaxUpload int64
@@ -71,6 +74,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(s.Collectors...)
 	m := newMetrics(reg)
 
 	r := gin.New()

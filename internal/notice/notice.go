@@ -198,6 +198,7 @@ type MotionInfo struct {
 	ID          int64
 	CourtyardID int64
 	Title       string
+	OpenedAt    time.Time
 	ClosesAt    time.Time
 }
 

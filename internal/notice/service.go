@@ -446,8 +446,10 @@ func (s *Service) Notify(ctx context.Context, e Event) error {
 }
 
 // Remind sends the reminder of each motion closing within ReminderBefore
-// to the households that have not voted yet. Several instances may run it
-// at once: the event key lets one reminder per motion through.
+// to the households that have not voted yet — but not before half of the
+// voting period has passed, so that a short vote does not remind people
+// the moment it opens. Several instances may run it at once: the event key
+// lets one reminder per motion through.
 func (s *Service) Remind(ctx context.Context) {
 	now := s.now().UTC()
 	ms, err := s.store.MotionsClosingBy(ctx, now, now.Add(s.ReminderBefore))
@@ -456,6 +458,9 @@ func (s *Service) Remind(ctx context.Context) {
 		return
 	}
 	for _, m := range ms {
+		if now.Before(m.OpenedAt.Add(m.ClosesAt.Sub(m.OpenedAt) / 2)) {
+			continue
+		}
 		err := s.Notify(ctx, Event{Key: KindMotionReminder + ":" + itoa(m.ID), Kind: KindMotionReminder, CourtyardID: m.CourtyardID,
 			Title: "表决即将截止：" + m.Title, Body: "您家还没有投票。投票截止时间：" + ChinaTime(m.ClosesAt) + "。请在截止前投票。",
 			Page: "pages/motion/detail?id=" + itoa(m.ID), To: EventRecipients{Motion: m.ID, NotVoted: true}})

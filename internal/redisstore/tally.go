@@ -230,6 +230,50 @@ func (t *Tally) Apply(ctx context.Context, motionID int64, v voting.CountedVote)
 	return nil
 }
 
+// ApplyAll applies votes in one pipelined round trip.
+func (t *Tally) ApplyAll(ctx context.Context, votes []voting.MotionVote) []error {
+	errs := make([]error, len(votes))
+	if len(votes) == 0 {
+		return errs
+	}
+	run := func() ([]*redis.Cmd, error) {
+		pipe := t.rdb.Pipeline()
+		cmds := make([]*redis.Cmd, len(votes))
+		for i, mv := range votes {
+			args := make([]any, 0, 2+len(mv.Vote.Options))
+			args = append(args, strconv.FormatInt(mv.Vote.HouseholdID, 10), encodeTallyVersion(mv.Vote.Version))
+			for _, o := range mv.Vote.Options {
+				args = append(args, o)
+			}
+			cmds[i] = tallyApply.EvalSha(ctx, pipe, t.keys(mv.MotionID), args...)
+		}
+		_, err := pipe.Exec(ctx)
+		return cmds, err
+	}
+	cmds, err := run()
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if lerr := tallyApply.Load(ctx, t.rdb).Err(); lerr == nil {
+			cmds, _ = run()
+		}
+	}
+	for i, cmd := range cmds {
+		res, err := cmd.Int()
+		switch {
+		case err != nil:
+			var reply redis.Error
+			if errors.As(err, &reply) {
+				// As in Apply: a script that failed midway leaves a state
+				// that can no longer be trusted.
+				t.rdb.Unlink(context.WithoutCancel(ctx), t.keys(votes[i].MotionID)...)
+			}
+			errs[i] = unavailable(err, "apply vote to live tally")
+		case res < 0:
+			errs[i] = voting.ErrNotLoaded
+		}
+	}
+	return errs
+}
+
 // Totals returns the motion's current totals in one round trip.
 func (t *Tally) Totals(ctx context.Context, motionID int64) (voting.Totals, error) {
 	res, err := tallyTotals.Run(ctx, t.rdb, t.keys(motionID)).Slice()

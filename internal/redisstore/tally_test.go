@@ -899,3 +899,44 @@ func TestTallyLoadMillion(t *testing.T) {
 	}
 	t.Logf("Drop %v; %d round trips, largest %d commands, largest command %d arguments, slowest %v", time.Since(start), rdb.pipelines, rdb.maxPipeline, rdb.maxArgs, rdb.slowest)
 }
+
+// ApplyAll applies a batch in one round trip with Apply's rules per vote,
+// and tells which motions are not loaded; a script flushed from the server
+// is loaded again.
+func TestTallyApplyAll(t *testing.T) {
+	ctx := context.Background()
+	for _, b := range tallyBackends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			tally := NewTally(b.rdb, b.prefix)
+			options := []string{voting.OptionAgree, voting.OptionOppose, voting.OptionAbstain}
+			voters := []voting.Voter{{HouseholdID: 1, Group: 1, Area: 5000}, {HouseholdID: 2, Group: 2, Area: 6000}, {HouseholdID: 3, Group: 3, Area: 7000}}
+			m := newTallyModel(voters, options)
+			if err := tally.Load(ctx, 7, voters, options, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.rdb.ScriptFlush(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+			batch := []voting.MotionVote{
+				{MotionID: 7, Vote: voting.CountedVote{HouseholdID: 1, Version: 1, Options: []string{"agree"}}},
+				{MotionID: 8, Vote: voting.CountedVote{HouseholdID: 1, Version: 1, Options: []string{"agree"}}}, // not loaded
+				{MotionID: 7, Vote: voting.CountedVote{HouseholdID: 2, Version: 2, Options: []string{"oppose"}}},
+				{MotionID: 7, Vote: voting.CountedVote{HouseholdID: 2, Version: 1, Options: []string{"agree"}}}, // older: ignored
+			}
+			errs := tally.ApplyAll(ctx, batch)
+			for i, err := range errs {
+				want := error(nil)
+				if batch[i].MotionID == 8 {
+					want = voting.ErrNotLoaded
+				}
+				if !errors.Is(err, want) && err != want {
+					t.Errorf("vote %d: %v, want %v", i, err, want)
+				}
+				if batch[i].MotionID == 7 {
+					m.apply(batch[i].Vote)
+				}
+			}
+			expectTallyTotals(t, tally, 7, m)
+		})
+	}
+}

@@ -583,9 +583,10 @@ func (s *Notices) MotionsClosingBy(ctx context.Context, now, by time.Time) ([]no
 		ID          int64
 		CourtyardID int64
 		Title       string
+		OpenedAt    *time.Time
 		ClosesAt    time.Time
 	}
-	err := s.db.conn(ctx).Raw(`SELECT m.id, m.courtyard_id, m.title, m.closes_at FROM motions m
+	err := s.db.conn(ctx).Raw(`SELECT m.id, m.courtyard_id, m.title, m.opened_at, m.closes_at FROM motions m
 WHERE m.status = 'voting' AND m.closes_at > ? AND m.closes_at <= ?
 AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.event_key = `+s.concat("'"+notice.KindMotionReminder+":'", "m.id")+`)`, now, by).Scan(&rows).Error
 	if err != nil {
@@ -594,6 +595,9 @@ AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.event_key = `+s.concat("'"+notic
 	out := make([]notice.MotionInfo, len(rows))
 	for i, r := range rows {
 		out[i] = notice.MotionInfo{ID: r.ID, CourtyardID: r.CourtyardID, Title: r.Title, ClosesAt: r.ClosesAt.UTC()}
+		if r.OpenedAt != nil {
+			out[i].OpenedAt = r.OpenedAt.UTC()
+		}
 	}
 	return out, nil
 }

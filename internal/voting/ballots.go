@@ -33,7 +33,6 @@ func (s *Service) Cast(ctx context.Context, p identity.Principal, motionID, hous
 	if r.err != nil {
 		return Receipt{}, r.err
 	}
-	s.applyLive(ctx, r.counted)
 	return r.receipt, nil
 }
 
@@ -62,15 +61,57 @@ func (s *Service) EnterPaper(ctx context.Context, p identity.Principal, motionID
 // ballots, whose checks read more than the batch path locks.
 func (s *Service) cast(ctx context.Context, c cast) (Receipt, error) {
 	c.origin = audit.OriginOf(ctx)
-	rs, err := s.castAll(ctx, []cast{c})
+	rs, err := s.castBatch(ctx, []cast{c})
 	if err != nil {
 		return Receipt{}, err
 	}
 	if rs[0].err != nil {
 		return Receipt{}, rs[0].err
 	}
-	s.applyLive(ctx, rs[0].counted)
 	return rs[0].receipt, nil
+}
+
+// castBatch records ballots (castAll) and then brings the live tallies up
+// to date in one round trip to Redis.
+func (s *Service) castBatch(ctx context.Context, cs []cast) ([]castResult, error) {
+	rs, err := s.castAll(ctx, cs)
+	if err != nil {
+		return nil, err
+	}
+	var votes []MotionVote
+	for _, r := range rs {
+		if r.err == nil {
+			votes = append(votes, MotionVote{MotionID: r.counted.MotionID,
+				Vote: CountedVote{HouseholdID: r.counted.HouseholdID, Version: r.counted.Version, Options: r.counted.Options}})
+		}
+	}
+	s.applyLiveAll(ctx, votes)
+	return rs, nil
+}
+
+// applyLiveAll is applyLive for the votes of a batch.
+func (s *Service) applyLiveAll(ctx context.Context, votes []MotionVote) {
+	if len(votes) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	reload := map[int64]bool{}
+	for i, err := range s.live.ApplyAll(ctx, votes) {
+		id := votes[i].MotionID
+		s.reads.forget(id)
+		switch {
+		case errors.Is(err, ErrNotLoaded):
+			reload[id] = true
+		case err != nil:
+			s.log.WarnContext(ctx, "live tally update failed; it will be rebuilt", "motion", id, "err", err)
+		}
+	}
+	for id := range reload {
+		if m, err := s.store.Motion(ctx, id); err == nil && m.Status == StatusVoting {
+			s.reload(ctx, m)
+		}
+	}
 }
 
 // applyLive updates the live tally after a commit. A miss rebuilds it from

@@ -228,6 +228,9 @@ type batcher struct {
 	max     int           // ballots per batch at most
 	timeout time.Duration // of one batch's transaction
 	onPanic func(v any, stack []byte)
+	// observe, when set, hears of each batch: its size, how long its
+	// oldest ballot waited for it, and how long it took.
+	observe func(size int, waited, took time.Duration)
 
 	mu      sync.Mutex
 	queue   []*pendingCast
@@ -235,16 +238,17 @@ type batcher struct {
 }
 
 type pendingCast struct {
-	ctx  context.Context
-	c    cast
-	done chan castResult
+	ctx    context.Context
+	c      cast
+	done   chan castResult
+	queued time.Time
 }
 
 // submit queues c and waits for its batch. It waits even when ctx ends in
 // the meantime: by then the ballot may be committed, and its caller must
 // still update the live tally.
 func (b *batcher) submit(ctx context.Context, c cast) castResult {
-	p := &pendingCast{ctx: ctx, c: c, done: make(chan castResult, 1)}
+	p := &pendingCast{ctx: ctx, c: c, done: make(chan castResult, 1), queued: time.Now()}
 	b.mu.Lock()
 	b.queue = append(b.queue, p)
 	start := b.running < b.workers
@@ -321,7 +325,11 @@ func (b *batcher) flush(batch []*pendingCast) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
+	start := time.Now()
 	results, err := b.run(ctx, cs)
+	if b.observe != nil {
+		b.observe(len(cs), start.Sub(out[0].queued), time.Since(start))
+	}
 	for i, p := range out {
 		if err != nil {
 			p.done <- castResult{err: err}

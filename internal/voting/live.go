@@ -24,6 +24,12 @@ type CountedVote struct {
 // that reading a tally costs the same with ten ballots or a million.
 // Implementations must give, at any moment, exactly Sum(electorate,
 // options, latest votes) over the latest version applied for each household.
+// MotionVote is a counted vote of one motion.
+type MotionVote struct {
+	MotionID int64
+	Vote     CountedVote
+}
+
 type LiveTally interface {
 	// Load replaces the motion's live state with the electorate, options
 	// and the counted votes read from the database.
@@ -31,6 +37,9 @@ type LiveTally interface {
 	// Apply records a household's counted vote if v.Version is newer than
 	// the one held; it returns ErrNotLoaded when the motion has no state.
 	Apply(ctx context.Context, motionID int64, v CountedVote) error
+	// ApplyAll is Apply for several votes in one round trip; it returns
+	// one error per vote (nil, ErrNotLoaded or a failure).
+	ApplyAll(ctx context.Context, votes []MotionVote) []error
 	// Totals returns the current totals, or ErrNotLoaded.
 	Totals(ctx context.Context, motionID int64) (Totals, error)
 	// Drop forgets the motion (after its final tally is stored).

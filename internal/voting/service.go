@@ -140,6 +140,9 @@ type Batching struct {
 	Workers int           // batches in flight at once per instance
 	Max     int           // ballots per batch at most
 	Timeout time.Duration // of one batch's transaction
+	// Observe, when set, hears of each batch (for metrics): its size, how
+	// long its oldest ballot waited for it, how long it took.
+	Observe func(size int, waited, took time.Duration)
 }
 
 // DefaultBatching suits a database on the same few cores.
@@ -163,7 +166,7 @@ func (s *Service) SetBatching(b Batching) {
 	if b.Timeout <= 0 {
 		b.Timeout = DefaultBatching.Timeout
 	}
-	s.batch = &batcher{run: s.castAll, workers: b.Workers, max: b.Max, timeout: b.Timeout,
+	s.batch = &batcher{run: s.castBatch, workers: b.Workers, max: b.Max, timeout: b.Timeout, observe: b.Observe,
 		onPanic: func(v any, stack []byte) {
 			s.log.Error("ballot batch panicked", "panic", fmt.Sprint(v), "stack", string(stack))
 		}}
