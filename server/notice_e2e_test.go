@@ -209,6 +209,11 @@ func TestNoticeDelivery(t *testing.T) {
 		t.Fatalf("sent to %d (preview %d), want every one of the %d representatives", n, preview.Recipients, len(reps))
 	}
 	e2eWantError(t, s.call(t, "POST", fmt.Sprintf("/api/v1/notices/%d/send", id), env.staff, nil), http.StatusConflict, "already_sent")
+	r = s.call(t, "GET", fmt.Sprintf("/api/v1/courtyards/%d/notices", env.yard), env.staff, nil)
+	e2eWant(t, r, http.StatusOK)
+	if !strings.Contains(string(r.Body), fmt.Sprintf(`"id":%d,`, id)) || !strings.Contains(string(r.Body), fmt.Sprintf(`"targets":[{"scope_type":"courtyard","scope_id":%d}]`, env.yard)) {
+		t.Errorf("the courtyard's notices do not list notice %d with its target: %s", id, r)
+	}
 
 	rep := ntWait(t, s, env.staff, id, 30*time.Second, func(r ntReport) bool {
 		// rep2 waits for the next minute after its 45011, or has gone by now.

@@ -196,7 +196,30 @@ func (s *Notices) CourtyardNotices(ctx context.Context, courtyardID int64, limit
 	for i, r := range rows {
 		out[i] = r.toNotice()
 	}
-	return out, nil
+	return out, s.withTargets(ctx, out)
+}
+
+// withTargets fills in the targets of listed notices in one query (a
+// system notice has none: an empty list).
+func (s *Notices) withTargets(ctx context.Context, ns []notice.Notice) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(ns))
+	at := make(map[int64]int, len(ns))
+	for i := range ns {
+		ids[i], at[ns[i].ID] = ns[i].ID, i
+		ns[i].Targets = []notice.Target{}
+	}
+	var ts []noticeTargetRow
+	if err := s.db.conn(ctx).Where("notice_id IN ?", ids).Order("notice_id, scope_type, scope_id").Find(&ts).Error; err != nil {
+		return wrap(err, "read notice targets")
+	}
+	for _, t := range ts {
+		n := &ns[at[t.NoticeID]]
+		n.Targets = append(n.Targets, notice.Target{ScopeType: t.ScopeType, ScopeID: t.ScopeID})
+	}
+	return nil
 }
 
 // Recipients lists the users bound to households in the targets, each once
@@ -498,12 +521,19 @@ WHERE d.user_id = ? ORDER BY d.notice_id DESC LIMIT ?`, userID, limit).Scan(&row
 		return nil, wrap(err, "read inbox")
 	}
 	out := make([]notice.InboxItem, len(rows))
+	ns := make([]notice.Notice, len(rows))
 	for i, r := range rows {
-		out[i] = notice.InboxItem{Notice: r.Row.toNotice()}
+		ns[i] = r.Row.toNotice()
 		if r.ReadAt != nil {
 			t := r.ReadAt.UTC()
 			out[i].ReadAt = &t
 		}
+	}
+	if err := s.withTargets(ctx, ns); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Notice = ns[i]
 	}
 	return out, nil
 }
