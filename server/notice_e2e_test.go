@@ -605,6 +605,26 @@ func TestNoticeReminder(t *testing.T) {
 	if len(got) != len(env.reps)-len(voted) {
 		t.Errorf("reminder reached %d, want %d", len(got), len(env.reps)-len(voted))
 	}
+	// A petition closed by staff tells exactly the households that signed.
+	pt := env.createPetition(t, map[string]any{"title": "更换单元门禁"})
+	e2eWant(t, s.call(t, "POST", fmt.Sprintf("/api/v1/petitions/%d/publish", pt.ID), env.staff, nil), http.StatusOK)
+	signers := map[int64]bool{}
+	for _, rp := range env.reps[:5] {
+		e2eWant(t, s.call(t, "POST", fmt.Sprintf("/api/v1/petitions/%d/signatures", pt.ID), rp.token, map[string]any{"household_id": rp.householdID, "real_name": "签名人"}),
+			http.StatusCreated)
+		signers[rp.userID] = true
+	}
+	e2eWant(t, s.call(t, "POST", fmt.Sprintf("/api/v1/petitions/%d/close", pt.ID), env.staff, nil), http.StatusOK)
+	if got := recipients(find(notice.KindPetitionClosed)); len(got) != len(signers) {
+		t.Errorf("petition closed told %v, want the %d signers %v", got, len(signers), signers)
+	} else {
+		for u := range got {
+			if !signers[u] {
+				t.Errorf("petition closed told %d, who did not sign", u)
+			}
+		}
+	}
+
 	// The scheduler keeps ticking: still one reminder.
 	time.Sleep(time.Second)
 	r = s.call(t, "GET", fmt.Sprintf("/api/v1/courtyards/%d/notices", env.yard), env.staff, nil)
