@@ -122,6 +122,21 @@ func (s *Server) authenticate() gin.HandlerFunc {
 	}
 }
 
+// authenticateIdentity is authenticate without the roles (see
+// identity.Service.AuthenticateIdentity), for routes whose service checks
+// the caller inside its own transaction.
+func (s *Server) authenticateIdentity() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p, err := s.Identity.AuthenticateIdentity(c.Request.Context(), bearerToken(c))
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		c.Set(principalKey, p)
+		c.Next()
+	}
+}
+
 // bearerToken reads "Authorization: Bearer <token>" (scheme case-insensitive).
 func bearerToken(c *gin.Context) string {
 	scheme, token, ok := strings.Cut(strings.TrimSpace(c.GetHeader("Authorization")), " ")

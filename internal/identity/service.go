@@ -365,30 +365,11 @@ func (s *Service) Logout(ctx context.Context, accessToken string) error {
 // ended early is asked of Redis, and while Redis is down that check is
 // skipped (logged) so that residents can keep voting.
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (Principal, error) {
-	if accessToken == "" {
-		return Principal{}, errTokenMissing
-	}
-	if len(accessToken) > 400 {
-		return Principal{}, errTokenInvalid
-	}
-	c, ok := s.verify(accessToken)
-	if !ok {
-		return Principal{}, errTokenInvalid
+	p, c, cached, err := s.checkToken(ctx, accessToken)
+	if err != nil || cached {
+		return p, err
 	}
 	now := s.now()
-	if now.Unix() >= c.Expires {
-		return Principal{}, errTokenExpired
-	}
-	if p, ok := s.cache.get(c.TokenID, now); ok {
-		return p, nil
-	}
-	revoked, err := s.sessions.Revoked(ctx, c.TokenID)
-	if err != nil {
-		s.log.WarnContext(ctx, "cannot check ended tokens; accepting a valid signed token", "err", err)
-	} else if revoked {
-		return Principal{}, errTokenInvalid
-	}
-	p := Principal{Kind: c.Kind, ID: c.ID}
 	switch c.Kind {
 	case KindStaff:
 		st, err := s.store.StaffByID(ctx, c.ID)
@@ -409,6 +390,46 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 	}
 	s.cache.put(c.TokenID, p, now)
 	return p, nil
+}
+
+// AuthenticateIdentity checks an access token as Authenticate does —
+// signature, expiry, ended sessions — but reads neither name nor roles from
+// the database (it returns them only when the principal is cached): for a
+// route whose service checks what it needs inside its own transaction,
+// such as casting a ballot, which checks on a locked row that the user is
+// the household's representative.
+func (s *Service) AuthenticateIdentity(ctx context.Context, accessToken string) (Principal, error) {
+	p, _, _, err := s.checkToken(ctx, accessToken)
+	return p, err
+}
+
+// checkToken verifies an access token and whether it was ended; it
+// returns the cached principal (cached true) or the bare one.
+func (s *Service) checkToken(ctx context.Context, accessToken string) (Principal, accessClaims, bool, error) {
+	if accessToken == "" {
+		return Principal{}, accessClaims{}, false, errTokenMissing
+	}
+	if len(accessToken) > 400 {
+		return Principal{}, accessClaims{}, false, errTokenInvalid
+	}
+	c, ok := s.verify(accessToken)
+	if !ok {
+		return Principal{}, accessClaims{}, false, errTokenInvalid
+	}
+	now := s.now()
+	if now.Unix() >= c.Expires {
+		return Principal{}, accessClaims{}, false, errTokenExpired
+	}
+	if p, ok := s.cache.get(c.TokenID, now); ok {
+		return p, c, true, nil
+	}
+	revoked, err := s.sessions.Revoked(ctx, c.TokenID)
+	if err != nil {
+		s.log.WarnContext(ctx, "cannot check ended tokens; accepting a valid signed token", "err", err)
+	} else if revoked {
+		return Principal{}, accessClaims{}, false, errTokenInvalid
+	}
+	return Principal{Kind: c.Kind, ID: c.ID}, c, false, nil
 }
 
 // BindPhone stores the phone number behind a getPhoneNumber code, encrypted.

@@ -157,9 +157,15 @@ func TestTokensExpireRefreshAndLogout(t *testing.T) {
 	if p, err := svc.Authenticate(ctx, tok.AccessToken); err != nil || p.Kind != KindStaff || p.ID != 1 {
 		t.Fatalf("Authenticate = %+v, %v", p, err)
 	}
+	if p, err := svc.AuthenticateIdentity(ctx, tok.AccessToken); err != nil || p.Kind != KindStaff || p.ID != 1 {
+		t.Fatalf("AuthenticateIdentity = %+v, %v", p, err)
+	}
 	*now = now.Add(2*time.Hour + time.Second)
 	if _, err := svc.Authenticate(ctx, tok.AccessToken); louyuan.ErrorCode(err) != "token_expired" {
 		t.Fatalf("expired access token: %v", err)
+	}
+	if _, err := svc.AuthenticateIdentity(ctx, tok.AccessToken); louyuan.ErrorCode(err) != "token_expired" {
+		t.Fatalf("expired access token (identity only): %v", err)
 	}
 	next, err := svc.Refresh(ctx, tok.RefreshToken)
 	if err != nil {
@@ -177,12 +183,18 @@ func TestTokensExpireRefreshAndLogout(t *testing.T) {
 	if _, err := svc.Authenticate(ctx, next.AccessToken); louyuan.ErrorCode(err) != "token_invalid" {
 		t.Fatalf("after logout: %v", err)
 	}
+	if _, err := svc.AuthenticateIdentity(ctx, next.AccessToken); louyuan.ErrorCode(err) != "token_invalid" {
+		t.Fatalf("after logout (identity only): %v", err)
+	}
 	if _, err := svc.Refresh(ctx, next.RefreshToken); louyuan.ErrorCode(err) != "token_invalid" {
 		t.Fatalf("refresh after logout: %v", err)
 	}
 	for _, bad := range []string{"", "garbage", "lya_nope"} {
 		if _, err := svc.Authenticate(ctx, bad); !louyuan.IsKind(err, louyuan.KindUnauthorized) {
 			t.Errorf("Authenticate(%q) = %v", bad, err)
+		}
+		if _, err := svc.AuthenticateIdentity(ctx, bad); !louyuan.IsKind(err, louyuan.KindUnauthorized) {
+			t.Errorf("AuthenticateIdentity(%q) = %v", bad, err)
 		}
 	}
 }
