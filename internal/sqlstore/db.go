@@ -37,6 +37,10 @@ type DB struct {
 	// Returning says INSERT … RETURNING works (SQLite, MariaDB 10.5+; not
 	// MySQL).
 	Returning bool
+	// readCommitted is a small pool whose sessions run at READ COMMITTED,
+	// for InTxReadCommitted: a transaction on it needs no SET TRANSACTION
+	// round trip of its own. Nil on SQLite.
+	readCommitted *gorm.DB
 }
 
 // Open connects to dsn. A DSN starting with "sqlite:" is a SQLite file path
@@ -108,8 +112,46 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 			return nil, fmt.Errorf("read database version: %w", err)
 		}
 		db.Returning = strings.Contains(version, "MariaDB")
+		if db.readCommitted, err = openReadCommitted(ctx, gdb, dsn, cfg); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	return db, nil
+}
+
+// openReadCommitted opens the READ COMMITTED pool next to gdb. The session
+// variable is transaction_isolation (MySQL 8, MariaDB 11.1+) or tx_isolation
+// (older MariaDB); the server says which it knows.
+func openReadCommitted(ctx context.Context, gdb *gorm.DB, dsn string, cfg *gorm.Config) (*gorm.DB, error) {
+	variable := "transaction_isolation"
+	var level string
+	if err := gdb.WithContext(ctx).Raw("SELECT @@transaction_isolation").Scan(&level).Error; err != nil {
+		variable = "tx_isolation"
+	}
+	mc, err := mysqldriver.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse MySQL DSN: %w", err)
+	}
+	mc.ParseTime, mc.Loc, mc.Collation, mc.InterpolateParams = true, time.UTC, "utf8mb4_unicode_ci", true
+	if mc.Params == nil {
+		mc.Params = map[string]string{}
+	}
+	mc.Params["time_zone"] = "'+00:00'"
+	mc.Params[variable] = "'READ-COMMITTED'"
+	rc, err := gorm.Open(mysql.Open(mc.FormatDSN()), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open READ COMMITTED pool: %w", err)
+	}
+	sqlDB, _ := rc.DB()
+	sqlDB.SetMaxOpenConns(16)
+	sqlDB.SetMaxIdleConns(16)
+	sqlDB.SetConnMaxLifetime(30 * time.Minute)
+	if err := rc.WithContext(ctx).Raw("SELECT @@" + variable).Scan(&level).Error; err != nil || !strings.EqualFold(strings.ReplaceAll(level, "_", "-"), "READ-COMMITTED") {
+		sqlDB.Close()
+		return nil, fmt.Errorf("READ COMMITTED pool runs at %q (%v)", level, err)
+	}
+	return rc, nil
 }
 
 // Ping checks that the database answers.
@@ -126,6 +168,11 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes the connection pool.
 func (db *DB) Close() error {
+	if db.readCommitted != nil {
+		if rc, err := db.readCommitted.DB(); err == nil {
+			rc.Close()
+		}
+	}
 	sqlDB, err := db.DB.DB()
 	if err != nil {
 		return err

@@ -44,7 +44,7 @@ func (db *DB) conn(ctx context.Context) *gorm.DB {
 // seven times, backing off at random) from the start, so fn must not have effects outside the
 // database.
 func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	return db.inTx(ctx, &sql.TxOptions{}, fn)
+	return db.inTx(ctx, db.DB, &sql.TxOptions{}, false, fn)
 }
 
 // InTxReadCommitted is InTx at READ COMMITTED on MySQL: each statement
@@ -53,21 +53,21 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 // deadlock. The caller must serialise what it writes on row locks. Nested,
 // it joins the outer transaction as it is.
 func (db *DB) InTxReadCommitted(ctx context.Context, fn func(ctx context.Context) error) error {
-	if db.Dialect != MySQL {
+	if db.readCommitted == nil {
 		return db.InTx(ctx, fn) // SQLite: one writer at a time anyway
 	}
-	return db.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, fn)
+	return db.inTx(ctx, db.readCommitted, &sql.TxOptions{}, true, fn)
 }
 
-func (db *DB) inTx(ctx context.Context, opts *sql.TxOptions, fn func(ctx context.Context) error) error {
+func (db *DB) inTx(ctx context.Context, pool *gorm.DB, opts *sql.TxOptions, readCommitted bool, fn func(ctx context.Context) error) error {
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(ctx)
 	}
 	var err error
 	for attempt := 0; attempt < maxTxAttempts; attempt++ {
-		err = db.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err = pool.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			txCtx := context.WithValue(ctx, txKey{}, tx)
-			if opts.Isolation == sql.LevelReadCommitted {
+			if readCommitted {
 				txCtx = context.WithValue(txCtx, readCommittedKey{}, true)
 			}
 			return fn(txCtx)
