@@ -69,7 +69,6 @@ func (l *AuditLog) AppendAll(ctx context.Context, rs []audit.Record) error {
 		return nil
 	}
 	return l.db.InTx(ctx, func(ctx context.Context) error {
-		conn := l.db.conn(ctx)
 		heads := make(map[string]auditHeadRow, len(rs))
 		for _, r := range rs {
 			heads[streamOf(r)] = auditHeadRow{}
@@ -97,6 +96,15 @@ func (l *AuditLog) AppendAll(ctx context.Context, rs []audit.Record) error {
 			}
 			if err := l.lockHeads(ctx, missing, heads); err != nil {
 				return err
+			}
+		}
+		// Heads moved on by writes still deferred in this transaction.
+		d, deferring := deferredOf(ctx)
+		if deferring {
+			for st, h := range d.heads {
+				if _, ok := heads[st]; ok {
+					heads[st] = h
+				}
 			}
 		}
 		at := l.now().UTC().Truncate(time.Microsecond)
@@ -136,7 +144,7 @@ func (l *AuditLog) AppendAll(ctx context.Context, rs []audit.Record) error {
 			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 			args = append(args, e.Stream, e.Seq, e.At, e.Actor, e.Action, e.Object, e.IP, e.RequestID, detail, e.PrevHash, e.Hash)
 		}
-		if err := conn.Exec(q.String(), args...).Error; err != nil {
+		if err := l.db.execLater(ctx, q.String(), args...); err != nil {
 			return fmt.Errorf("insert audit entries: %w", err)
 		}
 		// The heads are locked: move each on to its stream's last entry.
@@ -155,8 +163,13 @@ func (l *AuditLog) AppendAll(ctx context.Context, rs []audit.Record) error {
 		} else {
 			q.WriteString(" ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, hash = excluded.hash")
 		}
-		if err := conn.Exec(q.String(), args...).Error; err != nil {
+		if err := l.db.execLater(ctx, q.String(), args...); err != nil {
 			return fmt.Errorf("advance audit heads: %w", err)
+		}
+		if deferring {
+			for _, st := range streams {
+				d.heads[st] = heads[st]
+			}
 		}
 		return nil
 	})

@@ -326,5 +326,19 @@ func TestAuditAppendAll(t *testing.T) {
 			}
 		}
 		verifyClean(t, l, 4+16*4)
+
+		// Two appends to one stream in one ballot transaction, whose
+		// writes wait until the commit: the second chains onto the first.
+		must(t, db.InTxReadCommitted(ctx, func(ctx context.Context) error {
+			if err := l.AppendAll(ctx, []audit.Record{{Stream: a, Actor: "user:1", Action: "ballot.cast", Object: "motion:4"}}); err != nil {
+				return err
+			}
+			return l.AppendAll(ctx, []audit.Record{{Stream: a, Actor: "user:1", Action: "ballot.replace", Object: "motion:4"},
+				{Stream: audit.HouseholdStream(1, 99), Actor: "user:2", Action: "ballot.cast", Object: "motion:4"}})
+		}))
+		verifyClean(t, l, 4+16*4+3)
+		if ea, err := l.Entries(ctx, a, 1); err != nil || len(ea) != 1 || ea[0].Seq != 4 || ea[0].Action != "ballot.replace" {
+			t.Fatalf("head of stream a after one transaction with two appends: %+v, %v", ea, err)
+		}
 	})
 }

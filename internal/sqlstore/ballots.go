@@ -177,7 +177,7 @@ func (s *Voting) SupersedeBallots(ctx context.Context, ids []int64, at time.Time
 	if len(ids) == 0 {
 		return nil
 	}
-	return wrap(s.db.conn(ctx).Exec("UPDATE ballots SET superseded_at = ? WHERE id IN ? AND superseded_at IS NULL", at, ids).Error, "supersede ballots")
+	return wrap(s.db.execLater(ctx, "UPDATE ballots SET superseded_at = ? WHERE id IN ? AND superseded_at IS NULL", at, ids), "supersede ballots")
 }
 
 // PutCountedAll creates or replaces counted ballots in one statement. The
@@ -208,5 +208,5 @@ func (s *Voting) PutCountedAll(ctx context.Context, cs []voting.Counted) error {
 		q.WriteString(` ON CONFLICT (motion_id, household_id) DO UPDATE SET ballot_id = excluded.ballot_id, choice = excluded.choice,
  channel = excluded.channel, delegation_id = excluded.delegation_id, version = excluded.version, updated_at = excluded.updated_at`)
 	}
-	return wrap(s.db.conn(ctx).Exec(q.String(), args...).Error, "count ballots")
+	return wrap(s.db.execLater(ctx, q.String(), args...), "count ballots")
 }

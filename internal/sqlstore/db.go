@@ -139,6 +139,9 @@ func openReadCommitted(ctx context.Context, gdb *gorm.DB, dsn string, cfg *gorm.
 	}
 	mc.Params["time_zone"] = "'+00:00'"
 	mc.Params[variable] = "'READ-COMMITTED'"
+	// The ballot transactions send their last writes as one
+	// multi-statement query (see deferred); only this pool allows it.
+	mc.MultiStatements = true
 	rc, err := gorm.Open(mysql.Open(mc.FormatDSN()), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open READ COMMITTED pool: %w", err)

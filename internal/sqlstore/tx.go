@@ -15,6 +15,50 @@ import (
 
 type txKey struct{}
 
+// deferred collects the writes of a ballot transaction whose results
+// nobody reads; they reach the server in one round trip (a multi-statement
+// query) just before the commit. heads are the audit heads the deferred
+// writes will have moved on, for appends later in the same transaction.
+type deferred struct {
+	sql   strings.Builder
+	args  []any
+	heads map[string]auditHeadRow
+}
+
+type deferredKey struct{}
+
+func (d *deferred) flush(tx *gorm.DB) error {
+	if d.sql.Len() == 0 {
+		return nil
+	}
+	if err := tx.Exec(d.sql.String(), d.args...).Error; err != nil {
+		return fmt.Errorf("deferred writes: %w", err)
+	}
+	return nil
+}
+
+// deferredOf returns the deferred writes of ctx's transaction, if it
+// collects them.
+func deferredOf(ctx context.Context) (*deferred, bool) {
+	d, ok := ctx.Value(deferredKey{}).(*deferred)
+	return d, ok
+}
+
+// execLater runs a write whose result nobody reads: now, or in a
+// transaction that collects them, together with the others before its
+// commit.
+func (db *DB) execLater(ctx context.Context, q string, args ...any) error {
+	if d, ok := deferredOf(ctx); ok {
+		if d.sql.Len() > 0 {
+			d.sql.WriteString(";\n")
+		}
+		d.sql.WriteString(q)
+		d.args = append(d.args, args...)
+		return nil
+	}
+	return db.conn(ctx).Exec(q, args...).Error
+}
+
 // maxTxAttempts bounds the runs of a transaction that keeps meeting
 // deadlocks or lock-wait timeouts.
 const maxTxAttempts = 8
@@ -67,10 +111,15 @@ func (db *DB) inTx(ctx context.Context, pool *gorm.DB, opts *sql.TxOptions, read
 	for attempt := 0; attempt < maxTxAttempts; attempt++ {
 		err = pool.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			txCtx := context.WithValue(ctx, txKey{}, tx)
-			if readCommitted {
-				txCtx = context.WithValue(txCtx, readCommittedKey{}, true)
+			if !readCommitted {
+				return fn(txCtx)
 			}
-			return fn(txCtx)
+			d := &deferred{heads: map[string]auditHeadRow{}}
+			txCtx = context.WithValue(context.WithValue(txCtx, readCommittedKey{}, true), deferredKey{}, d)
+			if err := fn(txCtx); err != nil {
+				return err
+			}
+			return d.flush(tx.WithContext(ctx))
 		}, opts)
 		if !isRetryable(err) {
 			return err
