@@ -218,10 +218,10 @@ func TestNoticeDelivery(t *testing.T) {
 	rep := ntWait(t, s, env.staff, id, 30*time.Second, func(r ntReport) bool {
 		// rep2 waits for the next minute after its 45011, or has gone by now.
 		settled := r.States[notice.StatePending]+r.States[notice.StateSending] == 0
-		return settled && (r.States[notice.StateRetry] == 1 && r.States[notice.StateSent] == len(subscribed)-5 ||
-			r.States[notice.StateRetry] == 0 && r.States[notice.StateSent] == len(subscribed)-4)
+		return settled && (r.States[notice.StateRetried] == 1 && r.States[notice.StateSent] == len(subscribed)-5 ||
+			r.States[notice.StateRetried] == 0 && r.States[notice.StateSent] == len(subscribed)-4)
 	})
-	rep2Sent := rep.States[notice.StateRetry] == 0
+	rep2Sent := rep.States[notice.StateRetried] == 0
 	byUser := map[int64]int{}
 	for i, rp := range reps {
 		byUser[rp.userID] = i
@@ -235,7 +235,7 @@ func TestNoticeDelivery(t *testing.T) {
 			t.Errorf("rep%d %s without a reason", i, f.State)
 		}
 	}
-	want := map[int]string{2: notice.StateRetry, 4: notice.StateRefused, 5: notice.StateFailed, 6: notice.StateFailed, 7: notice.StateFailed}
+	want := map[int]string{2: notice.StateRetried, 4: notice.StateRefused, 5: notice.StateFailed, 6: notice.StateFailed, 7: notice.StateFailed}
 	if rep2Sent {
 		delete(want, 2)
 	}
@@ -282,7 +282,7 @@ func TestNoticeDelivery(t *testing.T) {
 			st = notice.StateSent
 		}
 		switch st {
-		case notice.StateRetry, notice.StateRefused, notice.StateSkipped:
+		case notice.StateRetried, notice.StateRefused, notice.StateSkipped:
 			wantN = 0
 		case notice.StateFailed:
 			if i == 7 {

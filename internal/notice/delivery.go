@@ -314,7 +314,7 @@ func (w *Worker) classify(c Claim, msgID int64, err error, now time.Time) Outcom
 		if c.Attempts >= w.cfg.MaxAttempts {
 			return Outcome{State: StateFailed, ErrCode: code, Reason: reason + "；已重试" + itoa(int64(c.Attempts)) + "次，不再重试", Subscription: +1}
 		}
-		return Outcome{State: StateRetry, ErrCode: code, Reason: reason, NextAt: next, Subscription: +1}
+		return Outcome{State: StateRetried, ErrCode: code, Reason: reason, NextAt: next, Subscription: +1}
 	}
 	backoff := now.Add(time.Duration(1<<min(c.Attempts, 6)) * time.Second)
 	var se *SendError

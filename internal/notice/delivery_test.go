@@ -21,18 +21,18 @@ func TestClassify(t *testing.T) {
 		sub     int
 	}{
 		{1, nil, StateSent, time.Time{}, 0},
-		{1, &SendError{Code: -1}, StateRetry, now.Add(2 * time.Second), +1},
-		{2, &SendError{Code: -1}, StateRetry, now.Add(4 * time.Second), +1},
+		{1, &SendError{Code: -1}, StateRetried, now.Add(2 * time.Second), +1},
+		{2, &SendError{Code: -1}, StateRetried, now.Add(4 * time.Second), +1},
 		{3, &SendError{Code: -1}, StateFailed, time.Time{}, +1}, // attempts used up
-		{1, &SendError{Code: 45011}, StateRetry, time.Date(2026, 11, 26, 9, 31, 0, 0, time.UTC), +1},
+		{1, &SendError{Code: 45011}, StateRetried, time.Date(2026, 11, 26, 9, 31, 0, 0, time.UTC), +1},
 		{1, &SendError{Code: 43101}, StateRefused, time.Time{}, -1},
 		{1, &SendError{Code: 40003}, StateFailed, time.Time{}, +1},
 		{1, &SendError{Code: 47003}, StateFailed, time.Time{}, +1},
 		{1, &SendError{Code: 40037}, StateFailed, time.Time{}, +1},
 		{1, &SendError{Code: 40001}, StateFailed, time.Time{}, +1}, // still rejected after the adapter's one refresh
 		{1, fmt.Errorf("send: %w", ErrUnknown), StateFailed, time.Time{}, 0},
-		{1, fmt.Errorf("send: %w", ErrUnavailable), StateRetry, now.Add(2 * time.Second), +1},
-		{1, errors.New("connection refused"), StateRetry, now.Add(2 * time.Second), +1},
+		{1, fmt.Errorf("send: %w", ErrUnavailable), StateRetried, now.Add(2 * time.Second), +1},
+		{1, errors.New("connection refused"), StateRetried, now.Add(2 * time.Second), +1},
 	}
 	for _, c := range cases {
 		o := w.classify(claim(c.attempt), 7, c.err, now)

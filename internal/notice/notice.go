@@ -47,7 +47,7 @@ const (
 const (
 	StatePending = "pending" // waiting for a worker
 	StateSending = "sending" // claimed by a worker, WeChat being called
-	StateRetry   = "retry"   // a transient error: waits until next_at
+	StateRetried = "retried" // a transient error: waits until next_at for another attempt
 	StateSent    = "sent"    // WeChat accepted it (msgid kept)
 	StateSkipped = "skipped" // no subscription left, or no template configured
 	StateRefused = "refused" // 43101: the user refused or used up the grant
@@ -114,7 +114,7 @@ type Outcome struct {
 	MsgID   int64
 	ErrCode int
 	Reason  string
-	NextAt  time.Time // for StateRetry
+	NextAt  time.Time // for StateRetried
 	// Subscription is what happens to the recipient's grant: +1 gives back
 	// the one taken for the attempt, 0 keeps it used, -1 uses up every
 	// remaining one (43101).

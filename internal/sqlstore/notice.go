@@ -358,7 +358,7 @@ func (r deliveryRow) toDelivery() notice.Delivery {
 func (s *Notices) DueDeliveries(ctx context.Context, now, staleBefore time.Time, limit int) ([]int64, error) {
 	var ids []int64
 	conn := s.db.conn(ctx)
-	q := conn.Model(&deliveryRow{}).Where("state IN ? AND next_at <= ?", []string{notice.StatePending, notice.StateRetry}, now)
+	q := conn.Model(&deliveryRow{}).Where("state IN ? AND next_at <= ?", []string{notice.StatePending, notice.StateRetried}, now)
 	if staleBefore.IsZero() {
 		q = q.Where("enqueued_at IS NULL")
 	} else {
@@ -399,7 +399,7 @@ func (s *Notices) AbandonLeases(ctx context.Context, now time.Time) ([]notice.De
 func (s *Notices) Claim(ctx context.Context, id int64, now, leaseUntil time.Time) (notice.Claim, bool, error) {
 	conn := s.db.conn(ctx)
 	res := conn.Exec("UPDATE notice_deliveries SET state = ?, attempts = attempts + 1, lease_until = ?, updated_at = ? WHERE id = ? AND state IN (?, ?) AND next_at <= ?",
-		notice.StateSending, leaseUntil, now, id, notice.StatePending, notice.StateRetry, now)
+		notice.StateSending, leaseUntil, now, id, notice.StatePending, notice.StateRetried, now)
 	if res.Error != nil {
 		return notice.Claim{}, false, wrap(res.Error, "claim delivery")
 	}
@@ -463,7 +463,7 @@ func (s *Notices) Settle(ctx context.Context, id int64, o notice.Outcome, now ti
 	if o.MsgID != 0 {
 		set["msg_id"] = o.MsgID
 	}
-	if o.State == notice.StateRetry {
+	if o.State == notice.StateRetried {
 		set["next_at"], set["enqueued_at"] = o.NextAt, nil
 	}
 	res := s.db.conn(ctx).Model(&deliveryRow{}).Where("id = ? AND state = ?", id, notice.StateSending).Updates(set)
@@ -595,7 +595,7 @@ WHERE d.notice_id = ? ORDER BY d.id`, noticeID).Scan(&rows).Error
 		}
 		r.Readers = append(r.Readers, reader)
 		switch d.State {
-		case notice.StateFailed, notice.StateRefused, notice.StateSkipped, notice.StateRetry:
+		case notice.StateFailed, notice.StateRefused, notice.StateSkipped, notice.StateRetried:
 			f := notice.Failure{UserID: d.UserID, Household: house, State: d.State, Reason: d.Reason, Attempts: d.Attempts}
 			if d.Errcode != nil {
 				f.ErrCode = *d.Errcode

@@ -409,7 +409,7 @@ func (b *bench) waitNoticeSent(ctx context.Context, id int64, start time.Time) (
 		if r.States["sent"] >= noticeRecipients {
 			return r, polls, spent, nil
 		}
-		if open := r.States["sent"] + r.States["pending"] + r.States["retry"] + r.States["sending"]; open < noticeRecipients {
+		if open := r.States["sent"] + r.States["pending"] + r.States["retried"] + r.States["sending"]; open < noticeRecipients {
 			first := ""
 			if len(r.Failures) > 0 {
 				f := r.Failures[0]
