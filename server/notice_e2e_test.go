@@ -340,6 +340,27 @@ func TestNoticeDelivery(t *testing.T) {
 	e2eWantError(t, s.call(t, "POST", fmt.Sprintf("/api/v1/notices/%d/read", id), outsider, nil), http.StatusNotFound, "notice_not_found")
 	e2eWantError(t, s.call(t, "GET", fmt.Sprintf("/api/v1/notices/%d/report", id), reps[0].token, nil), http.StatusNotFound, "notice_not_found")
 
+	// An attached image: its recipients may see it, nobody else; another
+	// file's key through this notice is not found.
+	img, other := env.uploadPhoto(t, env.staff, "notice_image"), env.uploadPhoto(t, env.staff, "notice_image")
+	r = s.call(t, "POST", "/api/v1/notices", env.staff, map[string]any{"targets": yard, "title": "电梯施工示意图", "body": "见附图。", "images": []string{img}})
+	e2eWant(t, r, http.StatusCreated)
+	var withImage struct {
+		ID int64 `json:"id"`
+	}
+	r.decode(t, &withImage)
+	ntSend(t, s, env.staff, withImage.ID)
+	r = s.call(t, "GET", fmt.Sprintf("/api/v1/notices/%d/images/%s", withImage.ID, img), reps[0].token, nil)
+	e2eWant(t, r, http.StatusOK)
+	if !strings.HasPrefix(string(r.Body), "\x89PNG") {
+		t.Errorf("notice image is not the PNG uploaded (%d bytes)", len(r.Body))
+	}
+	e2eWantError(t, s.call(t, "GET", fmt.Sprintf("/api/v1/notices/%d/images/%s", withImage.ID, other), reps[0].token, nil), http.StatusNotFound, "file_not_found")
+	e2eWantError(t, s.call(t, "GET", fmt.Sprintf("/api/v1/notices/%d/images/%s", withImage.ID, img), outsider, nil), http.StatusNotFound, "notice_not_found")
+	e2eWantError(t, s.call(t, "GET", "/api/v1/files/"+img, reps[0].token, nil), http.StatusNotFound, "file_not_found")
+	e2eWantError(t, s.call(t, "POST", "/api/v1/notices", env.staff, map[string]any{"targets": yard, "title": "t", "body": "b", "images": []string{"notice_image-nope.png"}}),
+		http.StatusBadRequest, "image_not_found")
+
 	// Staff approve the held notice; then it goes.
 	e2eWant(t, s.call(t, "POST", fmt.Sprintf("/api/v1/notices/%d/approve", held), env.staff, nil), http.StatusOK)
 	if n := ntSend(t, s, env.staff, held); n != len(reps) {

@@ -5,6 +5,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/louyuan/louyuan/internal/files"
+	"github.com/louyuan/louyuan/internal/louyuan"
 	"github.com/louyuan/louyuan/internal/notice"
 )
 
@@ -168,4 +170,28 @@ func (s *Server) subscribe(c *gin.Context) {
 		return
 	}
 	s.mySubscriptions(c)
+}
+
+func (s *Server) noticeImage(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	key := c.Param("key")
+	if !files.ValidKey(key) {
+		fail(c, louyuan.NotFound("file_not_found", "文件不存在"))
+		return
+	}
+	if err := s.Notices.Image(c.Request.Context(), principal(c), id, key); err != nil {
+		fail(c, err)
+		return
+	}
+	m, data, err := s.Files.Attached(c.Request.Context(), key)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "private, max-age=3600")
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Data(http.StatusOK, m.ContentType, data)
 }

@@ -161,6 +161,7 @@ func (s *Server) Handler() http.Handler {
 	a.POST("/notices/:id/send", s.sendNotice)
 	a.GET("/notices/:id/report", s.noticeReport)
 	a.POST("/notices/:id/read", s.markNoticeRead)
+	a.GET("/notices/:id/images/:key", s.noticeImage)
 	a.GET("/me/notices", s.myNotices)
 	a.GET("/me/notices/unread", s.myUnreadNotices)
 	a.GET("/me/subscriptions", s.mySubscriptions)

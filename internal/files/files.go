@@ -204,6 +204,20 @@ func (s *Service) Download(ctx context.Context, p identity.Principal, key string
 	return m, data, nil
 }
 
+// Attached returns a stored file for a caller whose right to see it the
+// caller's service has checked (a notice's image, for its recipients).
+func (s *Service) Attached(ctx context.Context, key string) (Meta, []byte, error) {
+	m, err := s.meta.File(ctx, key)
+	if err != nil {
+		return Meta{}, nil, err
+	}
+	data, err := s.blobs.Get(ctx, key)
+	if err != nil {
+		return Meta{}, nil, &louyuan.Error{Kind: louyuan.KindUnavailable, Code: "storage_unavailable", Message: "文件存储暂时不可用，请稍后再试", Err: err}
+	}
+	return m, data, nil
+}
+
 func newKey(p Purpose, contentType string) string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)

@@ -262,6 +262,21 @@ func (s *Service) Get(ctx context.Context, p identity.Principal, id int64) (View
 	return v, nil
 }
 
+// Image checks that p may see the notice (a recipient, or council and
+// staff in scope) and that key is one of its images.
+func (s *Service) Image(ctx context.Context, p identity.Principal, id int64, key string) error {
+	v, err := s.Get(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	for _, img := range v.Images {
+		if img == key {
+			return nil
+		}
+	}
+	return louyuan.NotFound("file_not_found", "文件不存在")
+}
+
 // Preview counts who a notice to targets would reach.
 func (s *Service) Preview(ctx context.Context, p identity.Principal, targets []Target) (int, error) {
 	d := Draft{Targets: targets, Title: "-", Body: "-"}
