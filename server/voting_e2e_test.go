@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
@@ -644,4 +645,32 @@ func TestProxySettings(t *testing.T) {
 	if r := proxyCast(a.householdID); !bytes.Contains(r.Body, []byte(`"receipt"`)) {
 		t.Fatalf("a confirmed delegation did not let the proxy vote: %s", r)
 	}
+
+	// Both households in one call (one transaction): each its own result,
+	// in the order given; a household twice is refused as a whole.
+	r = s.call(t, "POST", fmt.Sprintf("/api/v1/motions/%d/proxy-ballots", m.ID), b.token,
+		map[string]any{"household_ids": []int64{c.householdID, a.householdID}, "options": []string{"oppose"}})
+	e2eWant(t, r, http.StatusOK)
+	var out struct {
+		Results []struct {
+			HouseholdID int64           `json:"household_id"`
+			Receipt     json.RawMessage `json:"receipt"`
+			Error       *struct {
+				Code string `json:"code"`
+			} `json:"error"`
+		} `json:"results"`
+	}
+	r.decode(t, &out)
+	if len(out.Results) != 2 || out.Results[0].HouseholdID != c.householdID || out.Results[0].Error == nil || out.Results[0].Error.Code != "no_delegation" ||
+		out.Results[1].HouseholdID != a.householdID || out.Results[1].Receipt == nil {
+		t.Fatalf("proxy ballots for two households: %s", r)
+	}
+	_, tl := env.tally(t, m.ID, env.staff)
+	for _, o := range tl.Options {
+		if want := map[string]int{"agree": 0, "oppose": 1}[o.Key]; o.Households != want {
+			t.Errorf("after the proxy's re-vote %s has %d households, want %d", o.Key, o.Households, want)
+		}
+	}
+	e2eWantError(t, s.call(t, "POST", fmt.Sprintf("/api/v1/motions/%d/proxy-ballots", m.ID), b.token,
+		map[string]any{"household_ids": []int64{a.householdID, a.householdID}, "options": []string{"agree"}}), http.StatusBadRequest, "duplicate_households")
 }

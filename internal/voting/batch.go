@@ -80,6 +80,14 @@ type castResult struct {
 // transaction. A ballot that may not be cast gets its own error and the
 // others go on; an error of the database fails them all (nothing written).
 func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) {
+	seen := make(map[BallotKey]bool, len(cs))
+	for _, c := range cs {
+		if seen[c.key()] {
+			// Each would read the state the other replaces.
+			return nil, fmt.Errorf("two ballots of household %d on motion %d in one transaction", c.householdID, c.motionID)
+		}
+		seen[c.key()] = true
+	}
 	var results []castResult
 	err := s.store.InBallotTx(ctx, func(ctx context.Context) error {
 		results = make([]castResult, len(cs)) // afresh on a retry

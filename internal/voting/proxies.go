@@ -300,8 +300,9 @@ type ProxyResult struct {
 }
 
 // CastAsProxy casts the same choice for each household the proxy holds an
-// active delegation of; each household is its own transaction and gets its
-// own result. A household that voted itself keeps its own ballot.
+// active delegation of, all in one transaction; each household gets its
+// own result (a refusal of one does not stop the others). A household that
+// voted itself keeps its own ballot.
 func (s *Service) CastAsProxy(ctx context.Context, p identity.Principal, motionID int64, householdIDs []int64, options []string) ([]ProxyResult, error) {
 	if p.Kind != identity.KindUser {
 		return nil, louyuan.Forbidden("users_only", "只有受托人可以代为投票")
@@ -309,32 +310,69 @@ func (s *Service) CastAsProxy(ctx context.Context, p identity.Principal, motionI
 	if len(householdIDs) == 0 || len(householdIDs) > 100 {
 		return nil, louyuan.Invalid("bad_households", "请选择1到100户")
 	}
+	seen := make(map[int64]bool, len(householdIDs))
+	for _, hid := range householdIDs {
+		if seen[hid] {
+			return nil, louyuan.Invalid("duplicate_households", "同一户只能选一次")
+		}
+		seen[hid] = true
+	}
 	held, err := s.store.DelegationsOfProxy(ctx, p.ID)
 	if err != nil {
 		return nil, err
 	}
-	results := make([]ProxyResult, 0, len(householdIDs))
-	for _, hid := range householdIDs {
-		res := ProxyResult{HouseholdID: hid}
-		r, err := s.castForHousehold(ctx, p, motionID, hid, options, held)
-		if err != nil {
-			var e *louyuan.Error
-			if !louyuan.AsError(err, &e) || e.Kind == louyuan.KindInternal || e.Kind == louyuan.KindUnavailable {
-				return nil, err
-			}
-			res.Error = &struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			}{e.Code, e.Message}
-		} else {
-			res.Receipt = &r
+	results := make([]ProxyResult, len(householdIDs))
+	var (
+		cs  []cast
+		pos []int // cs[k] is the ballot of householdIDs[pos[k]]
+	)
+	origin := audit.OriginOf(ctx)
+	for i, hid := range householdIDs {
+		results[i].HouseholdID = hid
+		c, ok := s.proxyCast(p, motionID, hid, options, held)
+		if !ok {
+			results[i].Error = proxyError(louyuan.Forbidden("no_delegation", "您没有这户的有效委托"))
+			continue
 		}
-		results = append(results, res)
+		c.origin = origin
+		cs, pos = append(cs, c), append(pos, i)
+	}
+	if len(cs) > 0 {
+		rs, err := s.castBatch(ctx, cs)
+		if err != nil {
+			return nil, err
+		}
+		for k, r := range rs {
+			i := pos[k]
+			if r.err != nil {
+				var e *louyuan.Error
+				if !louyuan.AsError(r.err, &e) || e.Kind == louyuan.KindInternal || e.Kind == louyuan.KindUnavailable {
+					return nil, r.err
+				}
+				results[i].Error = proxyError(e)
+				continue
+			}
+			rc := r.receipt
+			results[i].Receipt = &rc
+		}
 	}
 	return results, nil
 }
 
-func (s *Service) castForHousehold(ctx context.Context, p identity.Principal, motionID, hid int64, options []string, held []Delegation) (Receipt, error) {
+func proxyError(e *louyuan.Error) *struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+} {
+	return &struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}{e.Code, e.Message}
+}
+
+// proxyCast is the proxy's ballot for one household, if the proxy holds an
+// active delegation of it; the delegation is checked again, locked, inside
+// the ballot's transaction.
+func (s *Service) proxyCast(p identity.Principal, motionID, hid int64, options []string, held []Delegation) (cast, bool) {
 	var candidate *Delegation
 	for i := range held {
 		if held[i].HouseholdID == hid && held[i].Status == DelegationActive {
@@ -342,9 +380,9 @@ func (s *Service) castForHousehold(ctx context.Context, p identity.Principal, mo
 		}
 	}
 	if candidate == nil {
-		return Receipt{}, louyuan.Forbidden("no_delegation", "您没有这户的有效委托")
+		return cast{}, false
 	}
-	return s.cast(ctx, cast{motionID: motionID, householdID: hid, options: options, channel: ChannelProxy, castBy: p.Ref(), delegationID: candidate.ID,
+	return cast{motionID: motionID, householdID: hid, options: options, channel: ChannelProxy, castBy: p.Ref(), delegationID: candidate.ID,
 		allowed: func(ctx context.Context, m Motion, current Counted, exists bool) error {
 			d, err := s.store.LockDelegation(ctx, candidate.ID)
 			if err != nil {
@@ -360,5 +398,5 @@ func (s *Service) castForHousehold(ctx context.Context, p identity.Principal, mo
 				return louyuan.Conflict("household_voted_itself", "该户已自行投票，以本户的投票为准")
 			}
 			return nil
-		}})
+		}}, true
 }
