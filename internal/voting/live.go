@@ -20,16 +20,16 @@ type CountedVote struct {
 	Options     []string
 }
 
-// LiveTally keeps each open motion's Totals up to date ballot by ballot, so
-// that reading a tally costs the same with ten ballots or a million.
-// Implementations must give, at any moment, exactly Sum(electorate,
-// options, latest votes) over the latest version applied for each household.
 // MotionVote is a counted vote of one motion.
 type MotionVote struct {
 	MotionID int64
 	Vote     CountedVote
 }
 
+// LiveTally keeps each open motion's Totals up to date ballot by ballot, so
+// that reading a tally costs the same with ten ballots or a million.
+// Implementations must give, at any moment, exactly Sum(electorate,
+// options, latest votes) over the latest version applied for each household.
 type LiveTally interface {
 	// Load replaces the motion's live state with the electorate, options
 	// and the counted votes read from the database.
