@@ -135,6 +135,7 @@ type Service struct {
 	cfg        Config
 	signingKey []byte
 	cache      principalCache
+	checked    principalCache // tokens found not ended, without their grants
 	log        *slog.Logger
 	now        func() time.Time
 }
@@ -357,6 +358,7 @@ func (s *Service) Logout(ctx context.Context, accessToken string) error {
 		return err
 	}
 	s.cache.drop(c.TokenID)
+	s.checked.drop(c.TokenID)
 	return s.sessions.Delete(ctx, c.Refresh)
 }
 
@@ -423,13 +425,20 @@ func (s *Service) checkToken(ctx context.Context, accessToken string) (Principal
 	if p, ok := s.cache.get(c.TokenID, now); ok {
 		return p, c, true, nil
 	}
+	if p, ok := s.checked.get(c.TokenID, now); ok {
+		return p, c, false, nil // checked against the ended tokens a moment ago
+	}
 	revoked, err := s.sessions.Revoked(ctx, c.TokenID)
 	if err != nil {
 		s.log.WarnContext(ctx, "cannot check ended tokens; accepting a valid signed token", "err", err)
 	} else if revoked {
 		return Principal{}, accessClaims{}, false, errTokenInvalid
 	}
-	return Principal{Kind: c.Kind, ID: c.ID}, c, false, nil
+	p := Principal{Kind: c.Kind, ID: c.ID}
+	if err == nil {
+		s.checked.put(c.TokenID, p, now)
+	}
+	return p, c, false, nil
 }
 
 // BindPhone stores the phone number behind a getPhoneNumber code, encrypted.
