@@ -3,11 +3,13 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/louyuan/louyuan/internal/voting"
@@ -26,23 +28,72 @@ func (s *Voting) InBallotTx(ctx context.Context, fn func(ctx context.Context) er
 	return s.db.InTxReadCommitted(ctx, fn)
 }
 
-// ShareMotions reads motions with a shared lock, in id order.
+// ShareMotions reads, with a shared lock and in id order, what a ballot
+// needs of its motions: status, closing time, courtyard, ballot mode, rule
+// and options (not the text or the stored result). Rules and options do
+// not change once voting is open, so their decoded form is reused while
+// their stored text is the same.
 func (s *Voting) ShareMotions(ctx context.Context, ids []int64) (map[int64]voting.Motion, error) {
 	ids = slices.Sorted(slices.Values(ids))
 	ids = slices.Compact(ids)
-	var rows []motionRow
-	if err := s.db.conn(ctx).Raw("SELECT * FROM motions WHERE id IN ? ORDER BY id"+s.db.lockSuffix(" LOCK IN SHARE MODE"), ids).Scan(&rows).Error; err != nil {
+	rows, err := s.db.conn(ctx).Raw("SELECT id, courtyard_id, status, closes_at, ballot_mode, rule_json, options_json FROM motions WHERE id IN ? ORDER BY id"+
+		s.db.lockSuffix(" LOCK IN SHARE MODE"), ids).Rows()
+	if err != nil {
 		return nil, wrap(err, "read motions")
 	}
-	out := make(map[int64]voting.Motion, len(rows))
-	for _, r := range rows {
-		m, err := r.toMotion()
-		if err != nil {
+	defer rows.Close()
+	out := make(map[int64]voting.Motion, len(ids))
+	for rows.Next() {
+		var (
+			m             voting.Motion
+			status        string
+			rule, options string
+		)
+		if err := rows.Scan(&m.ID, &m.CourtyardID, &status, &m.ClosesAt, &m.Mode, &rule, &options); err != nil {
+			return nil, wrap(err, "read motions")
+		}
+		m.Status, m.ClosesAt = voting.Status(status), m.ClosesAt.UTC()
+		if m.Rule, m.Options, err = s.choices.decode(m.ID, rule, options); err != nil {
 			return nil, err
 		}
 		out[m.ID] = m
 	}
-	return out, nil
+	return out, wrap(rows.Err(), "read motions")
+}
+
+// choiceCache keeps motions' decoded rules and options by their stored text.
+type choiceCache struct {
+	mu sync.Mutex
+	m  map[int64]decodedChoices
+}
+
+type decodedChoices struct {
+	rule, options string
+	r             voting.Rule
+	o             []voting.Option
+}
+
+func (c *choiceCache) decode(id int64, rule, options string) (voting.Rule, []voting.Option, error) {
+	c.mu.Lock()
+	d, ok := c.m[id]
+	c.mu.Unlock()
+	if ok && d.rule == rule && d.options == options {
+		return d.r, d.o, nil
+	}
+	d = decodedChoices{rule: rule, options: options}
+	if err := json.Unmarshal([]byte(rule), &d.r); err != nil {
+		return d.r, nil, fmt.Errorf("decode rule of motion %d: %w", id, err)
+	}
+	if err := json.Unmarshal([]byte(options), &d.o); err != nil {
+		return d.r, nil, fmt.Errorf("decode options of motion %d: %w", id, err)
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) > 10_000 {
+		c.m = map[int64]decodedChoices{} // bounded: start afresh
+	}
+	c.m[id] = d
+	c.mu.Unlock()
+	return d.r, d.o, nil
 }
 
 // keyWhere is a WHERE clause matching keys, grouped by motion so that

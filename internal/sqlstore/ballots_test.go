@@ -39,6 +39,16 @@ func TestBallotPathStore(t *testing.T) {
 		must(t, db.Exec("INSERT INTO motion_electorate (motion_id, household_id, owner_group, area, building_id, unit_id) SELECT ?, id, id, area, building_id, unit_id FROM households WHERE id IN ?",
 			m.ID, h[:2]).Error)
 
+		for range 2 { // the second read comes from the decoded-choices cache
+			ms, err := s.ShareMotions(ctx, []int64{m.ID, m.ID, 1 << 40})
+			must(t, err)
+			got := ms[m.ID]
+			if len(ms) != 1 || got.Status != voting.StatusVoting || !got.ClosesAt.Equal(m.ClosesAt) || got.CourtyardID != p.Courtyard ||
+				got.Mode != voting.ModeNamed || got.Rule.Kind != voting.OrdinaryRule().Kind || len(got.Options) != 1 || got.Options[0].Key != "agree" {
+				t.Fatalf("ShareMotions = %+v", ms)
+			}
+		}
+
 		for _, returning := range []bool{true, false} {
 			db.Returning = returning && db.Returning
 			keys := []voting.BallotKey{{MotionID: m.ID, HouseholdID: h[2]}, {MotionID: m.ID, HouseholdID: h[1]}, {MotionID: m.ID, HouseholdID: h[0]}}

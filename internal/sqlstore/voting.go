@@ -98,10 +98,13 @@ func (r motionRow) toMotion() (voting.Motion, error) {
 }
 
 // Voting is the voting.Store on SQL.
-type Voting struct{ db *DB }
+type Voting struct {
+	db      *DB
+	choices *choiceCache
+}
 
 // NewVoting returns the voting store of db.
-func NewVoting(db *DB) *Voting { return &Voting{db: db} }
+func NewVoting(db *DB) *Voting { return &Voting{db: db, choices: &choiceCache{}} }
 
 // InTx runs fn in a transaction.
 func (s *Voting) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
