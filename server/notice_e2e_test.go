@@ -526,9 +526,10 @@ func TestNoticeCrashSafety(t *testing.T) {
 	}
 	sort.Slice(secs, func(i, j int) bool { return secs[i] < secs[j] })
 	for _, sec := range secs {
-		// The limiter's windows are Redis seconds; the fake stamps on
-		// arrival, a few milliseconds later: allow that spill.
-		if perSecond[sec] > 200+5 {
+		// The pacer spaces the sends' starts 5 ms apart on Redis's clock;
+		// the fake stamps on arrival, some milliseconds later and with the
+		// scheduling jitter of a loaded machine: allow a tenth of spill.
+		if perSecond[sec] > 200+20 {
 			t.Errorf("%d messages in second %d: the global limit is 200/s", perSecond[sec], sec)
 		}
 	}
@@ -543,8 +544,8 @@ func TestNoticeCrashSafety(t *testing.T) {
 // that have not voted; a delegation tells its proxy.
 func TestNoticeReminder(t *testing.T) {
 	cfg, _ := ntConfig(t)
-	const closeIn = 14 * time.Second
-	cfg.Notices.ReminderBefore = time.Hour // due halfway, seven seconds after opening
+	const closeIn = 20 * time.Second
+	cfg.Notices.ReminderBefore = time.Hour // due halfway, ten seconds after opening
 	cfg.Scheduler.Interval = 300 * time.Millisecond
 	delete(cfg.Notices.Templates, notice.KindDelegationReceived) // inbox only
 	s := e2eStart(t, cfg)
@@ -572,7 +573,7 @@ func TestNoticeReminder(t *testing.T) {
 	r = s.call(t, "POST", fmt.Sprintf("/api/v1/motions/%d/proxy-ballots", m.ID), proxy.token, map[string]any{"household_ids": []int64{rep.householdID}, "options": []string{"oppose"}})
 	e2eWant(t, r, http.StatusOK)
 	voted[rep.userID] = true
-	if time.Since(opened) > 5*time.Second {
+	if time.Since(opened) > 9*time.Second {
 		t.Fatalf("voting took %s; the reminder may have gone before it ended", time.Since(opened))
 	}
 
