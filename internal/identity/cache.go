@@ -46,3 +46,27 @@ func (c *principalCache) drop(tokenID string) {
 	defer c.mu.Unlock()
 	delete(c.m, tokenID)
 }
+
+// verifiedTokens remembers the claims of access tokens whose signature was
+// checked: the signature covers the whole token string, so the same string
+// needs no second check (its expiry is still checked on every use).
+type verifiedTokens struct {
+	mu sync.Mutex
+	m  map[string]accessClaims
+}
+
+func (v *verifiedTokens) get(token string) (accessClaims, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	c, ok := v.m[token]
+	return c, ok
+}
+
+func (v *verifiedTokens) put(token string, c accessClaims) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil || len(v.m) > 50_000 {
+		v.m = make(map[string]accessClaims) // bounded: start afresh
+	}
+	v.m[token] = c
+}

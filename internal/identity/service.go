@@ -136,6 +136,7 @@ type Service struct {
 	signingKey []byte
 	cache      principalCache
 	checked    principalCache // tokens found not ended, without their grants
+	verified   verifiedTokens
 	log        *slog.Logger
 	now        func() time.Time
 }
@@ -414,9 +415,12 @@ func (s *Service) checkToken(ctx context.Context, accessToken string) (Principal
 	if len(accessToken) > 400 {
 		return Principal{}, accessClaims{}, false, errTokenInvalid
 	}
-	c, ok := s.verify(accessToken)
+	c, ok := s.verified.get(accessToken)
 	if !ok {
-		return Principal{}, accessClaims{}, false, errTokenInvalid
+		if c, ok = s.verify(accessToken); !ok {
+			return Principal{}, accessClaims{}, false, errTokenInvalid
+		}
+		s.verified.put(accessToken, c)
 	}
 	now := s.now()
 	if now.Unix() >= c.Expires {
