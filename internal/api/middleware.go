@@ -54,6 +54,9 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 		if c.Writer.Status() >= 500 {
 			level = slog.LevelError
 		}
+		if !log.Enabled(c.Request.Context(), level) {
+			return
+		}
 		log.Log(c.Request.Context(), level, "request", "method", c.Request.Method, "route", route, "status", c.Writer.Status(),
 			"elapsed_ms", time.Since(start).Milliseconds(), "request_id", c.GetString(requestIDKey), "ip", c.ClientIP())
 	}
