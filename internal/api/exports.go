@@ -96,7 +96,7 @@ func (s *Server) exportSignatures(format string) gin.HandlerFunc {
 			func(pt petition.Petition, lists petition.Lists) error {
 				if format == "xlsx" {
 					d.name = fmt.Sprintf("%s签名名单-%s.xlsx", pt.Title, stamp())
-					return export.SignaturesXLSXOnePass(d, pt, lists.All)
+					return export.SignaturesXLSX(d, pt, lists.All)
 				}
 				d.ctype = csvType
 				if list == "signed" {

@@ -113,12 +113,12 @@ func TestSignaturesXLSXMemory(t *testing.T) {
 	out := &probingWriter{probe: zipProbe, sampleBytes: 1 << 20}
 	notSigned := generatedHouseholds(bigList, false, notSignedProbe, every)
 	start := time.Now()
-	err := SignaturesXLSX(out, testPetition, generatedHouseholds(bigList, true, signedProbe, every),
+	err := SignaturesXLSX(out, testPetition, bothLists(generatedHouseholds(bigList, true, signedProbe, every),
 		func(fn func(petition.HouseholdRow) error) error {
 			err := notSigned(fn)
 			spilled = countFiles(t, tmp)
 			return err
-		})
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestResultsMemory(t *testing.T) {
 func BenchmarkSignaturesXLSX(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		err := SignaturesXLSX(io.Discard, testPetition, generatedHouseholds(bigList, true, nil, 1), generatedHouseholds(bigList, false, nil, 1))
+		err := SignaturesXLSX(io.Discard, testPetition, bothLists(generatedHouseholds(bigList, true, nil, 1), generatedHouseholds(bigList, false, nil, 1)))
 		if err != nil {
 			b.Fatal(err)
 		}

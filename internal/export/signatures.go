@@ -87,32 +87,14 @@ func householdRows(rows func(func(petition.HouseholdRow) error) error, build fun
 // Both sheets freeze their two header rows and print on A4 landscape, one
 // page wide, with the header rows on every page.
 //
-// Both sheets are streamed: each row is written as it is read, the second
-// sheet after the first is finished, and the zipped workbook goes straight
-// to w. An error of signed or notSigned is returned as it is, and then
-// nothing has been written to w.
-func SignaturesXLSX(w io.Writer, p petition.Petition, signed, notSigned func(func(petition.HouseholdRow) error) error) error {
-	return SignaturesXLSXOnePass(w, p, func(fn func(petition.HouseholdRow) error) error {
-		for _, list := range []struct {
-			rows   func(func(petition.HouseholdRow) error) error
-			signed bool
-		}{{signed, true}, {notSigned, false}} {
-			if list.rows == nil {
-				continue
-			}
-			if err := list.rows(func(r petition.HouseholdRow) error { r.Signed = list.signed; return fn(r) }); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// SignaturesXLSXOnePass is SignaturesXLSX over one pass of the scope's
-// households, signed and not mixed (HouseholdRow.Signed tells which sheet
-// each goes to): both sheets are streamed at once, so the database reads
-// the scope once.
-func SignaturesXLSXOnePass(w io.Writer, p petition.Petition, all func(func(petition.HouseholdRow) error) error) error {
+// Both sheets are streamed: each row is written as it is read, and the
+// zipped workbook goes straight to w. An error of the iterator is returned
+// as it is, and then nothing has been written to w.
+//
+// The households come in one pass over the scope, signed and not mixed
+// (HouseholdRow.Signed tells which sheet each goes to): both sheets are
+// streamed at once, so the database reads the scope once.
+func SignaturesXLSX(w io.Writer, p petition.Petition, all func(func(petition.HouseholdRow) error) error) error {
 	generated := time.Now()
 	f, st, err := newWorkbook(signedSheet)
 	if err != nil {

@@ -42,7 +42,7 @@ var (
 func TestSignaturesXLSX(t *testing.T) {
 	var buf bytes.Buffer
 	before := time.Now()
-	if err := SignaturesXLSX(&buf, testPetition, households(signedRows...), households(notSignedRows...)); err != nil {
+	if err := SignaturesXLSX(&buf, testPetition, bothLists(households(signedRows...), households(notSignedRows...))); err != nil {
 		t.Fatal(err)
 	}
 	f := openXLSX(t, buf.Bytes())
@@ -217,14 +217,14 @@ func failAfter(n int, err error) func(func(petition.HouseholdRow) error) error {
 func TestSignaturesIteratorError(t *testing.T) {
 	boom := louyuan.Internalf(errors.New("connection reset"), "read signature list")
 	var buf bytes.Buffer
-	err := SignaturesXLSX(&buf, testPetition, failAfter(2, boom), households(notSignedRows...))
+	err := SignaturesXLSX(&buf, testPetition, bothLists(failAfter(2, boom), households(notSignedRows...)))
 	if !errors.Is(err, boom) {
 		t.Errorf("signed iterator error: got %v", err)
 	}
 	if buf.Len() != 0 {
 		t.Errorf("a failed workbook wrote %d bytes", buf.Len())
 	}
-	err = SignaturesXLSX(&buf, testPetition, households(signedRows...), failAfter(1, boom))
+	err = SignaturesXLSX(&buf, testPetition, bothLists(households(signedRows...), failAfter(1, boom)))
 	if !errors.Is(err, boom) {
 		t.Errorf("not-signed iterator error: got %v", err)
 	}
@@ -244,10 +244,26 @@ var errDisk = errors.New("disk full")
 func (failingWriter) Write([]byte) (int, error) { return 0, errDisk }
 
 func TestSignaturesWriteError(t *testing.T) {
-	if err := SignaturesXLSX(failingWriter{}, testPetition, households(signedRows...), households(notSignedRows...)); !errors.Is(err, errDisk) {
+	if err := SignaturesXLSX(failingWriter{}, testPetition, bothLists(households(signedRows...), households(notSignedRows...))); !errors.Is(err, errDisk) {
 		t.Errorf("XLSX to a failing writer: %v", err)
 	}
 	if err := SignaturesCSV(failingWriter{}, households(signedRows...), true); !errors.Is(err, errDisk) {
 		t.Errorf("CSV to a failing writer: %v", err)
+	}
+}
+
+// bothLists is the one-pass iterator over a signed and a not-signed list,
+// each row marked as the list it comes from.
+func bothLists(signed, notSigned func(func(petition.HouseholdRow) error) error) func(func(petition.HouseholdRow) error) error {
+	return func(fn func(petition.HouseholdRow) error) error {
+		for _, list := range []struct {
+			rows   func(func(petition.HouseholdRow) error) error
+			signed bool
+		}{{signed, true}, {notSigned, false}} {
+			if err := list.rows(func(r petition.HouseholdRow) error { r.Signed = list.signed; return fn(r) }); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 }

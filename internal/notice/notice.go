@@ -282,9 +282,6 @@ func NewService(store Store, content ContentChecker, queue Queue, al audit.Appen
 // SetClock replaces the clock (tests).
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
-// Templates returns the configured templates by kind.
-func (s *Service) Templates() map[string]Template { return s.templates }
-
 // NoticeStream is the audit stream of one notice's deliveries.
 func NoticeStream(courtyardID, noticeID int64) string {
 	return audit.CourtyardStream(courtyardID) + ":notice:" + itoa(noticeID)
