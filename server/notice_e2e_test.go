@@ -356,6 +356,28 @@ func TestNoticeDelivery(t *testing.T) {
 	if !strings.Contains(string(r.Body), fmt.Sprintf(`"unread":%d`, unread-1)) {
 		t.Errorf("unread after reading: %s, want %d", r, unread-1)
 	}
+	// The notice itself: the reader sees when they read it, the sender how
+	// many it went to (and, for one still held, how many it would reach).
+	var view struct {
+		ID         int64      `json:"id"`
+		ReadAt     *time.Time `json:"read_at"`
+		Recipients *int       `json:"recipients"`
+	}
+	r = s.call(t, "GET", fmt.Sprintf("/api/v1/notices/%d", id), reps[0].token, nil)
+	e2eWant(t, r, http.StatusOK)
+	r.decode(t, &view)
+	if view.ID != id || view.ReadAt == nil || view.Recipients != nil {
+		t.Errorf("the recipient's view after reading: %s", r)
+	}
+	for _, nid := range []int64{id, held} {
+		view.Recipients = nil
+		r = s.call(t, "GET", fmt.Sprintf("/api/v1/notices/%d", nid), env.staff, nil)
+		e2eWant(t, r, http.StatusOK)
+		r.decode(t, &view)
+		if view.Recipients == nil || *view.Recipients != len(reps) {
+			t.Errorf("the sender's view of notice %d: %s; want %d recipients", nid, r, len(reps))
+		}
+	}
 	rep = ntGetReport(t, s, env.staff, id)
 	if rep.Read != 1 {
 		t.Errorf("report says %d read, want 1", rep.Read)

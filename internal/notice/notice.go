@@ -158,6 +158,10 @@ type Store interface {
 	// Recipients lists the users bound to households in the targets, each
 	// once.
 	Recipients(ctx context.Context, targets []Target) ([]Recipient, error)
+	// RecipientCount counts the users Recipients would list.
+	RecipientCount(ctx context.Context, targets []Target) (int, error)
+	// DeliveryCount counts a sent notice's recipients.
+	DeliveryCount(ctx context.Context, noticeID int64) (int, error)
 	EventRecipients(ctx context.Context, q EventRecipients) ([]Recipient, error)
 	// InsertDeliveries writes one delivery per recipient in state (pending,
 	// or skipped with reason when nothing is to be sent), marked as

@@ -246,17 +246,12 @@ func (s *Service) Get(ctx context.Context, p identity.Principal, id int64) (View
 	v := View{Notice: n}
 	var count int
 	if n.Status == StatusSent {
-		r, err := s.store.Report(ctx, id)
-		if err != nil {
-			return View{}, err
-		}
-		count = r.Recipients
+		count, err = s.store.DeliveryCount(ctx, id)
 	} else {
-		rs, err := s.store.Recipients(ctx, n.Targets)
-		if err != nil {
-			return View{}, err
-		}
-		count = len(rs)
+		count, err = s.store.RecipientCount(ctx, n.Targets)
+	}
+	if err != nil {
+		return View{}, err
 	}
 	v.Recipients = &count
 	return v, nil
@@ -286,8 +281,7 @@ func (s *Service) Preview(ctx context.Context, p identity.Principal, targets []T
 	if _, err := s.canSend(ctx, p, targets); err != nil {
 		return 0, err
 	}
-	rs, err := s.store.Recipients(ctx, targets)
-	return len(rs), err
+	return s.store.RecipientCount(ctx, targets)
 }
 
 // List shows a courtyard's notices to its council and staff.

@@ -130,9 +130,13 @@ func (s *Notices) CreateNotice(ctx context.Context, n notice.Notice) (notice.Not
 		return n, false, wrap(err, "create notice")
 	}
 	n.ID = row.ID
-	for _, t := range n.Targets {
-		if err := conn.Create(&noticeTargetRow{NoticeID: n.ID, ScopeType: t.ScopeType, ScopeID: t.ScopeID}).Error; err != nil {
-			return n, false, wrap(err, "create notice target")
+	if len(n.Targets) > 0 {
+		ts := make([]noticeTargetRow, len(n.Targets))
+		for i, t := range n.Targets {
+			ts[i] = noticeTargetRow{NoticeID: n.ID, ScopeType: t.ScopeType, ScopeID: t.ScopeID}
+		}
+		if err := conn.Create(&ts).Error; err != nil {
+			return n, false, wrap(err, "create notice targets")
 		}
 	}
 	return n, true, nil
@@ -222,9 +226,9 @@ func (s *Notices) withTargets(ctx context.Context, ns []notice.Notice) error {
 	return nil
 }
 
-// Recipients lists the users bound to households in the targets, each once
-// (with the first of their households there).
-func (s *Notices) Recipients(ctx context.Context, targets []notice.Target) ([]notice.Recipient, error) {
+// recipientScope is the WHERE clause choosing the households in targets
+// (aliased h), and its arguments; empty when there are no targets.
+func recipientScope(targets []notice.Target) (string, []any) {
 	var conds []string
 	var args []any
 	by := map[string][]int64{}
@@ -238,10 +242,38 @@ func (s *Notices) Recipients(ctx context.Context, targets []notice.Target) ([]no
 		}
 	}
 	if len(conds) == 0 {
+		return "", nil
+	}
+	return "(" + strings.Join(conds, " OR ") + ")", args
+}
+
+// Recipients lists the users bound to households in the targets, each once
+// (with the first of their households there).
+func (s *Notices) Recipients(ctx context.Context, targets []notice.Target) ([]notice.Recipient, error) {
+	where, args := recipientScope(targets)
+	if where == "" {
 		return nil, nil
 	}
-	return s.recipients(ctx, "SELECT m.user_id, MIN(m.household_id) FROM memberships m JOIN households h ON h.id = m.household_id WHERE ("+
-		strings.Join(conds, " OR ")+") GROUP BY m.user_id ORDER BY m.user_id", args...)
+	return s.recipients(ctx, "SELECT m.user_id, MIN(m.household_id) FROM memberships m JOIN households h ON h.id = m.household_id WHERE "+
+		where+" GROUP BY m.user_id ORDER BY m.user_id", args...)
+}
+
+// RecipientCount counts the users Recipients would list.
+func (s *Notices) RecipientCount(ctx context.Context, targets []notice.Target) (int, error) {
+	where, args := recipientScope(targets)
+	if where == "" {
+		return 0, nil
+	}
+	var n int64
+	err := s.db.conn(ctx).Raw("SELECT COUNT(DISTINCT m.user_id) FROM memberships m JOIN households h ON h.id = m.household_id WHERE "+where, args...).Scan(&n).Error
+	return int(n), wrap(err, "count recipients")
+}
+
+// DeliveryCount counts a notice's recipients.
+func (s *Notices) DeliveryCount(ctx context.Context, noticeID int64) (int, error) {
+	var n int64
+	err := s.db.conn(ctx).Model(&deliveryRow{}).Where("notice_id = ?", noticeID).Count(&n).Error
+	return int(n), wrap(err, "count deliveries")
 }
 
 func (s *Notices) recipients(ctx context.Context, q string, args ...any) ([]notice.Recipient, error) {
