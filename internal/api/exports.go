@@ -74,7 +74,7 @@ const (
 	csvType  = "text/csv; charset=utf-8"
 )
 
-func stamp() string { return time.Now().In(time.FixedZone("CST", 8*3600)).Format("20060102-1504") }
+func stamp() string { return time.Now().In(louyuan.China).Format("20060102-1504") }
 
 func (s *Server) exportSignatures(format string) gin.HandlerFunc {
 	return func(c *gin.Context) {

@@ -21,10 +21,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// chinaTime is the zone every time in an export is shown in.
-var chinaTime = time.FixedZone("CST", 8*3600)
+	"github.com/louyuan/louyuan/internal/louyuan"
+)
 
 // Time layouts: a stamp for when a file was made, and the exact moment of a
 // signature or ballot.
@@ -35,7 +34,7 @@ const (
 
 // generatedStamp is the "made at" note of a file's title row.
 func generatedStamp(at time.Time) string {
-	return "生成时间：" + at.In(chinaTime).Format(stampLayout) + "（北京时间）"
+	return "生成时间：" + at.In(louyuan.China).Format(stampLayout) + "（北京时间）"
 }
 
 // moment formats a row's time in China time, or "" when it is unset.
@@ -43,7 +42,7 @@ func moment(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(chinaTime).Format(momentLayout)
+	return t.In(louyuan.China).Format(momentLayout)
 }
 
 // kind says how a value is written: as text, a whole number, or a decimal

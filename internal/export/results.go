@@ -190,7 +190,7 @@ func summarize(m voting.Motion, t voting.Tally) summary {
 		{"状态", statusLabel(m.Status)},
 	}
 	if !m.OpensAt.IsZero() && !m.ClosesAt.IsZero() {
-		s.facts = append(s.facts, fact{"投票期", m.OpensAt.In(chinaTime).Format(stampLayout) + " 至 " + m.ClosesAt.In(chinaTime).Format(stampLayout)})
+		s.facts = append(s.facts, fact{"投票期", m.OpensAt.In(louyuan.China).Format(stampLayout) + " 至 " + m.ClosesAt.In(louyuan.China).Format(stampLayout)})
 	}
 
 	s.counts = []countLine{

@@ -136,7 +136,7 @@ func checkStamp(t *testing.T, title []string, before time.Time) {
 		t.Fatal(err)
 	}
 	if at.Before(before.Truncate(time.Minute)) || at.After(time.Now()) {
-		t.Errorf("stamp %s is not the time the file was made (%s, China time)", m[1], before.In(chinaTime).Format(stampLayout))
+		t.Errorf("stamp %s is not the time the file was made (%s, China time)", m[1], before.In(louyuan.China).Format(stampLayout))
 	}
 }
 

@@ -7,6 +7,7 @@ package louyuan
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind is the class of an error. The API layer maps each Kind to one HTTP
@@ -115,3 +116,8 @@ func IsKind(err error, kind Kind) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Kind == kind
 }
+
+// China is the time zone residents and staff read every time in (UTC+8,
+// no daylight saving): dates of council terms, invite expiries, times in
+// exports and notices.
+var China = time.FixedZone("CST", 8*3600)

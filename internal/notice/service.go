@@ -479,10 +479,8 @@ func (s *Service) Remind(ctx context.Context) {
 	}
 }
 
-var cst = time.FixedZone("CST", 8*3600)
-
 // ChinaTime formats t as residents read it: "2026年11月26日 15:04" (UTC+8).
-func ChinaTime(t time.Time) string { return t.In(cst).Format("2006年1月2日 15:04") }
+func ChinaTime(t time.Time) string { return t.In(louyuan.China).Format("2006年1月2日 15:04") }
 
 // cut shortens s to at most n characters, ending with "…" when cut.
 func cut(s string, n int) string {

@@ -373,7 +373,7 @@ func (s *Service) IssueInvites(ctx context.Context, p identity.Principal, courty
 		invites[i] = Invite{HouseholdID: h.ID, Role: role, ExpiresAt: expires}
 		hashes[i] = HashInviteCode(code)
 		slips[i] = InviteSlip{Courtyard: c.Name, Building: h.Building, Unit: h.Unit, Room: h.Room, Role: role, Code: code,
-			ExpiresAt: expires.In(chinaTime).Format("2006-01-02")}
+			ExpiresAt: expires.In(louyuan.China).Format("2006-01-02")}
 	}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.store.CreateInvites(ctx, invites, hashes, p.Ref(), now); err != nil {
@@ -387,8 +387,6 @@ func (s *Service) IssueInvites(ctx context.Context, p identity.Principal, courty
 	}
 	return slips, nil
 }
-
-var chinaTime = time.FixedZone("CST", 8*3600)
 
 // RequestBind asks staff to bind the caller to a household without a code.
 func (s *Service) RequestBind(ctx context.Context, p identity.Principal, householdID int64, role MemberRole, realName, note string) (Request, error) {

@@ -211,7 +211,7 @@ func (s *Identity) Grants(ctx context.Context, kind identity.Kind, id int64, now
 		Role        string
 		CourtyardID int64
 	}
-	today := now.In(chinaTime).Format("2006-01-02")
+	today := now.In(louyuan.China).Format("2006-01-02")
 	err := s.db.conn(ctx).Table("council_members AS m").
 		Select("m.role, cc.courtyard_id").
 		Joins("JOIN council_terms t ON t.id = m.term_id").
@@ -244,7 +244,7 @@ func appendCouncilGrants(out []identity.Grant, seat string, courtyardID int64) [
 // name and roles, in one query: it runs for every request whose principal
 // is not cached.
 func (s *Identity) UserPrincipal(ctx context.Context, id int64, now time.Time) (string, []identity.Grant, error) {
-	today := now.In(chinaTime).Format("2006-01-02")
+	today := now.In(louyuan.China).Format("2006-01-02")
 	rows, err := s.db.conn(ctx).Raw(`SELECT 'user' AS kind, real_name AS a, '' AS b, 0 AS c FROM users WHERE id = ?
 UNION ALL SELECT 'grant', role, scope_type, scope_id FROM role_grants WHERE principal_type = 'user' AND principal_id = ?
 UNION ALL SELECT 'council', m.role, '', cc.courtyard_id FROM council_members m
@@ -284,8 +284,6 @@ UNION ALL SELECT 'council', m.role, '', cc.courtyard_id FROM council_members m
 	}
 	return name, grants, nil
 }
-
-var chinaTime = time.FixedZone("CST", 8*3600)
 
 // AddGrant records a grant; granting one that exists is a no-op.
 func (s *Identity) AddGrant(ctx context.Context, kind identity.Kind, id int64, g identity.Grant, by string, now time.Time) error {
