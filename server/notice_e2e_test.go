@@ -585,6 +585,16 @@ func TestNoticeCrashSafety(t *testing.T) {
 		t.Errorf("2000 messages at 200/s took %s, less than %s: the instances did not share the limit", elapsed, min)
 	}
 	t.Logf("two instances: %d messages in %s", n, elapsed.Round(time.Millisecond))
+	// Every delivery's state change, the abandoned ones included, is in
+	// intact audit chains.
+	e2eRunEnv(t, cfg, false)
+	if out, err := e2eRun("audit", "verify"); err != nil || !strings.Contains(out, "audit log intact") {
+		t.Fatalf("audit verify after the deliveries: %v %q", err, out)
+	}
+	var audited int64
+	if err := db.Raw("SELECT COUNT(*) FROM audit_log WHERE action = 'delivery.failed' AND detail LIKE ?", "%服务中断%").Scan(&audited).Error; err != nil || audited != 3 {
+		t.Errorf("%d audit entries for the deliveries abandoned mid-send (%v), want 3", audited, err)
+	}
 }
 
 // TestNoticeReminder: opening a motion notifies every household of the

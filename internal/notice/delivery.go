@@ -161,21 +161,25 @@ func (w *Worker) Sweep(ctx context.Context) {
 	now := w.s.now().UTC()
 	err := w.s.store.InTx(ctx, func(ctx context.Context) error {
 		abandoned, err := w.s.store.AbandonLeases(ctx, now)
-		if err != nil {
+		if err != nil || len(abandoned) == 0 {
 			return err
 		}
+		courtyard := map[int64]int64{} // notice → its courtyard, read once each
+		records := make([]audit.Record, 0, len(abandoned))
 		for _, d := range abandoned {
 			w.s.log.WarnContext(ctx, "delivery abandoned mid-send; not sent again", "delivery", d.ID, "notice", d.NoticeID)
-			n, err := w.s.store.Notice(ctx, d.NoticeID)
-			if err != nil {
-				return err
+			yard, ok := courtyard[d.NoticeID]
+			if !ok {
+				n, err := w.s.store.Notice(ctx, d.NoticeID)
+				if err != nil {
+					return err
+				}
+				yard, courtyard[d.NoticeID] = n.CourtyardID, n.CourtyardID
 			}
-			if err := w.s.audit.Append(ctx, audit.Record{Stream: deliveryStream(n.CourtyardID, d), Actor: "system", Action: "delivery." + d.State,
-				Object: "delivery:" + itoa(d.ID), Detail: map[string]any{"notice": d.NoticeID, "user": d.UserID, "attempt": d.Attempts, "state": d.State, "reason": d.Reason}}); err != nil {
-				return err
-			}
+			records = append(records, audit.Record{Stream: deliveryStream(yard, d), Actor: "system", Action: "delivery." + d.State,
+				Object: "delivery:" + itoa(d.ID), Detail: map[string]any{"notice": d.NoticeID, "user": d.UserID, "attempt": d.Attempts, "state": d.State, "reason": d.Reason}})
 		}
-		return nil
+		return w.s.audit.AppendAll(ctx, records)
 	})
 	if err != nil {
 		w.s.log.WarnContext(ctx, "settle abandoned deliveries", "err", err)

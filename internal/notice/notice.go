@@ -268,7 +268,7 @@ type Service struct {
 	store     Store
 	content   ContentChecker
 	queue     Queue
-	audit     audit.Appender
+	audit     audit.BatchAppender
 	templates map[string]Template
 	log       *slog.Logger
 	now       func() time.Time
@@ -278,7 +278,7 @@ type Service struct {
 
 // NewService wires the notice service. templates maps each kind to its
 // subscribe template; a kind without one is delivered in the inbox only.
-func NewService(store Store, content ContentChecker, queue Queue, al audit.Appender, templates map[string]Template, log *slog.Logger) *Service {
+func NewService(store Store, content ContentChecker, queue Queue, al audit.BatchAppender, templates map[string]Template, log *slog.Logger) *Service {
 	return &Service{store: store, content: content, queue: queue, audit: al, templates: templates, log: log, now: time.Now,
 		ReminderBefore: 24 * time.Hour}
 }

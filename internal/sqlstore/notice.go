@@ -404,25 +404,30 @@ func (s *Notices) DueDeliveries(ctx context.Context, now, staleBefore time.Time,
 	return ids, wrap(err, "mark deliveries enqueued")
 }
 
-// AbandonLeases fails deliveries whose worker died mid-send.
+// AbandonLeases fails deliveries whose worker died mid-send, a thousand
+// at most per call.
 func (s *Notices) AbandonLeases(ctx context.Context, now time.Time) ([]notice.Delivery, error) {
 	var rows []deliveryRow
 	conn := s.db.conn(ctx)
-	if err := conn.Where("state = ? AND lease_until < ?", notice.StateSending, now).Limit(1000).Find(&rows).Error; err != nil {
+	q := conn.Where("state = ? AND lease_until < ?", notice.StateSending, now).Order("id").Limit(1000)
+	if err := s.db.forUpdate(q).Find(&rows).Error; err != nil {
 		return nil, wrap(err, "find abandoned deliveries")
 	}
-	var out []notice.Delivery
-	for _, r := range rows {
-		res := conn.Model(&deliveryRow{}).Where("id = ? AND state = ? AND lease_until < ?", r.ID, notice.StateSending, now).
-			Updates(map[string]any{"state": notice.StateFailed, "lease_until": nil, "updated_at": now,
-				"reason": "发送过程中服务中断，结果未知；为避免重复发送不再重试"})
-		if res.Error != nil {
-			return out, wrap(res.Error, "fail abandoned delivery")
-		}
-		if res.RowsAffected == 1 {
-			r.State = notice.StateFailed
-			out = append(out, r.toDelivery())
-		}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	const reason = "发送过程中服务中断，结果未知；为避免重复发送不再重试"
+	ids := make([]int64, len(rows))
+	out := make([]notice.Delivery, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+		r.State, r.Reason = notice.StateFailed, reason
+		out[i] = r.toDelivery()
+	}
+	err := conn.Model(&deliveryRow{}).Where("id IN ?", ids).
+		Updates(map[string]any{"state": notice.StateFailed, "lease_until": nil, "updated_at": now, "reason": reason}).Error
+	if err != nil {
+		return nil, wrap(err, "fail abandoned deliveries")
 	}
 	return out, nil
 }
