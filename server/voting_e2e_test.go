@@ -506,6 +506,18 @@ func TestVotingRaces(t *testing.T) {
 	if out, err := e2eRun("audit", "verify"); err != nil || !strings.Contains(out, "audit log intact") {
 		t.Fatalf("audit verify after the batched ballots: %v %q", err, out)
 	}
+	// The batches show on /metrics: as many ballots as were cast, in
+	// fewer batches than ballots.
+	r = s.call(t, "GET", "/metrics", "", nil)
+	e2eWant(t, r, http.StatusOK)
+	var batches, ballots float64
+	for _, line := range strings.Split(string(r.Body), "\n") {
+		fmt.Sscanf(line, "louyuan_ballot_batch_size_count %g", &batches)
+		fmt.Sscanf(line, "louyuan_ballot_batch_size_sum %g", &ballots)
+	}
+	if cast := float64(32 + 2*2*len(env.reps)); ballots < cast || batches == 0 || batches >= ballots {
+		t.Errorf("metrics: %v ballots in %v batches; at least %v ballots were cast, and some together", ballots, batches, cast)
+	}
 }
 
 // TestVotingAuthorisation checks who may not vote or delegate.
