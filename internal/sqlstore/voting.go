@@ -525,29 +525,17 @@ func (r countedRow) toCounted() voting.Counted {
 	return c
 }
 
-// putCounted creates or replaces a household's counted ballot. A replace
-// must move the version on by exactly one.
-func (s *Voting) putCounted(ctx context.Context, c voting.Counted, replace bool) error {
-	row := countedRow{MotionID: c.MotionID, HouseholdID: c.HouseholdID, BallotID: c.BallotID, Choice: encodeChoice(c.Options),
-		Channel: c.Channel, DelegationID: nullInt(c.DelegationID), Version: c.Version, UpdatedAt: time.Now().UTC()}
-	conn := s.db.conn(ctx)
-	if !replace {
-		if err := conn.Create(&row).Error; err != nil {
-			if isDuplicate(err) {
-				return louyuan.Conflict("ballot_race", "同时有另一张选票提交，请重试")
-			}
-			return wrap(err, "count ballot")
-		}
-		return nil
-	}
-	res := conn.Model(&countedRow{}).Where("motion_id = ? AND household_id = ? AND version = ?", c.MotionID, c.HouseholdID, c.Version-1).
-		Updates(map[string]any{"ballot_id": row.BallotID, "choice": row.Choice, "channel": row.Channel, "delegation_id": row.DelegationID,
-			"version": row.Version, "updated_at": row.UpdatedAt})
+// replaceCounted replaces a household's counted ballot, whose row the
+// caller holds locked: the version must move on by exactly one.
+func (s *Voting) replaceCounted(ctx context.Context, c voting.Counted) error {
+	res := s.db.conn(ctx).Model(&countedRow{}).Where("motion_id = ? AND household_id = ? AND version = ?", c.MotionID, c.HouseholdID, c.Version-1).
+		Updates(map[string]any{"ballot_id": c.BallotID, "choice": encodeChoice(c.Options), "channel": c.Channel, "delegation_id": nullInt(c.DelegationID),
+			"version": c.Version, "updated_at": time.Now().UTC()})
 	if res.Error != nil {
 		return wrap(res.Error, "replace counted ballot")
 	}
 	if res.RowsAffected != 1 {
-		return louyuan.Conflict("ballot_race", "同时有另一张选票提交，请重试")
+		return fmt.Errorf("counted ballot of household %d on motion %d is not at version %d", c.HouseholdID, c.MotionID, c.Version-1)
 	}
 	return nil
 }
@@ -819,7 +807,7 @@ func (s *Voting) WithdrawProxyBallots(ctx context.Context, delegationID int64, n
 		}
 		c := voting.Counted{MotionID: r.MotionID, HouseholdID: r.HouseholdID, BallotID: r.BallotID, Channel: voting.ChannelWithdrawn,
 			DelegationID: delegationID, Version: r.Version + 1}
-		if err := s.putCounted(ctx, c, true); err != nil {
+		if err := s.replaceCounted(ctx, c); err != nil {
 			return nil, err
 		}
 		out = append(out, c)
