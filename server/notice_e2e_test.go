@@ -154,6 +154,10 @@ func TestNoticeDelivery(t *testing.T) {
 	if r := s.call(t, "POST", fmt.Sprintf("/api/v1/notices/%d/approve", held), env.reps[0].token, nil); r.Status != http.StatusForbidden && r.Status != http.StatusNotFound {
 		t.Fatalf("a resident approved a notice: %s", r)
 	}
+	r0 := s.call(t, "POST", "/api/v1/notices/preview", env.staff, map[string]any{"targets": []map[string]any{{"scope_type": "unit", "scope_id": 1 << 40}}})
+	if e := e2eWantError(t, r0, http.StatusNotFound, "scope_not_found"); !strings.Contains(e.Error.Message, "通知") {
+		t.Errorf("a missing unit is reported as %q; the clerk is writing a notice", e.Error.Message)
+	}
 	if got := len(fake.Sent()); got != before {
 		t.Fatalf("%d messages went out before any notice was sent", got-before)
 	}

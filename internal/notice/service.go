@@ -26,7 +26,9 @@ func (s *Service) canSend(ctx context.Context, p identity.Principal, targets []T
 		yard := t.ScopeID
 		if t.ScopeType != ScopeCourtyard {
 			var err error
-			if yard, err = s.store.ScopeCourtyard(ctx, t.ScopeType, t.ScopeID); err != nil {
+			if yard, err = s.store.ScopeCourtyard(ctx, t.ScopeType, t.ScopeID); louyuan.IsKind(err, louyuan.KindNotFound) {
+				return nil, louyuan.NotFound("scope_not_found", "通知范围里的楼栋或单元不存在")
+			} else if err != nil {
 				return nil, err
 			}
 		}
