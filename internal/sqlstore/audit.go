@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"maps"
 	"slices"
@@ -69,42 +70,30 @@ func (l *AuditLog) AppendAll(ctx context.Context, rs []audit.Record) error {
 		return nil
 	}
 	return l.db.InTx(ctx, func(ctx context.Context) error {
+		t, _ := txOf(ctx)
 		heads := make(map[string]auditHeadRow, len(rs))
+		var unlocked []string // streams whose heads this transaction has not locked yet
 		for _, r := range rs {
-			heads[streamOf(r)] = auditHeadRow{}
+			st := streamOf(r)
+			if _, seen := heads[st]; seen {
+				continue
+			}
+			h, locked := t.heads[st]
+			heads[st] = h
+			if !locked {
+				unlocked = append(unlocked, st)
+			}
 		}
 		streams := slices.Sorted(maps.Keys(heads))
-		// Plain SQL on this path: it runs in every ballot's transaction.
-		// Where a locking read of a missing head takes no gap lock, the
-		// heads are locked first and only the missing ones created (one
-		// statement in the usual case); otherwise they are created first.
-		missing := streams
-		if l.db.noGapLocks(ctx) {
-			if err := l.lockHeads(ctx, streams, heads); err != nil {
-				return err
-			}
-			missing = nil
-			for _, st := range streams {
-				if heads[st].Stream != st {
-					missing = append(missing, st)
-				}
-			}
-		}
-		if len(missing) > 0 {
-			if err := l.createHeads(ctx, missing); err != nil {
-				return err
-			}
-			if err := l.lockHeads(ctx, missing, heads); err != nil {
+		if len(unlocked) > 0 {
+			slices.Sort(unlocked)
+			if err := l.db.lockAuditHeads(ctx, unlocked, heads); err != nil {
 				return err
 			}
 		}
-		// Heads moved on by writes still deferred in this transaction.
-		d, deferring := deferredOf(ctx)
-		if deferring {
-			for st, h := range d.heads {
-				if _, ok := heads[st]; ok {
-					heads[st] = h
-				}
+		for _, st := range streams {
+			if heads[st].Stream != st {
+				return fmt.Errorf("audit head of %s was not created", st)
 			}
 		}
 		at := l.now().UTC().Truncate(time.Microsecond)
@@ -114,9 +103,6 @@ func (l *AuditLog) AppendAll(ctx context.Context, rs []audit.Record) error {
 		for i, r := range rs {
 			st := streamOf(r)
 			head := heads[st]
-			if head.Stream != st {
-				return fmt.Errorf("audit head of %s was not created", st)
-			}
 			origin := r.Origin
 			if origin == (audit.Origin{}) {
 				origin = audit.OriginOf(ctx)
@@ -166,22 +152,49 @@ func (l *AuditLog) AppendAll(ctx context.Context, rs []audit.Record) error {
 		if err := l.db.execLater(ctx, q.String(), args...); err != nil {
 			return fmt.Errorf("advance audit heads: %w", err)
 		}
-		if deferring {
-			for _, st := range streams {
-				d.heads[st] = heads[st]
-			}
+		for _, st := range streams {
+			t.heads[st] = heads[st]
 		}
 		return nil
 	})
 }
 
-// createHeads creates the heads of streams that have none. On MySQL the
-// no-op update takes each row's exclusive lock at once; INSERT IGNORE would
-// take a shared one and deadlock the next step.
-func (l *AuditLog) createHeads(ctx context.Context, streams []string) error {
+// lockAuditHeads locks the heads of streams (in order), creating the
+// missing ones, and reads them into heads. Plain SQL: it runs in every
+// ballot's transaction. A pipelined transaction creates and locks in one
+// round trip; elsewhere, where a locking read of a missing head takes no gap
+// lock, the heads are locked first and only the missing ones created (one
+// statement in the usual case); otherwise they are created first.
+func (db *DB) lockAuditHeads(ctx context.Context, streams []string, heads map[string]auditHeadRow) error {
+	if t, ok := txOf(ctx); !ok || !t.pipelined {
+		if db.noGapLocks(ctx) {
+			if err := db.run(ctx, lockHeads(db.pipeline(), streams, heads)); err != nil {
+				return fmt.Errorf("lock audit heads: %w", err)
+			}
+			var missing []string
+			for _, st := range streams {
+				if heads[st].Stream != st {
+					missing = append(missing, st)
+				}
+			}
+			if streams = missing; len(streams) == 0 {
+				return nil
+			}
+		}
+	}
+	if err := db.run(ctx, lockHeads(createHeads(db.pipeline(), streams), streams, heads)); err != nil {
+		return fmt.Errorf("create and lock audit heads: %w", err)
+	}
+	return nil
+}
+
+// createHeads adds to p the creation of the heads of streams that have
+// none. On MySQL the no-op update takes each row's exclusive lock at once;
+// INSERT IGNORE would take a shared one and deadlock the next step.
+func createHeads(p *pipeline, streams []string) *pipeline {
 	var q strings.Builder
 	args := make([]any, 0, 2*len(streams))
-	if l.db.Dialect == MySQL {
+	if p.dialect == MySQL {
 		q.WriteString("INSERT INTO audit_heads (stream, seq, hash) VALUES ")
 	} else {
 		q.WriteString("INSERT OR IGNORE INTO audit_heads (stream, seq, hash) VALUES ")
@@ -193,33 +206,26 @@ func (l *AuditLog) createHeads(ctx context.Context, streams []string) error {
 		q.WriteString("(?, 0, ?)")
 		args = append(args, st, audit.Genesis)
 	}
-	if l.db.Dialect == MySQL {
+	if p.dialect == MySQL {
 		q.WriteString(" ON DUPLICATE KEY UPDATE stream = stream")
 	}
-	if err := l.db.conn(ctx).Exec(q.String(), args...).Error; err != nil {
-		return fmt.Errorf("create audit heads: %w", err)
-	}
-	return nil
+	p.exec(q.String(), args...)
+	return p
 }
 
-// lockHeads reads and locks the heads of streams into heads.
-func (l *AuditLog) lockHeads(ctx context.Context, streams []string, heads map[string]auditHeadRow) error {
-	rows, err := l.db.conn(ctx).Raw("SELECT stream, seq, hash FROM audit_heads WHERE stream IN ?"+l.db.lockSuffix(" FOR UPDATE"), streams).Rows()
-	if err != nil {
-		return fmt.Errorf("lock audit heads: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var h auditHeadRow
-		if err := rows.Scan(&h.Stream, &h.Seq, &h.Hash); err != nil {
-			return fmt.Errorf("lock audit heads: %w", err)
+// lockHeads adds to p the locking read of the heads of streams, into heads.
+func lockHeads(p *pipeline, streams []string, heads map[string]auditHeadRow) *pipeline {
+	p.query(func(rows *sql.Rows) error {
+		for rows.Next() {
+			var h auditHeadRow
+			if err := rows.Scan(&h.Stream, &h.Seq, &h.Hash); err != nil {
+				return fmt.Errorf("lock audit heads: %w", err)
+			}
+			heads[h.Stream] = h
 		}
-		heads[h.Stream] = h
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("lock audit heads: %w", err)
-	}
-	return nil
+		return nil
+	}, "SELECT stream, seq, hash FROM audit_heads WHERE stream IN ? ORDER BY stream"+p.lockSuffix(" FOR UPDATE"), streams)
+	return p
 }
 
 func streamOf(r audit.Record) string {

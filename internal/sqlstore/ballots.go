@@ -28,37 +28,49 @@ func (s *Voting) InBallotTx(ctx context.Context, fn func(ctx context.Context) er
 	return s.db.InTxReadCommitted(ctx, fn)
 }
 
-// ShareMotions reads, with a shared lock and in id order, what a ballot
-// needs of its motions: status, closing time, courtyard, ballot mode, rule
-// and options (not the text or the stored result). Rules and options do
-// not change once voting is open, so their decoded form is reused while
-// their stored text is the same.
-func (s *Voting) ShareMotions(ctx context.Context, ids []int64) (map[int64]voting.Motion, error) {
+// LockBallots reads, with a shared lock and in id order, what a ballot
+// needs of the motions of ids (see shareMotions), and locks the ballot rows
+// of keys (see lockBallotRows), in one round trip.
+func (s *Voting) LockBallots(ctx context.Context, ids []int64, keys []voting.BallotKey) (map[int64]voting.Motion, map[voting.BallotKey]voting.BallotRow, error) {
+	p := s.db.pipeline()
+	motions := s.shareMotions(p, ids)
+	rows := lockBallotRows(p, keys)
+	if err := s.db.run(ctx, p); err != nil {
+		return nil, nil, wrap(err, "lock motions and ballots")
+	}
+	return motions, rows, nil
+}
+
+// shareMotions adds to p the reading, with a shared lock and in id order,
+// of what a ballot needs of its motions: status, closing time, courtyard,
+// ballot mode, rule and options (not the text or the stored result). Rules
+// and options do not change once voting is open, so their decoded form is
+// reused while their stored text is the same.
+func (s *Voting) shareMotions(p *pipeline, ids []int64) map[int64]voting.Motion {
 	ids = slices.Sorted(slices.Values(ids))
 	ids = slices.Compact(ids)
-	rows, err := s.db.conn(ctx).Raw("SELECT id, courtyard_id, status, closes_at, ballot_mode, rule_json, options_json FROM motions WHERE id IN ? ORDER BY id"+
-		s.db.lockSuffix(" LOCK IN SHARE MODE"), ids).Rows()
-	if err != nil {
-		return nil, wrap(err, "read motions")
-	}
-	defer rows.Close()
 	out := make(map[int64]voting.Motion, len(ids))
-	for rows.Next() {
-		var (
-			m             voting.Motion
-			status        string
-			rule, options string
-		)
-		if err := rows.Scan(&m.ID, &m.CourtyardID, &status, &m.ClosesAt, &m.Mode, &rule, &options); err != nil {
-			return nil, wrap(err, "read motions")
+	p.query(func(rows *sql.Rows) error {
+		for rows.Next() {
+			var (
+				m             voting.Motion
+				status        string
+				rule, options string
+			)
+			if err := rows.Scan(&m.ID, &m.CourtyardID, &status, &m.ClosesAt, &m.Mode, &rule, &options); err != nil {
+				return wrap(err, "read motions")
+			}
+			m.Status, m.ClosesAt = voting.Status(status), m.ClosesAt.UTC()
+			var err error
+			if m.Rule, m.Options, err = s.choices.decode(m.ID, rule, options); err != nil {
+				return err
+			}
+			out[m.ID] = m
 		}
-		m.Status, m.ClosesAt = voting.Status(status), m.ClosesAt.UTC()
-		if m.Rule, m.Options, err = s.choices.decode(m.ID, rule, options); err != nil {
-			return nil, err
-		}
-		out[m.ID] = m
-	}
-	return out, wrap(rows.Err(), "read motions")
+		return nil
+	}, "SELECT id, courtyard_id, status, closes_at, ballot_mode, rule_json, options_json FROM motions WHERE id IN ? ORDER BY id"+
+		p.lockSuffix(" LOCK IN SHARE MODE"), ids)
+	return out
 }
 
 // choiceCache keeps motions' decoded rules and options by their stored text.
@@ -119,54 +131,54 @@ func keyWhere(keys []voting.BallotKey) (string, []any) {
 	return b.String(), args
 }
 
-// LockBallotRows locks in one statement, for each key in the electorate,
-// the electorate row, the counted ballot (if any) and the representative's
-// membership (if any), in key order.
-func (s *Voting) LockBallotRows(ctx context.Context, keys []voting.BallotKey) (map[voting.BallotKey]voting.BallotRow, error) {
+// lockBallotRows adds to p the locking, in one statement and in key order,
+// for each key in the electorate, of the electorate row, the counted ballot
+// (if any) and the representative's membership (if any).
+func lockBallotRows(p *pipeline, keys []voting.BallotKey) map[voting.BallotKey]voting.BallotRow {
 	out := make(map[voting.BallotKey]voting.BallotRow, len(keys))
 	if len(keys) == 0 {
-		return out, nil
+		return out
 	}
 	where, args := keyWhere(keys)
 	where = strings.NewReplacer("motion_id", "e.motion_id", "household_id", "e.household_id").Replace(where)
-	rows, err := s.db.conn(ctx).Raw(`SELECT e.motion_id, e.household_id, m.user_id, c.ballot_id, c.choice, c.channel, c.delegation_id, c.version
+	p.query(func(rows *sql.Rows) error {
+		for rows.Next() {
+			var (
+				k       voting.BallotKey
+				rep     sql.NullInt64
+				ballot  sql.NullInt64
+				choice  sql.NullString
+				channel sql.NullString
+				deleg   sql.NullInt64
+				version sql.NullInt64
+			)
+			if err := rows.Scan(&k.MotionID, &k.HouseholdID, &rep, &ballot, &choice, &channel, &deleg, &version); err != nil {
+				return wrap(err, "lock ballot rows")
+			}
+			r := voting.BallotRow{Representative: rep.Int64}
+			if version.Valid {
+				r.HasCounted = true
+				r.Counted = voting.Counted{MotionID: k.MotionID, HouseholdID: k.HouseholdID, BallotID: ballot.Int64, Options: decodeChoice(choice.String),
+					Channel: channel.String, DelegationID: deleg.Int64, Version: version.Int64}
+			}
+			out[k] = r
+		}
+		return nil
+	}, `SELECT e.motion_id, e.household_id, m.user_id, c.ballot_id, c.choice, c.channel, c.delegation_id, c.version
 FROM motion_electorate e
 LEFT JOIN counted_ballots c ON c.motion_id = e.motion_id AND c.household_id = e.household_id
 LEFT JOIN memberships m ON m.household_id = e.household_id AND m.representative = 1
-WHERE `+where+` ORDER BY e.motion_id, e.household_id`+s.db.lockSuffix(" FOR UPDATE"), args...).Rows()
-	if err != nil {
-		return nil, wrap(err, "lock ballot rows")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			k       voting.BallotKey
-			rep     sql.NullInt64
-			ballot  sql.NullInt64
-			choice  sql.NullString
-			channel sql.NullString
-			deleg   sql.NullInt64
-			version sql.NullInt64
-		)
-		if err := rows.Scan(&k.MotionID, &k.HouseholdID, &rep, &ballot, &choice, &channel, &deleg, &version); err != nil {
-			return nil, wrap(err, "lock ballot rows")
-		}
-		r := voting.BallotRow{Representative: rep.Int64}
-		if version.Valid {
-			r.HasCounted = true
-			r.Counted = voting.Counted{MotionID: k.MotionID, HouseholdID: k.HouseholdID, BallotID: ballot.Int64, Options: decodeChoice(choice.String),
-				Channel: channel.String, DelegationID: deleg.Int64, Version: version.Int64}
-		}
-		out[k] = r
-	}
-	return out, wrap(rows.Err(), "lock ballot rows")
+WHERE `+where+` ORDER BY e.motion_id, e.household_id`+p.lockSuffix(" FOR UPDATE"), args...)
+	return out
 }
 
 // InsertBallots appends ballots to the history in one statement and sets
 // their IDs: returned by the insert where the database can, otherwise read
 // back by their unique receipts (auto-increment values of one multi-row
-// insert need not be consecutive).
-func (s *Voting) InsertBallots(ctx context.Context, bs []voting.Ballot) error {
+// insert need not be consecutive). In the same round trip it locks the
+// heads of the audit streams the transaction will append to (creating
+// missing ones), after the rows it has locked already.
+func (s *Voting) InsertBallots(ctx context.Context, bs []voting.Ballot, streams []string) error {
 	if len(bs) == 0 {
 		return nil
 	}
@@ -182,38 +194,35 @@ func (s *Voting) InsertBallots(ctx context.Context, bs []voting.Ballot) error {
 		args = append(args, b.MotionID, b.HouseholdID, encodeChoice(b.Options), b.Channel, b.CastBy, nullInt(b.DelegationID), nullString(b.PaperFile), b.Receipt, b.CreatedAt)
 		receipts[i] = b.Receipt
 	}
-	conn := s.db.conn(ctx)
-	var rows *sql.Rows
-	if s.db.Returning {
-		// One round trip: the IDs come back with the insert.
-		q.WriteString(" RETURNING id, receipt")
-		var err error
-		if rows, err = conn.Raw(q.String(), args...).Rows(); err != nil {
-			return wrap(err, "insert ballots")
-		}
-	} else {
-		if err := conn.Exec(q.String(), args...).Error; err != nil {
-			return wrap(err, "insert ballots")
-		}
-		var err error
-		if rows, err = conn.Raw("SELECT id, receipt FROM ballots WHERE receipt IN ?", receipts).Rows(); err != nil {
-			return wrap(err, "read ballot ids")
-		}
-	}
-	defer rows.Close()
 	ids := make(map[string]int64, len(bs))
-	for rows.Next() {
-		var (
-			id      int64
-			receipt string
-		)
-		if err := rows.Scan(&id, &receipt); err != nil {
-			return wrap(err, "read ballot ids")
+	readIDs := func(rows *sql.Rows) error {
+		for rows.Next() {
+			var (
+				id      int64
+				receipt string
+			)
+			if err := rows.Scan(&id, &receipt); err != nil {
+				return wrap(err, "read ballot ids")
+			}
+			ids[receipt] = id
 		}
-		ids[receipt] = id
+		return nil
 	}
-	if err := rows.Err(); err != nil {
-		return wrap(err, "read ballot ids")
+	p := s.db.pipeline()
+	if s.db.Returning {
+		q.WriteString(" RETURNING id, receipt")
+		p.query(readIDs, q.String(), args...)
+	} else {
+		p.exec(q.String(), args...)
+		p.query(readIDs, "SELECT id, receipt FROM ballots WHERE receipt IN ?", receipts)
+	}
+	if t, ok := txOf(ctx); ok && len(streams) > 0 {
+		streams = slices.Sorted(slices.Values(streams))
+		streams = slices.Compact(streams)
+		lockHeads(createHeads(p, streams), streams, t.heads)
+	}
+	if err := s.db.run(ctx, p); err != nil {
+		return wrap(err, "insert ballots")
 	}
 	for i := range bs {
 		if bs[i].ID = ids[bs[i].Receipt]; bs[i].ID == 0 {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/louyuan/louyuan/internal/audit"
 	"github.com/louyuan/louyuan/internal/roster"
 	"github.com/louyuan/louyuan/internal/voting"
 )
@@ -40,12 +41,12 @@ func TestBallotPathStore(t *testing.T) {
 			m.ID, h[:2]).Error)
 
 		for range 2 { // the second read comes from the decoded-choices cache
-			ms, err := s.ShareMotions(ctx, []int64{m.ID, m.ID, 1 << 40})
+			ms, _, err := s.LockBallots(ctx, []int64{m.ID, m.ID, 1 << 40}, nil)
 			must(t, err)
 			got := ms[m.ID]
 			if len(ms) != 1 || got.Status != voting.StatusVoting || !got.ClosesAt.Equal(m.ClosesAt) || got.CourtyardID != p.Courtyard ||
 				got.Mode != voting.ModeNamed || got.Rule.Kind != voting.OrdinaryRule().Kind || len(got.Options) != 1 || got.Options[0].Key != "agree" {
-				t.Fatalf("ShareMotions = %+v", ms)
+				t.Fatalf("LockBallots motions = %+v", ms)
 			}
 		}
 
@@ -53,9 +54,12 @@ func TestBallotPathStore(t *testing.T) {
 			db.Returning = returning && db.Returning
 			keys := []voting.BallotKey{{MotionID: m.ID, HouseholdID: h[2]}, {MotionID: m.ID, HouseholdID: h[1]}, {MotionID: m.ID, HouseholdID: h[0]}}
 			err := db.InTxReadCommitted(ctx, func(ctx context.Context) error {
-				locked, err := s.LockBallotRows(ctx, keys)
+				motions, locked, err := s.LockBallots(ctx, []int64{m.ID}, keys)
 				if err != nil {
 					return err
+				}
+				if motions[m.ID].Status != voting.StatusVoting {
+					t.Errorf("motion read with the rows: %+v", motions)
 				}
 				if _, in := locked[keys[0]]; in || len(locked) != 2 {
 					t.Errorf("locked %v: household 2 is outside the electorate", locked)
@@ -67,8 +71,13 @@ func TestBallotPathStore(t *testing.T) {
 					{MotionID: m.ID, HouseholdID: h[0], Options: []string{"agree"}, Channel: voting.ChannelSelf, CastBy: "user:1", Receipt: fmt.Sprintf("R%vA", returning), CreatedAt: t0},
 					{MotionID: m.ID, HouseholdID: h[1], Options: []string{"agree"}, Channel: voting.ChannelSelf, CastBy: "user:2", Receipt: fmt.Sprintf("R%vB", returning), CreatedAt: t0},
 				}
-				if err := s.InsertBallots(ctx, bs); err != nil {
+				streams := []string{audit.HouseholdStream(p.Courtyard, h[1]), audit.HouseholdStream(p.Courtyard, h[0])}
+				if err := s.InsertBallots(ctx, bs, streams); err != nil {
 					return err
+				}
+				// The audit heads are locked (created) in the same go.
+				if tx, _ := txOf(ctx); len(tx.heads) != 2 || tx.heads[streams[0]].Stream != streams[0] || tx.heads[streams[1]].Hash == "" {
+					t.Errorf("audit heads locked with the ballots: %+v", tx.heads)
 				}
 				var ids []int64
 				if err := db.conn(ctx).Raw("SELECT id FROM ballots WHERE receipt IN ? ORDER BY receipt", []string{bs[0].Receipt, bs[1].Receipt}).Scan(&ids).Error; err != nil {
@@ -91,7 +100,7 @@ func TestBallotPathStore(t *testing.T) {
 		}
 		// The second round replaced the first: version 2, the newer ballot.
 		err = db.InTxReadCommitted(ctx, func(ctx context.Context) error {
-			locked, err := s.LockBallotRows(ctx, []voting.BallotKey{{MotionID: m.ID, HouseholdID: h[0]}})
+			_, locked, err := s.LockBallots(ctx, []int64{m.ID}, []voting.BallotKey{{MotionID: m.ID, HouseholdID: h[0]}})
 			if err != nil {
 				return err
 			}

@@ -72,12 +72,19 @@ func (s *Service) cast(ctx context.Context, c cast) (Receipt, error) {
 }
 
 // castBatch records ballots (castAll) and then brings the live tallies up
-// to date in one round trip to Redis.
+// to date (applyCounted).
 func (s *Service) castBatch(ctx context.Context, cs []cast) ([]castResult, error) {
 	rs, err := s.castAll(ctx, cs)
 	if err != nil {
 		return nil, err
 	}
+	s.applyCounted(ctx, rs)
+	return rs, nil
+}
+
+// applyCounted brings the live tallies up to date with the counted ballots
+// of rs, in one round trip to Redis.
+func (s *Service) applyCounted(ctx context.Context, rs []castResult) {
 	var votes []MotionVote
 	for _, r := range rs {
 		if r.err == nil {
@@ -86,7 +93,6 @@ func (s *Service) castBatch(ctx context.Context, cs []cast) ([]castResult, error
 		}
 	}
 	s.applyLiveAll(ctx, votes)
-	return rs, nil
 }
 
 // applyLiveAll is applyLive for the votes of a batch.

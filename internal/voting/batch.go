@@ -33,15 +33,15 @@ type BallotStore interface {
 	// only the rows it finds: the ballots of one household are serialised
 	// on its electorate row, not on gaps between households.
 	InBallotTx(ctx context.Context, fn func(ctx context.Context) error) error
-	// ShareMotions reads motions with a shared lock (a close waits).
-	ShareMotions(ctx context.Context, ids []int64) (map[int64]Motion, error)
-	// LockBallotRows locks, for each key in the electorate, the
-	// household's electorate row, its counted ballot and its
-	// representative's membership, and reports them; a key outside the
-	// electorate is missing from the answer.
-	LockBallotRows(ctx context.Context, keys []BallotKey) (map[BallotKey]BallotRow, error)
-	// InsertBallots appends to the history and sets each ballot's ID.
-	InsertBallots(ctx context.Context, bs []Ballot) error
+	// LockBallots reads the motions of ids with a shared lock (a close
+	// waits) and locks, for each key in the electorate, the household's
+	// electorate row, its counted ballot and its representative's
+	// membership, and reports them; a motion that does not exist or a key
+	// outside the electorate is missing from the answer.
+	LockBallots(ctx context.Context, ids []int64, keys []BallotKey) (map[int64]Motion, map[BallotKey]BallotRow, error)
+	// InsertBallots appends to the history and sets each ballot's ID; it
+	// also locks the audit streams the transaction will append to.
+	InsertBallots(ctx context.Context, bs []Ballot, streams []string) error
 	SupersedeBallots(ctx context.Context, ids []int64, at time.Time) error
 	// PutCountedAll creates or replaces counted ballots (their rows are
 	// locked by the caller and their versions are the next ones).
@@ -92,11 +92,13 @@ func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) 
 	err := s.store.InBallotTx(ctx, func(ctx context.Context) error {
 		results = make([]castResult, len(cs)) // afresh on a retry
 		now := s.now().UTC()
+		// Every ballot's motion and rows in one go, checked after.
 		ids := make([]int64, len(cs))
+		keys := make([]BallotKey, len(cs))
 		for i, c := range cs {
-			ids[i] = c.motionID
+			ids[i], keys[i] = c.motionID, c.key()
 		}
-		motions, err := s.store.ShareMotions(ctx, ids)
+		motions, locked, err := s.store.LockBallots(ctx, ids, keys)
 		if err != nil {
 			return err
 		}
@@ -104,11 +106,16 @@ func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) 
 		going := make([]int, 0, len(cs))
 		for i, c := range cs {
 			m, ok := motions[c.motionID]
+			row, in := locked[c.key()]
 			switch {
 			case !ok:
 				results[i].err = louyuan.NotFound("motion_not_found", "没有这项表决")
 			case m.Status != StatusVoting || !now.Before(m.ClosesAt):
 				results[i].err = louyuan.Conflict("voting_closed", "该表决当前不在投票期内")
+			case !in:
+				results[i].err = louyuan.Forbidden("not_in_electorate", "您的房屋不在本次表决范围内")
+			case c.representative != 0 && row.Representative != c.representative:
+				results[i].err = louyuan.Forbidden("not_representative", "只有本户的户代表可以投票；租户不能投票")
 			default:
 				options[i], results[i].err = m.checkChoice(c.options)
 			}
@@ -116,26 +123,6 @@ func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) 
 				going = append(going, i)
 			}
 		}
-		keys := make([]BallotKey, len(going))
-		for j, i := range going {
-			keys[j] = cs[i].key()
-		}
-		locked, err := s.store.LockBallotRows(ctx, keys)
-		if err != nil {
-			return err
-		}
-		going = keep(going, func(i int) bool {
-			row, ok := locked[cs[i].key()]
-			switch {
-			case !ok:
-				results[i].err = louyuan.Forbidden("not_in_electorate", "您的房屋不在本次表决范围内")
-			case cs[i].representative != 0 && row.Representative != cs[i].representative:
-				results[i].err = louyuan.Forbidden("not_representative", "只有本户的户代表可以投票；租户不能投票")
-			default:
-				return true
-			}
-			return false
-		})
 		var failed error
 		going = keep(going, func(i int) bool {
 			if cs[i].allowed == nil || failed != nil {
@@ -159,12 +146,14 @@ func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) 
 		}
 
 		ballots := make([]Ballot, len(going))
+		streams := make([]string, len(going))
 		for j, i := range going {
 			c := cs[i]
 			ballots[j] = Ballot{MotionID: c.motionID, HouseholdID: c.householdID, Options: options[i], Channel: c.channel,
 				CastBy: c.castBy, DelegationID: c.delegationID, PaperFile: c.paperFile, Receipt: newReceipt(), CreatedAt: now}
+			streams[j] = audit.HouseholdStream(motions[c.motionID].CourtyardID, c.householdID)
 		}
-		if err := s.store.InsertBallots(ctx, ballots); err != nil {
+		if err := s.store.InsertBallots(ctx, ballots, streams); err != nil {
 			return err
 		}
 		var superseded []int64
@@ -231,7 +220,13 @@ func keep(idx []int, ok func(i int) bool) []int {
 // Two ballots of one household never share a batch (the later one waits
 // for the next), so that each sees the one before it.
 type batcher struct {
-	run     func(ctx context.Context, cs []cast) ([]castResult, error)
+	run func(ctx context.Context, cs []cast) ([]castResult, error)
+	// after, when set, runs once a batch's run has succeeded and before
+	// its ballots' callers hear of their results, but off the worker,
+	// which goes on to the next batch meanwhile; at most workers of them
+	// at once. It brings the live tallies up to date.
+	after   func(ctx context.Context, rs []castResult)
+	afters  chan struct{} // slots of running afters
 	workers int           // batches in flight at once
 	max     int           // ballots per batch at most
 	timeout time.Duration // of one batch's transaction
@@ -258,6 +253,9 @@ type pendingCast struct {
 func (b *batcher) submit(ctx context.Context, c cast) castResult {
 	p := &pendingCast{ctx: ctx, c: c, done: make(chan castResult, 1), queued: time.Now()}
 	b.mu.Lock()
+	if b.afters == nil {
+		b.afters = make(chan struct{}, max(b.workers, 1))
+	}
 	b.queue = append(b.queue, p)
 	start := b.running < b.workers
 	if start {
@@ -321,28 +319,52 @@ func (b *batcher) flush(batch []*pendingCast) {
 	if len(cs) == 0 {
 		return
 	}
+	deliver := func(results []castResult, err error) {
+		for i, p := range out {
+			if err != nil {
+				p.done <- castResult{err: err}
+			} else {
+				p.done <- results[i]
+			}
+		}
+	}
+	panicked := func(v any) {
+		if b.onPanic != nil {
+			b.onPanic(v, debug.Stack())
+		}
+	}
 	defer func() {
 		if v := recover(); v != nil {
-			if b.onPanic != nil {
-				b.onPanic(v, debug.Stack())
-			}
-			for _, p := range out {
-				p.done <- castResult{err: fmt.Errorf("ballot batch panicked: %v", v)}
-			}
+			panicked(v)
+			deliver(nil, fmt.Errorf("ballot batch panicked: %v", v))
 		}
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
 	start := time.Now()
 	results, err := b.run(ctx, cs)
+	if err == nil && len(results) != len(cs) {
+		err = fmt.Errorf("ballot batch of %d gave %d results", len(cs), len(results))
+	}
 	if b.observe != nil {
 		b.observe(len(cs), start.Sub(out[0].queued), time.Since(start))
 	}
-	for i, p := range out {
-		if err != nil {
-			p.done <- castResult{err: err}
-		} else {
-			p.done <- results[i]
-		}
+	if err != nil || b.after == nil {
+		deliver(results, err)
+		return
 	}
+	b.afters <- struct{}{}
+	go func() {
+		defer func() {
+			// The ballots are in: their callers hear so whatever after did.
+			if v := recover(); v != nil {
+				panicked(v)
+			}
+			deliver(results, nil)
+			<-b.afters
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
+		defer cancel()
+		b.after(ctx, results)
+	}()
 }

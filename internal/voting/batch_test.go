@@ -118,3 +118,63 @@ func TestBatcher(t *testing.T) {
 		t.Errorf("cancelled ballot: %v", r.err)
 	}
 }
+
+// A batch's after step (the live tallies) runs before its ballots' callers
+// hear of them, but off the worker: the next batch does not wait for it.
+func TestBatcherAfter(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		applied = map[int64]bool{}
+		release = make(chan struct{})
+		ran     atomic.Int32
+	)
+	b := &batcher{workers: 1, max: 1, timeout: time.Second,
+		run: func(_ context.Context, cs []cast) ([]castResult, error) {
+			ran.Add(1)
+			out := make([]castResult, len(cs))
+			for i, c := range cs {
+				out[i].receipt.HouseholdID = c.householdID
+			}
+			return out, nil
+		},
+		after: func(_ context.Context, rs []castResult) {
+			<-release // held until both batches have run
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range rs {
+				applied[r.receipt.HouseholdID] = true
+			}
+		}}
+	got := make(chan castResult, 2)
+	for h := range int64(2) {
+		go func() { got <- b.submit(context.Background(), cast{motionID: 1, householdID: h + 1}) }()
+	}
+	// One worker, one ballot per batch: the second batch runs while the
+	// first one's after step is still held.
+	for deadline := time.Now().Add(5 * time.Second); ran.Load() < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d batches ran while the first after step was held; the worker waited for it", ran.Load())
+		}
+	}
+	select {
+	case r := <-got:
+		t.Fatalf("household %d heard of its ballot before the after step", r.receipt.HouseholdID)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	for range 2 {
+		r := <-got
+		mu.Lock()
+		done := applied[r.receipt.HouseholdID]
+		mu.Unlock()
+		if r.err != nil || !done {
+			t.Errorf("household %d: %v, after step done %v", r.receipt.HouseholdID, r.err, done)
+		}
+	}
+
+	// A panicking after step still delivers the committed ballots.
+	b.after = func(context.Context, []castResult) { panic("redis client bug") }
+	if r := b.submit(context.Background(), cast{motionID: 1, householdID: 9}); r.err != nil || r.receipt.HouseholdID != 9 {
+		t.Errorf("after a panicking after step: %+v", r)
+	}
+}

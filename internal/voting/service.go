@@ -166,7 +166,7 @@ func (s *Service) SetBatching(b Batching) {
 	if b.Timeout <= 0 {
 		b.Timeout = DefaultBatching.Timeout
 	}
-	s.batch = &batcher{run: s.castBatch, workers: b.Workers, max: b.Max, timeout: b.Timeout, observe: b.Observe,
+	s.batch = &batcher{run: s.castAll, after: s.applyCounted, workers: b.Workers, max: b.Max, timeout: b.Timeout, observe: b.Observe,
 		onPanic: func(v any, stack []byte) {
 			s.log.Error("ballot batch panicked", "panic", fmt.Sprint(v), "stack", string(stack))
 		}}
