@@ -236,7 +236,18 @@ func streamOf(r audit.Record) string {
 }
 
 // Verify walks every stream in order and reports each break in the chains.
+// It reads the entries and the heads as of one moment (a read-only
+// snapshot), so that appends committed meanwhile are not taken for
+// deleted entries.
 func (l *AuditLog) Verify(ctx context.Context) (checked int, problems []audit.Problem, err error) {
+	err = l.db.inSnapshot(ctx, func(ctx context.Context) error {
+		checked, problems, err = l.verify(ctx)
+		return err
+	})
+	return checked, problems, err
+}
+
+func (l *AuditLog) verify(ctx context.Context) (checked int, problems []audit.Problem, err error) {
 	v := audit.NewVerifier(l.hasher)
 	// Keyset pagination in (stream, seq) order: the order the chains need.
 	var last auditRow

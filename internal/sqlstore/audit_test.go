@@ -342,3 +342,42 @@ func TestAuditAppendAll(t *testing.T) {
 		}
 	})
 }
+
+// Verify reads the entries and the heads as of one moment: appends that
+// commit while it walks a busy log are not taken for deleted entries.
+func TestAuditVerifyWhileAppending(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *DB) {
+		l := NewAuditLog(db, testHasher)
+		ctx := context.Background()
+		const streams = 40
+		for i := range streams {
+			must(t, l.Append(ctx, audit.Record{Stream: audit.HouseholdStream(1, int64(i)), Actor: "user:1", Action: "bind", Object: "household:1"}))
+		}
+		done := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if err := l.Append(ctx, audit.Record{Stream: audit.HouseholdStream(1, int64(i%streams)), Actor: "user:1", Action: "ballot.cast", Object: "motion:1"}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+		for range 20 {
+			_, problems, err := l.Verify(ctx)
+			if err != nil || len(problems) > 0 {
+				t.Errorf("Verify during appends: %v %v", err, problems)
+				break
+			}
+		}
+		close(done)
+		wg.Wait()
+	})
+}

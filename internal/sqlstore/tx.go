@@ -128,6 +128,42 @@ func (db *DB) InTxReadCommitted(ctx context.Context, fn func(ctx context.Context
 	return retry(func() error { return db.inPipelinedTx(ctx, sqlDB, fn) })
 }
 
+// inSnapshot runs fn in a read-only transaction whose reads all see the
+// database as of one moment: REPEATABLE READ on MySQL; on SQLite a deferred
+// transaction (a snapshot of the WAL that does not hold writers back, where
+// the pool's own transactions take the write lock at once).
+func (db *DB) inSnapshot(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := txOf(ctx); ok {
+		return fn(ctx)
+	}
+	if db.Dialect == MySQL {
+		return db.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return fn(context.WithValue(ctx, txKey{}, &txState{gdb: tx, heads: map[string]auditHeadRow{}}))
+		}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	}
+	sqlDB, err := db.DB.DB()
+	if err != nil {
+		return err
+	}
+	c, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect to database: %w", err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, "BEGIN DEFERRED"); err != nil {
+		return fmt.Errorf("begin snapshot: %w", err)
+	}
+	defer func() {
+		if _, err := c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
+			_ = c.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	t := &txState{heads: map[string]auditHeadRow{}}
+	t.gdb = db.DB.Session(&gorm.Session{NewDB: true, Context: ctx})
+	t.gdb.Statement.ConnPool = connPool{c}
+	return fn(context.WithValue(ctx, txKey{}, t))
+}
+
 // retry runs a transaction again while it meets deadlocks or lock-wait
 // timeouts, up to maxTxAttempts runs.
 func retry(run func() error) error {
