@@ -20,19 +20,17 @@ type txKey struct{}
 // in its ctx.
 type txState struct {
 	gdb *gorm.DB // the transaction; for a pipelined one, its connection
-	// readCommitted: locking reads of missing rows take no gap locks.
-	readCommitted bool
-	// pipelined: begun and committed by statements of its own on one
-	// connection of the READ COMMITTED pool, so that START TRANSACTION
-	// goes out with the first statements and COMMIT with the last writes
-	// (see inPipelinedTx).
+	// pipelined: a READ COMMITTED transaction (locking reads of missing
+	// rows take no gap locks), begun and committed by statements of its
+	// own on one connection of that pool, so that START TRANSACTION goes
+	// out with the first statements and COMMIT with the last writes (see
+	// inPipelinedTx).
 	pipelined    bool
 	begun, ended bool
-	// deferred writes: ones whose results nobody reads reach the server
-	// in one round trip just before the commit (READ COMMITTED only).
-	deferring bool
-	sql       strings.Builder
-	args      []any
+	// The deferred writes of a pipelined transaction: ones whose results
+	// nobody reads reach the server with the COMMIT.
+	sql  strings.Builder
+	args []any
 	// heads are the audit heads this transaction has locked, as its
 	// writes (deferred or not) leave them.
 	heads map[string]auditHeadRow
@@ -47,7 +45,7 @@ func txOf(ctx context.Context) (*txState, bool) {
 // transaction that collects them, together with the others before its
 // commit.
 func (db *DB) execLater(ctx context.Context, q string, args ...any) error {
-	if t, ok := txOf(ctx); ok && t.deferring {
+	if t, ok := txOf(ctx); ok && t.pipelined {
 		if t.sql.Len() > 0 {
 			t.sql.WriteString(";\n")
 		}
@@ -67,7 +65,7 @@ const maxTxAttempts = 8
 // writer), so that it may probe for rows it will then insert.
 func (db *DB) noGapLocks(ctx context.Context) bool {
 	t, ok := txOf(ctx)
-	return ok && t.readCommitted || db.Dialect == SQLite
+	return ok && t.pipelined || db.Dialect == SQLite
 }
 
 // conn returns the transaction carried by ctx, or the pool. A pipelined
@@ -190,7 +188,7 @@ func (db *DB) inPipelinedTx(ctx context.Context, sqlDB *sql.DB, fn func(ctx cont
 	if err != nil {
 		return fmt.Errorf("connect to database: %w", err)
 	}
-	t := &txState{readCommitted: true, pipelined: true, deferring: true, heads: map[string]auditHeadRow{}}
+	t := &txState{pipelined: true, heads: map[string]auditHeadRow{}}
 	t.gdb = db.readCommitted.Session(&gorm.Session{NewDB: true, Context: ctx})
 	t.gdb.Statement.ConnPool = connPool{c}
 	defer func() {
