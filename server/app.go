@@ -213,7 +213,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 		Buckets: []float64{1, 2, 4, 8, 16, 32, 64}})
 	batchWait := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "louyuan_ballot_batch_wait_seconds", Help: "How long the oldest ballot of a batch waited for it.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12)})
-	batchTook := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "louyuan_ballot_batch_seconds", Help: "How long a ballot batch took (transaction and live tally).",
+	batchTook := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "louyuan_ballot_batch_seconds", Help: "How long a ballot batch's transaction took (the live tally is updated after, off the batch worker).",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12)})
 	a.Voting.SetBatching(voting.Batching{Workers: cfg.Voting.BatchWorkers, Max: cfg.Voting.BatchMax,
 		Observe: func(size int, waited, took time.Duration) {
