@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Genesis is the "previous hash" of the first entry of every stream.
@@ -118,6 +119,57 @@ func (h Hasher) Hash(e Entry) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return h.hash(e, detail), nil
+}
+
+// Seal returns e's detail in its stored form and e's hash, as verification
+// will recompute it from the stored form read back.
+func (h Hasher) Seal(e Entry) (detail, hash string, err error) {
+	if detail, err = canonicalDetail(e.Detail); err != nil {
+		return "", "", err
+	}
+	if !plain(e.Detail) {
+		// Structs, nested maps, odd strings: read back, they may encode
+		// differently; hash (and store) what reading back gives.
+		d, err := DecodeDetail(detail)
+		if err != nil {
+			return "", "", err
+		}
+		if detail, err = canonicalDetail(d); err != nil {
+			return "", "", err
+		}
+	}
+	return detail, h.hash(e, detail), nil
+}
+
+// plain reports whether d's encoding reads back and encodes again to the
+// same text: its values are valid UTF-8 strings, numbers, booleans, nil, or
+// lists of strings or integers.
+func plain(d map[string]any) bool {
+	for k, v := range d {
+		if !utf8.ValidString(k) {
+			return false
+		}
+		switch v := v.(type) {
+		case nil, bool, int, int32, int64, uint32, uint64, float64, json.Number, []int64:
+		case string:
+			if !utf8.ValidString(v) {
+				return false
+			}
+		case []string:
+			for _, s := range v {
+				if !utf8.ValidString(s) {
+					return false
+				}
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (h Hasher) hash(e Entry, detail string) string {
 	var b strings.Builder
 	for _, f := range []string{e.PrevHash, e.Stream, strconv.FormatInt(e.Seq, 10), e.At.UTC().Format(time.RFC3339Nano), e.Actor, e.Action, e.Object, e.IP, e.RequestID, detail} {
 		b.WriteString(strconv.Itoa(len(f)))
@@ -134,7 +186,7 @@ func (h Hasher) Hash(e Entry) (string, error) {
 		s := sha256.Sum256([]byte(b.String()))
 		sum = s[:]
 	}
-	return hex.EncodeToString(sum), nil
+	return hex.EncodeToString(sum)
 }
 
 // canonicalDetail encodes detail as JSON with sorted keys (encoding/json
@@ -149,9 +201,6 @@ func canonicalDetail(d map[string]any) (string, error) {
 	}
 	return string(b), nil
 }
-
-// EncodeDetail is the stored form of an entry's detail.
-func EncodeDetail(d map[string]any) (string, error) { return canonicalDetail(d) }
 
 // DecodeDetail reads the stored form back. Numbers come back as json.Number
 // so that re-encoding gives the same text.

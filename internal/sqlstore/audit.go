@@ -112,17 +112,11 @@ func (l *AuditLog) AppendAll(ctx context.Context, rs []audit.Record) error {
 				Actor: r.Actor, Action: r.Action, Object: r.Object, IP: origin.IP, RequestID: origin.RequestID,
 				Detail: r.Detail, PrevHash: head.Hash,
 			}
-			detail, err := audit.EncodeDetail(e.Detail)
+			detail, hash, err := l.hasher.Seal(e)
 			if err != nil {
 				return err
 			}
-			// Hash what will be read back, so that verification sees the same.
-			if e.Detail, err = audit.DecodeDetail(detail); err != nil {
-				return err
-			}
-			if e.Hash, err = l.hasher.Hash(e); err != nil {
-				return err
-			}
+			e.Hash = hash
 			heads[st] = auditHeadRow{Stream: st, Seq: e.Seq, Hash: e.Hash}
 			if i > 0 {
 				q.WriteString(", ")
