@@ -44,7 +44,13 @@ func (s *Server) downloadFile(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	serveFile(c, m.ContentType, data)
+}
+
+// serveFile answers with an uploaded file's bytes: cached by the caller's
+// client only, never sniffed into another type.
+func serveFile(c *gin.Context, contentType string, data []byte) {
 	c.Header("Cache-Control", "private, max-age=3600")
 	c.Header("X-Content-Type-Options", "nosniff")
-	c.Data(http.StatusOK, m.ContentType, data)
+	c.Data(http.StatusOK, contentType, data)
 }

@@ -191,7 +191,5 @@ func (s *Server) noticeImage(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.Header("Cache-Control", "private, max-age=3600")
-	c.Header("X-Content-Type-Options", "nosniff")
-	c.Data(http.StatusOK, m.ContentType, data)
+	serveFile(c, m.ContentType, data)
 }
