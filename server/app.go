@@ -215,6 +215,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12)})
 	batchTook := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "louyuan_ballot_batch_seconds", Help: "How long a ballot batch's transaction took (the live tally is updated after, off the batch worker).",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12)})
+	a.Voting.SetSecretMinElectorate(cfg.Voting.SecretMinElectorate)
 	a.Voting.SetBatching(voting.Batching{Workers: cfg.Voting.BatchWorkers, Max: cfg.Voting.BatchMax,
 		Observe: func(size int, waited, took time.Duration) {
 			batchSize.Observe(float64(size))

@@ -66,6 +66,9 @@ type Config struct {
 	Voting struct {
 		BatchWorkers int `yaml:"batch_workers"`
 		BatchMax     int `yaml:"batch_max"`
+		// SecretMinElectorate is the fewest households a secret ballot
+		// may have: below it the published counts give choices away.
+		SecretMinElectorate int `yaml:"secret_min_electorate"`
 	} `yaml:"voting"`
 	Notices struct {
 		Workers        int                        `yaml:"workers"`
@@ -114,6 +117,7 @@ func defaultConfig() *Config {
 	c.Scheduler.Interval = 5 * time.Second
 	c.Voting.BatchWorkers = voting.DefaultBatching.Workers
 	c.Voting.BatchMax = voting.DefaultBatching.Max
+	c.Voting.SecretMinElectorate = voting.DefaultSecretMinElectorate
 	c.Notices.Workers = notice.DefaultWorkerConfig.Workers
 	c.Notices.RatePerSecond = notice.DefaultWorkerConfig.RatePerSecond
 	c.Notices.ReminderBefore = 24 * time.Hour
@@ -188,6 +192,7 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 	}
 	ints := map[string]*int{"LOUYUAN_BCRYPT_COST": &c.Security.BcryptCost, "LOUYUAN_LOGINS_PER_IP_PER_MINUTE": &c.Security.LoginsPerIPMin,
 		"LOUYUAN_VOTING_BATCH_WORKERS": &c.Voting.BatchWorkers, "LOUYUAN_VOTING_BATCH_MAX": &c.Voting.BatchMax,
+		"LOUYUAN_VOTING_SECRET_MIN_ELECTORATE": &c.Voting.SecretMinElectorate,
 		"LOUYUAN_NOTICES_WORKERS": &c.Notices.Workers, "LOUYUAN_NOTICES_RATE_PER_SECOND": &c.Notices.RatePerSecond}
 	for name, p := range ints {
 		if v, ok := lookup(name); ok {

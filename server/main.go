@@ -42,6 +42,7 @@ commands:
   admin grant ...           grant a role over a scope (server admin grant -h)
   admin add-courtyard ...   add a subdistrict/community/courtyard (server admin add-courtyard -h)
   audit verify              verify the audit log's hash chains
+  motion unseal ...         the exact count of a closed motion, for a court or a recount (audited)
 `
 
 // run is main without the process: tests call it.
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, stdin io.
 			return errors.New("usage: server audit verify")
 		}
 		return auditVerify(ctx, cfg, log, stdout)
+	case "motion":
+		return motionCmd(ctx, cfg, log, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -122,7 +122,7 @@ func (s *Server) exportResults(format string) gin.HandlerFunc {
 		}
 		d := &download{c: c, ctype: xlsxType}
 		err := s.Voting.ExportResults(c.Request.Context(), principal(c), id, full, s.Phones, s.VotingExport,
-			func(m voting.Motion, t voting.Tally, rows func(func(voting.ResultRow) error) error) error {
+			func(m voting.Motion, t voting.Disclosure, rows func(func(voting.ResultRow) error) error) error {
 				if format == "xlsx" {
 					d.name = fmt.Sprintf("%s表决结果-%s.xlsx", m.Title, stamp())
 					return export.ResultsXLSX(d, m, t, rows)

@@ -141,22 +141,40 @@ func (s *Server) extendMotion(c *gin.Context) {
 	c.JSON(http.StatusOK, m)
 }
 
-// thresholdJSON is one threshold of a tally: the rule, whether it holds,
-// and what is still needed.
+// thresholdJSON is one threshold of a tally, self-explanatory: what it is
+// measured in (measure: area | heads) and against (base: electorate |
+// participants), its rule, whether it holds, and what is still needed in
+// the threshold's own measure only.
 type thresholdJSON struct {
-	Rule       string `json:"rule"`
-	Met        bool   `json:"met"`
-	Reachable  bool   `json:"reachable"`
-	Households int64  `json:"needed_households"`
-	Area       string `json:"needed_area"`
+	Key              string  `json:"key"`
+	Label            string  `json:"label"`
+	Measure          string  `json:"measure"`
+	Base             string  `json:"base"`
+	Rule             string  `json:"rule"`
+	RuleText         string  `json:"rule_text"`
+	Withheld         bool    `json:"withheld,omitempty"`
+	Met              *bool   `json:"met,omitempty"`
+	Reachable        *bool   `json:"reachable,omitempty"`
+	NeededHouseholds *int64  `json:"needed_households,omitempty"`
+	NeededArea       *string `json:"needed_area,omitempty"`
+	Summary          string  `json:"summary"`
+}
+
+type shareJSON struct {
+	From          string `json:"from"`
+	FromInclusive bool   `json:"from_inclusive"`
+	To            string `json:"to"`
+	ToInclusive   bool   `json:"to_inclusive"`
+	Text          string `json:"text"`
 }
 
 type optionJSON struct {
-	Key        string `json:"key"`
-	Label      string `json:"label"`
-	Households int    `json:"households"`
-	Heads      string `json:"heads"`
-	Area       string `json:"area"`
+	Key        string     `json:"key"`
+	Label      string     `json:"label"`
+	Households *int       `json:"households,omitempty"`
+	Heads      string     `json:"heads"`
+	Area       *string    `json:"area,omitempty"`
+	AreaShare  *shareJSON `json:"area_share,omitempty"`
 }
 
 type countJSON struct {
@@ -167,17 +185,19 @@ type countJSON struct {
 
 type tallyJSON struct {
 	Rule              voting.RuleKind `json:"rule"`
+	BallotMode        string          `json:"ballot_mode"`
+	Sealed            bool            `json:"sealed"`
 	Electorate        countJSON       `json:"electorate"`
 	Voted             countJSON       `json:"voted"`
-	Options           []optionJSON    `json:"options"`
-	ParticipationArea thresholdJSON   `json:"participation_area"`
-	ParticipationHead thresholdJSON   `json:"participation_head"`
+	Options           []optionJSON    `json:"options,omitempty"`
+	ParticipationArea *thresholdJSON  `json:"participation_area,omitempty"`
+	ParticipationHead *thresholdJSON  `json:"participation_head,omitempty"`
 	ApprovalArea      *thresholdJSON  `json:"approval_area,omitempty"`
 	ApprovalHead      *thresholdJSON  `json:"approval_head,omitempty"`
-	Passed            bool            `json:"passed"`
+	Passed            *bool           `json:"passed,omitempty"`
 	Elected           []string        `json:"elected,omitempty"`
 	TieAtLastSeat     []string        `json:"tie_at_last_seat,omitempty"`
-	SplitOwners       int             `json:"split_owners"`
+	SplitOwners       *int            `json:"split_owners,omitempty"`
 }
 
 func ratString(r *big.Rat) string {
@@ -187,32 +207,60 @@ func ratString(r *big.Rat) string {
 	return r.RatString()
 }
 
-func thresholdOut(th voting.Threshold, n voting.Needed) thresholdJSON {
-	return thresholdJSON{Rule: th.String(), Met: n.Met, Reachable: n.Reachable, Households: n.Households, Area: n.Area.String()}
+func thresholdOut(v voting.ThresholdView) *thresholdJSON {
+	out := &thresholdJSON{Key: v.Key, Label: v.Label, Measure: v.Measure, Base: v.Base, Rule: v.Threshold.String(),
+		RuleText: v.Threshold.RuleText(), Withheld: v.Withheld, NeededHouseholds: v.NeededHouseholds, Summary: v.Summary}
+	if !v.Withheld {
+		met := v.Met
+		out.Met = &met
+		if !v.OutcomeOnly {
+			reachable := v.Reachable
+			out.Reachable = &reachable
+		}
+	}
+	if v.NeededArea != nil {
+		a := v.NeededArea.String()
+		out.NeededArea = &a
+	}
+	return out
 }
 
-func tallyOut(m voting.Motion, t voting.Tally) tallyJSON {
-	labels := map[string]string{}
-	for _, o := range m.Options {
-		labels[o.Key] = o.Label
+func tallyOut(m voting.Motion, t voting.Disclosure) tallyJSON {
+	out := tallyJSON{Rule: m.Rule.Kind, BallotMode: t.Mode, Sealed: t.Sealed,
+		Electorate: countJSON{t.Electorate.Households, t.Electorate.Heads, t.Electorate.Area.String()},
+		Voted:      countJSON{t.Voted.Households, t.Voted.Heads, t.Voted.Area.String()},
+		Passed:     t.Passed, Elected: t.Elected, TieAtLastSeat: t.TieAtLastSeat, SplitOwners: t.SplitOwners}
+	for _, th := range t.Thresholds {
+		j := thresholdOut(th)
+		switch th.Key {
+		case voting.KeyParticipationArea:
+			out.ParticipationArea = j
+		case voting.KeyParticipationHead:
+			out.ParticipationHead = j
+		case voting.KeyApprovalArea:
+			out.ApprovalArea = j
+		case voting.KeyApprovalHead:
+			out.ApprovalHead = j
+		}
 	}
-	out := tallyJSON{Rule: m.Rule.Kind,
-		Electorate:        countJSON{t.ElectorateHouses, t.ElectorateHeads, t.ElectorateArea.String()},
-		Voted:             countJSON{t.VotedHouses, t.VotedHeads, t.VotedArea.String()},
-		ParticipationArea: thresholdOut(m.Rule.ParticipationArea, t.ParticipationArea),
-		ParticipationHead: thresholdOut(m.Rule.ParticipationHead, t.ParticipationHead),
-		Passed:            t.Passed, Elected: t.Elected, TieAtLastSeat: t.TieAtLastSeat, SplitOwners: len(t.SplitOwners)}
-	if m.Rule.Kind != voting.RuleElection {
-		aa, ah := thresholdOut(m.Rule.ApprovalArea, t.ApprovalArea), thresholdOut(m.Rule.ApprovalHead, t.ApprovalHead)
-		out.ApprovalArea, out.ApprovalHead = &aa, &ah
+	if t.Options == nil {
+		return out
 	}
-	counts := map[string]voting.OptionCount{}
+	views := map[string]voting.OptionView{}
 	for _, o := range t.Options {
-		counts[o.Option] = o
+		views[o.Option] = o
 	}
 	for _, o := range m.Options {
-		oc := counts[o.Key]
-		out.Options = append(out.Options, optionJSON{Key: o.Key, Label: o.Label, Households: oc.Households, Heads: ratString(oc.Head), Area: oc.Area.String()})
+		v := views[o.Key]
+		j := optionJSON{Key: o.Key, Label: o.Label, Households: v.Households, Heads: ratString(v.Heads)}
+		if v.Area != nil {
+			a := v.Area.String()
+			j.Area = &a
+		}
+		if b := v.AreaShare; b != nil {
+			j.AreaShare = &shareJSON{From: b.From.RatString(), FromInclusive: b.FromIncl, To: b.To.RatString(), ToInclusive: b.ToIncl, Text: b.Text()}
+		}
+		out.Options = append(out.Options, j)
 	}
 	return out
 }

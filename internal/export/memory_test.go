@@ -203,7 +203,7 @@ func TestResultsMemory(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name  string
-		write func(io.Writer, voting.Motion, voting.Tally, func(func(voting.ResultRow) error) error) error
+		write func(io.Writer, voting.Motion, voting.Disclosure, func(func(voting.ResultRow) error) error) error
 		bound uint64
 	}{{"XLSX", ResultsXLSX, 40 << 20}, {"CSV", ResultsCSV, 1 << 20}} {
 		probe := newHeapProbe()

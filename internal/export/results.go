@@ -164,24 +164,25 @@ type summary struct {
 type fact struct{ key, text string }
 
 // countLine is the households, heads and area of the electorate, of those
-// who voted, or of one option.
+// who voted, or of one option. Of a secret ballot's option only the heads
+// and, for the agreeing option, the area as a share band are known.
 type countLine struct {
 	category, label string
-	households      int64
-	heads           *big.Rat
-	area            louyuan.Area
+	households      value
+	heads           *big.Rat // nil: not disclosed
+	area            value
 }
 
 // thresholdLine is one threshold of the rule and where the tally stands.
 type thresholdLine struct {
 	label, rule string
-	met         bool
-	households  value // still needed, for a headcount threshold
-	area        value // still needed, for an area threshold
+	met         string // 是 / 否, or 投票结束后公布 while a secret ballot is open
+	households  value  // still needed, for a headcount threshold
+	area        value  // still needed, for an area threshold
 }
 
-// summarize reads a tally under its motion.
-func summarize(m voting.Motion, t voting.Tally) summary {
+// summarize reads what may be shown of a tally under its motion.
+func summarize(m voting.Motion, t voting.Disclosure) summary {
 	var s summary
 	s.facts = []fact{
 		{"事项", m.Title},
@@ -194,8 +195,8 @@ func summarize(m voting.Motion, t voting.Tally) summary {
 	}
 
 	s.counts = []countLine{
-		{"统计", "全体业主（表决范围）", int64(t.ElectorateHouses), big.NewRat(t.ElectorateHeads, 1), t.ElectorateArea},
-		{"统计", "已投票", int64(t.VotedHouses), big.NewRat(t.VotedHeads, 1), t.VotedArea},
+		{"统计", "全体业主（表决范围）", intValue(int64(t.Electorate.Households)), big.NewRat(t.Electorate.Heads, 1), centsValue(int64(t.Electorate.Area))},
+		{"统计", "已投票", intValue(int64(t.Voted.Households)), big.NewRat(t.Voted.Heads, 1), centsValue(int64(t.Voted.Area))},
 	}
 	category := "选项"
 	if m.Rule.Kind == voting.RuleElection {
@@ -203,21 +204,30 @@ func summarize(m voting.Motion, t voting.Tally) summary {
 	}
 	labels := optionLabels(m)
 	for _, o := range t.Options {
-		s.counts = append(s.counts, countLine{category, joinLabels(labels, []string{o.Option}), int64(o.Households), o.Head, o.Area})
+		c := countLine{category: category, label: joinLabels(labels, []string{o.Option}), heads: o.Heads}
+		if o.Households != nil {
+			c.households = intValue(int64(*o.Households))
+		}
+		switch {
+		case o.Area != nil:
+			c.area = centsValue(int64(*o.Area))
+		case o.AreaShare != nil:
+			c.area = textValue("占参与表决面积" + o.AreaShare.Text())
+		}
+		s.counts = append(s.counts, c)
+	}
+	if t.Options == nil && m.Mode == voting.ModeSecret {
+		s.facts = append(s.facts, fact{"说明", "不记名投票：投票结束前只公布参与情况，各选项的票数在投票结束后公布"})
 	}
 
-	s.thresholds = []thresholdLine{
-		threshold("参与表决：专有面积占全体", m.Rule.ParticipationArea, t.ParticipationArea, true),
-		threshold("参与表决：人数占全体", m.Rule.ParticipationHead, t.ParticipationHead, false),
+	for _, th := range t.Thresholds {
+		s.thresholds = append(s.thresholds, threshold(th))
 	}
 	if m.Rule.Kind == voting.RuleElection {
 		s.outcome = electionOutcome(labels, t)
-	} else {
-		s.thresholds = append(s.thresholds,
-			threshold("同意：专有面积占参与表决", m.Rule.ApprovalArea, t.ApprovalArea, true),
-			threshold("同意：人数占参与表决", m.Rule.ApprovalHead, t.ApprovalHead, false))
+	} else if t.Passed != nil {
 		result := "未通过"
-		if t.Passed {
+		if *t.Passed {
 			result = "通过"
 		}
 		s.outcome = []fact{{"表决结果", result}}
@@ -228,24 +238,39 @@ func summarize(m voting.Motion, t voting.Tally) summary {
 	case voting.StatusObjection:
 		s.outcome = append(s.outcome, fact{"说明", "异议期内，以上为初步结果"})
 	}
+	if t.Sealed && t.Options != nil {
+		s.outcome = append(s.outcome, fact{"不记名", "各选项的面积只公布占参与表决面积的区间，足以核对门槛；精确数字封存，仅供法院或重新计票时依法调取"})
+	}
 	return s
 }
 
 // threshold describes one threshold: met, or how much is still needed, or
 // that the rest of the electorate cannot reach it.
-func threshold(label string, th voting.Threshold, n voting.Needed, byArea bool) thresholdLine {
-	l := thresholdLine{label: label, rule: th.String(), met: n.Met}
-	if n.Met {
+func threshold(th voting.ThresholdView) thresholdLine {
+	label := map[string]string{
+		voting.KeyParticipationArea: "参与表决：专有面积占全体",
+		voting.KeyParticipationHead: "参与表决：人数占全体",
+		voting.KeyApprovalArea:      "同意：专有面积占参与表决",
+		voting.KeyApprovalHead:      "同意：人数占参与表决",
+	}[th.Key]
+	l := thresholdLine{label: label, rule: th.Threshold.String(), met: yesNo(th.Met)}
+	if th.Withheld {
+		l.met = "投票结束后公布"
 		return l
 	}
-	short := textValue("无法达到")
-	switch {
-	case n.Reachable && byArea:
-		short = centsValue(int64(n.Area))
-	case n.Reachable:
-		short = intValue(n.Households)
+	if th.Met {
+		return l
 	}
-	if byArea {
+	var short value
+	switch {
+	case th.NeededArea != nil:
+		short = centsValue(int64(*th.NeededArea))
+	case th.NeededHouseholds != nil:
+		short = intValue(*th.NeededHouseholds)
+	case !th.Reachable && !th.OutcomeOnly:
+		short = textValue("无法达到")
+	}
+	if th.Measure == voting.MeasureArea {
 		l.area = short
 	} else {
 		l.households = short
@@ -254,9 +279,14 @@ func threshold(label string, th voting.Threshold, n voting.Needed, byArea bool) 
 }
 
 // electionOutcome is who is elected, who ties for the last seat, and
-// whether the election stands.
-func electionOutcome(labels map[string]string, t voting.Tally) []fact {
-	if !t.ParticipationArea.Met || !t.ParticipationHead.Met {
+// whether the election stands; nothing while a secret ballot is open.
+func electionOutcome(labels map[string]string, t voting.Disclosure) []fact {
+	if t.Passed == nil {
+		return nil
+	}
+	pa, _ := t.Threshold(voting.KeyParticipationArea)
+	ph, _ := t.Threshold(voting.KeyParticipationHead)
+	if !pa.Met || !ph.Met {
 		return []fact{{"选举结果", "未通过：参与表决未达到门槛"}}
 	}
 	elected := joinLabels(labels, t.Elected)
@@ -268,7 +298,7 @@ func electionOutcome(labels map[string]string, t voting.Tally) []fact {
 		out = append(out, fact{"末位并列", joinLabels(labels, t.TieAtLastSeat) + "（得票相同，须按选举办法决出）"})
 	}
 	result := "有效"
-	if !t.Passed {
+	if !*t.Passed {
 		result = "末位并列，尚未决出"
 	}
 	return append(out, fact{"选举结果", result})
@@ -302,7 +332,7 @@ func yesNo(b bool) string {
 // as not voted) and 投票时间 in China time, streamed row by row. For a secret
 // ballot rows must be nil, and the workbook then holds no household at all;
 // rows for a secret ballot are refused.
-func ResultsXLSX(w io.Writer, m voting.Motion, t voting.Tally, rows func(func(voting.ResultRow) error) error) error {
+func ResultsXLSX(w io.Writer, m voting.Motion, t voting.Disclosure, rows func(func(voting.ResultRow) error) error) error {
 	if m.Mode == voting.ModeSecret && rows != nil {
 		return errSecretRows
 	}
@@ -407,7 +437,7 @@ func writeSummarySheet(f *excelize.File, st styles, m voting.Motion, s summary, 
 		return err
 	}
 	for _, th := range s.thresholds {
-		cells := cellsOf(st, []value{textValue(th.label), textValue(th.rule), textValue(yesNo(th.met)), th.households, th.area})
+		cells := cellsOf(st, []value{textValue(th.label), textValue(th.rule), textValue(th.met), th.households, th.area})
 		if err := put(cells, false, 0); err != nil {
 			return err
 		}
@@ -433,8 +463,11 @@ func cellsOf(st styles, vs []value) []any {
 // countValues is a count line as values: category, label, households,
 // heads as a fraction, heads to two decimals, area.
 func countValues(c countLine) []value {
-	return []value{textValue(c.category), textValue(c.label), intValue(c.households),
-		textValue(ratText(c.heads)), centsValue(ratHundredths(c.heads)), centsValue(int64(c.area))}
+	heads, hundredths := value{}, value{}
+	if c.heads != nil {
+		heads, hundredths = textValue(ratText(c.heads)), centsValue(ratHundredths(c.heads))
+	}
+	return []value{textValue(c.category), textValue(c.label), c.households, heads, hundredths, c.area}
 }
 
 // ResultsCSV writes a motion's results as CSV to w, starting with a UTF-8
@@ -457,7 +490,7 @@ func countValues(c countLine) []value {
 //	表决结果,通过                    (or 当选 / 末位并列 / 选举结果; 说明 while not final)
 //
 // Every line has all ten fields, empty where they do not apply.
-func ResultsCSV(w io.Writer, m voting.Motion, t voting.Tally, rows func(func(voting.ResultRow) error) error) error {
+func ResultsCSV(w io.Writer, m voting.Motion, t voting.Disclosure, rows func(func(voting.ResultRow) error) error) error {
 	if m.Mode == voting.ModeSecret && rows != nil {
 		return errSecretRows
 	}
@@ -484,7 +517,7 @@ func ResultsCSV(w io.Writer, m voting.Motion, t voting.Tally, rows func(func(vot
 		}
 		for _, th := range s.thresholds {
 			if err := put(textValue("门槛"), textValue(th.label), value{}, value{}, value{}, value{},
-				textValue(th.rule), textValue(yesNo(th.met)), th.households, th.area); err != nil {
+				textValue(th.rule), textValue(th.met), th.households, th.area); err != nil {
 				return err
 			}
 		}

@@ -26,7 +26,7 @@ const (
 // the real counting rules. Area and heads take part enough; 2 households
 // with 3/2 heads and 175.20 m² agree: heads reach 3/4 of those who voted,
 // area does not, and 4.80 m² more is needed.
-func elevatorMotion(mode string) (voting.Motion, voting.Tally) {
+func elevatorMotion(mode string) (voting.Motion, voting.Disclosure) {
 	m := voting.Motion{ID: 9, Title: "加装电梯", Rule: voting.MajorRule(), Options: voting.DecisionOptions(), Mode: mode,
 		Status:  voting.StatusObjection,
 		OpensAt: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), ClosesAt: time.Date(2026, 5, 15, 12, 0, 0, 0, time.UTC)}
@@ -41,7 +41,7 @@ func elevatorMotion(mode string) (voting.Motion, voting.Tally) {
 		{HouseholdID: houseA2, Options: []string{voting.OptionOppose}},
 		{HouseholdID: houseB, Options: []string{voting.OptionAgree}},
 	}
-	return m, voting.Count(m.Rule, electorate, m.OptionKeys(), votes)
+	return m, voting.Disclose(m, voting.Count(m.Rule, electorate, m.OptionKeys(), votes))
 }
 
 // elevatorRows are the per-household rows of elevatorMotion, with a
@@ -72,7 +72,9 @@ func byKey(rows [][]string) map[string][]string {
 
 func TestResultsXLSXNamed(t *testing.T) {
 	m, tally := elevatorMotion(voting.ModeNamed)
-	if tally.Passed || !tally.ApprovalHead.Met || tally.ApprovalArea.Met || tally.ApprovalArea.Area != 480 {
+	ah, _ := tally.Threshold(voting.KeyApprovalHead)
+	aa, _ := tally.Threshold(voting.KeyApprovalArea)
+	if *tally.Passed || !ah.Met || aa.Met || aa.NeededArea == nil || *aa.NeededArea != 480 {
 		t.Fatalf("the fixture is not what the test expects: %+v", tally)
 	}
 	var buf bytes.Buffer
@@ -156,7 +158,7 @@ func cellOf(t *testing.T, f *excelize.File, sheet, text string) string {
 
 func TestResultsXLSXSecret(t *testing.T) {
 	m, tally := elevatorMotion(voting.ModeSecret)
-	if len(tally.SplitOwners) == 0 {
+	if _, named := elevatorMotion(voting.ModeNamed); named.SplitOwners == nil || *named.SplitOwners == 0 {
 		t.Fatal("the fixture should have an owner whose households split")
 	}
 	var buf bytes.Buffer
@@ -171,8 +173,13 @@ func TestResultsXLSXSecret(t *testing.T) {
 	if got := rows["投票方式"]; !reflect.DeepEqual(got, []string{"投票方式", "不记名"}) {
 		t.Errorf("mode line = %q", got)
 	}
-	if got := rows["同意"]; !reflect.DeepEqual(got, []string{"同意", "2", "3/2", "1.50", "175.20"}) {
+	// Heads only, and the agreeing area as the side of the 3/4 threshold
+	// it lies on: no household count, no exact area.
+	if got := rows["同意"]; !reflect.DeepEqual(got, []string{"同意", "", "3/2", "1.50", "占参与表决面积少于 3/4"}) {
 		t.Errorf("agree line = %q", got)
+	}
+	if got := rows["反对"]; !reflect.DeepEqual(got, []string{"反对", "", "1/2", "0.50"}) {
+		t.Errorf("oppose line = %q", got)
 	}
 	// No household, owner or per-household column anywhere in the file.
 	for name, data := range zipEntries(t, buf.Bytes()) {
@@ -197,7 +204,7 @@ func TestResultsXLSXElection(t *testing.T) {
 		Options: []voting.Option{{Key: "c1", Label: "张桂芳"}, {Key: "c2", Label: "李建国"}, {Key: "c3", Label: "王秀英"}}}
 	electorate := []voting.Voter{{HouseholdID: 1, Group: 1, Area: 8000}, {HouseholdID: 2, Group: 2, Area: 8000}, {HouseholdID: 3, Group: 3, Area: 8000}}
 	votes := []voting.Vote{{HouseholdID: 1, Options: []string{"c1", "c2"}}, {HouseholdID: 2, Options: []string{"c1", "c3"}}, {HouseholdID: 3, Options: []string{"c1"}}}
-	tally := voting.Count(m.Rule, electorate, m.OptionKeys(), votes)
+	tally := voting.Disclose(m, voting.Count(m.Rule, electorate, m.OptionKeys(), votes))
 
 	var buf bytes.Buffer
 	if err := ResultsXLSX(&buf, m, tally, nil); err != nil {
@@ -208,7 +215,7 @@ func TestResultsXLSXElection(t *testing.T) {
 	rows := byKey(summary)
 	for key, want := range map[string][]string{
 		"表决规则": {"表决规则", "选举（应选2人）"},
-		"张桂芳":  {"张桂芳", "3", "3", "3.00", "240.00"},
+		"张桂芳":  {"张桂芳", "", "3", "3.00"}, // secret: heads only
 		"当选":   {"当选", "张桂芳"},
 		"末位并列": {"末位并列", "李建国、王秀英（得票相同，须按选举办法决出）"},
 		"选举结果": {"选举结果", "末位并列，尚未决出"},
@@ -260,15 +267,16 @@ func TestResultsCSV(t *testing.T) {
 		{"投票期", "2026-05-01 08:00 至 2026-05-15 20:00", "", "", "", "", "", "", "", ""},
 		{"统计", "全体业主（表决范围）", "4", "3", "3.00", "335.20", "", "", "", ""},
 		{"统计", "已投票", "3", "2", "2.00", "235.20", "", "", "", ""},
-		{"选项", "同意", "2", "3/2", "1.50", "175.20", "", "", "", ""},
-		{"选项", "反对", "1", "1/2", "0.50", "60.00", "", "", "", ""},
-		{"选项", "弃权", "0", "0", "0.00", "0.00", "", "", "", ""},
+		{"选项", "同意", "", "3/2", "1.50", "占参与表决面积少于 3/4", "", "", "", ""},
+		{"选项", "反对", "", "1/2", "0.50", "", "", "", "", ""},
+		{"选项", "弃权", "", "0", "0.00", "", "", "", "", ""},
 		{"门槛", "参与表决：专有面积占全体", "", "", "", "", "≥ 2/3", "是", "", ""},
 		{"门槛", "参与表决：人数占全体", "", "", "", "", "≥ 2/3", "是", "", ""},
-		{"门槛", "同意：专有面积占参与表决", "", "", "", "", "≥ 3/4", "否", "", "4.80"},
+		{"门槛", "同意：专有面积占参与表决", "", "", "", "", "≥ 3/4", "否", "", ""}, // no "4.80": it would give the exact area
 		{"门槛", "同意：人数占参与表决", "", "", "", "", "≥ 3/4", "是", "", ""},
 		{"表决结果", "未通过", "", "", "", "", "", "", "", ""},
 		{"说明", "异议期内，以上为初步结果", "", "", "", "", "", "", "", ""},
+		{"不记名", "各选项的面积只公布占参与表决面积的区间，足以核对门槛；精确数字封存，仅供法院或重新计票时依法调取", "", "", "", "", "", "", "", ""},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("summary CSV:\n got %q\nwant %q", got, want)
@@ -282,19 +290,23 @@ func TestResultsCSV(t *testing.T) {
 
 func TestThresholdShortfall(t *testing.T) {
 	th := voting.Threshold{Num: 2, Den: 3}
+	area, three := louyuan.Area(12345), int64(3)
 	for _, c := range []struct {
 		name        string
-		n           voting.Needed
-		byArea      bool
+		v           voting.ThresholdView
+		met         string
 		house, area value
 	}{
-		{"met", voting.Needed{Met: true, Reachable: true}, true, value{}, value{}},
-		{"area short", voting.Needed{Area: louyuan.Area(12345), Reachable: true}, true, value{}, centsValue(12345)},
-		{"heads short", voting.Needed{Households: 3, Reachable: true}, false, intValue(3), value{}},
-		{"out of reach", voting.Needed{}, false, textValue("无法达到"), value{}},
+		{"met", voting.ThresholdView{Measure: voting.MeasureArea, Met: true, Reachable: true}, "是", value{}, value{}},
+		{"area short", voting.ThresholdView{Measure: voting.MeasureArea, NeededArea: &area, Reachable: true}, "否", value{}, centsValue(12345)},
+		{"heads short", voting.ThresholdView{Measure: voting.MeasureHeads, NeededHouseholds: &three, Reachable: true}, "否", intValue(3), value{}},
+		{"out of reach", voting.ThresholdView{Measure: voting.MeasureHeads}, "否", textValue("无法达到"), value{}},
+		{"secret, closed", voting.ThresholdView{Measure: voting.MeasureArea, OutcomeOnly: true}, "否", value{}, value{}},
+		{"secret, open", voting.ThresholdView{Measure: voting.MeasureArea, Withheld: true}, "投票结束后公布", value{}, value{}},
 	} {
-		l := threshold("x", th, c.n, c.byArea)
-		if l.households != c.house || l.area != c.area || l.met != c.n.Met || l.rule != "≥ 2/3" {
+		c.v.Threshold = th
+		l := threshold(c.v)
+		if l.households != c.house || l.area != c.area || l.met != c.met || l.rule != "≥ 2/3" {
 			t.Errorf("%s: %+v", c.name, l)
 		}
 	}

@@ -614,6 +614,17 @@ func (s *Voting) InScope(ctx context.Context, m voting.Motion, householdID int64
 	return n > 0, wrap(err, "check scope")
 }
 
+// ScopeSize counts the households in a motion's scope now.
+func (s *Voting) ScopeSize(ctx context.Context, m voting.Motion) (int, error) {
+	col := map[string]string{voting.ScopeCourtyard: "courtyard_id", voting.ScopeBuilding: "building_id", voting.ScopeUnit: "unit_id"}[m.ScopeType]
+	if col == "" {
+		return 0, louyuan.Invalid("bad_scope", "表决范围只能是楼院、楼栋或单元")
+	}
+	var n int64
+	err := s.db.conn(ctx).Model(&householdRow{}).Where(col+" = ?", m.ScopeID).Count(&n).Error
+	return int(n), wrap(err, "count households in scope")
+}
+
 // ExpireDelegations ends delegations in play past their date or whose
 // motion is over. It reads only delegations in play (joined to their
 // motion), then ends them by ID.

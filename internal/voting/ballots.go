@@ -155,8 +155,9 @@ type ReceiptCheck struct {
 }
 
 // VerifyReceipt tells whether the ballot behind a receipt is the one
-// counted for its household (or was replaced by a later one). The choice is
-// shown only to the household's representative.
+// counted for its household (or was replaced by a later one). The choice of
+// a named ballot is shown only to the household's representative; that of
+// a secret ballot to nobody.
 func (s *Service) VerifyReceipt(ctx context.Context, p identity.Principal, receipt string) (ReceiptCheck, error) {
 	b, err := s.store.BallotByReceipt(ctx, receipt)
 	if err != nil {
@@ -173,7 +174,11 @@ func (s *Service) VerifyReceipt(ctx context.Context, p identity.Principal, recei
 	out := ReceiptCheck{MotionID: m.ID, Motion: m.Title, HouseholdID: b.HouseholdID, Channel: b.Channel, CastAt: b.CreatedAt,
 		Counted: exists && current.BallotID == b.ID && current.Channel != ChannelWithdrawn}
 	out.Replaced = !out.Counted
-	if p.Kind == identity.KindUser {
+	// A secret ballot's choice is shown to nobody, the household included:
+	// whoever holds a receipt (the staff who entered a paper ballot, a
+	// proxy, someone looking over a shoulder) learns that it counts, not
+	// how it was cast.
+	if p.Kind == identity.KindUser && m.Mode == ModeNamed {
 		if rep, err := s.store.IsRepresentative(ctx, p.ID, b.HouseholdID); err == nil && rep {
 			out.Options = b.Options
 		}

@@ -40,7 +40,7 @@ type PhoneOpener interface {
 // and only totals can be exported. Staff of the courtyard and its council
 // chair may export; full phones need the phone-viewer permission. Audited.
 func (s *Service) ExportResults(ctx context.Context, p identity.Principal, id int64, fullPhones bool, phones PhoneOpener, store ExportStore,
-	write func(m Motion, t Tally, rows func(func(ResultRow) error) error) error) error {
+	write func(m Motion, d Disclosure, rows func(func(ResultRow) error) error) error) error {
 	m, err := s.store.Motion(ctx, id)
 	if err != nil {
 		return err
@@ -58,7 +58,7 @@ func (s *Service) ExportResults(ctx context.Context, p identity.Principal, id in
 	if m.Status == StatusDraft || m.Status == StatusNotice || m.Status == StatusCancelled {
 		return louyuan.Conflict("no_results", "这项表决还没有开始投票，没有结果可导出")
 	}
-	_, t, err := s.Tally(ctx, p, id)
+	_, d, err := s.Tally(ctx, p, id)
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func (s *Service) ExportResults(ctx context.Context, p identity.Principal, id in
 			})
 		}
 	}
-	werr := write(m, t, rows)
+	werr := write(m, d, rows)
 	aerr := s.audit.Append(ctx, audit.Record{Stream: audit.CourtyardStream(m.CourtyardID), Actor: p.Ref(), Action: "export.results",
 		Object: motionRef(m.ID), Detail: map[string]any{"rows": n, "mode": m.Mode, "full_phones": fullPhones, "completed": werr == nil}})
 	if werr != nil {

@@ -99,6 +99,8 @@ type Store interface {
 	FileExists(ctx context.Context, key, purpose string, courtyardID int64) (bool, error)
 	// InScope reports whether a household lies in a motion's scope.
 	InScope(ctx context.Context, m Motion, householdID int64) (bool, error)
+	// ScopeSize counts the households in a motion's scope now.
+	ScopeSize(ctx context.Context, m Motion) (int, error)
 }
 
 // Service runs motions and ballots.
@@ -110,8 +112,10 @@ type Service struct {
 	audit    audit.BatchAppender
 	batch    *batcher
 	notify   Notifier
-	log      *slog.Logger
-	now      func() time.Time
+	// secretMin is the fewest households a secret ballot may have.
+	secretMin int
+	log       *slog.Logger
+	now       func() time.Time
 }
 
 // Notifier tells people what happened. It is called inside the
@@ -150,7 +154,7 @@ var DefaultBatching = Batching{Workers: 2, Max: 32, Timeout: 15 * time.Second}
 
 // NewService wires the voting service.
 func NewService(store Store, live LiveTally, al audit.BatchAppender, log *slog.Logger) *Service {
-	s := &Service{store: store, live: live, audit: al, log: log, now: time.Now, notify: noNotifier{}}
+	s := &Service{store: store, live: live, audit: al, log: log, now: time.Now, notify: noNotifier{}, secretMin: DefaultSecretMinElectorate}
 	s.SetBatching(DefaultBatching)
 	return s
 }
@@ -170,6 +174,37 @@ func (s *Service) SetBatching(b Batching) {
 		onPanic: func(v any, stack []byte) {
 			s.log.Error("ballot batch panicked", "panic", fmt.Sprint(v), "stack", string(stack))
 		}}
+}
+
+// DefaultSecretMinElectorate is the fewest households a secret ballot may
+// have unless configured otherwise. With fewer, the per-option heads
+// published after the close narrow each household's choice down too far.
+const DefaultSecretMinElectorate = 20
+
+// SetSecretMinElectorate sets the fewest households in scope a secret
+// ballot may have (n < 1 keeps the default); call it before serving.
+func (s *Service) SetSecretMinElectorate(n int) {
+	if n < 1 {
+		n = DefaultSecretMinElectorate
+	}
+	s.secretMin = n
+}
+
+// checkSecretElectorate refuses a secret ballot over fewer households than
+// the configured minimum.
+func (s *Service) checkSecretElectorate(ctx context.Context, m Motion) error {
+	if m.Mode != ModeSecret {
+		return nil
+	}
+	n, err := s.store.ScopeSize(ctx, m)
+	if err != nil {
+		return err
+	}
+	if n < s.secretMin {
+		return louyuan.Errorf(louyuan.KindInvalid, "secret_electorate_too_small",
+			"不记名投票至少需要%d户参加表决，本次范围内只有%d户：户数太少时，公布的票数就能推出每户的选择。请改为记名投票，或扩大表决范围", s.secretMin, n)
+	}
+	return nil
 }
 
 // SetClock replaces the clock (tests).
@@ -217,6 +252,9 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, d Draft) (Mo
 		if yard != m.CourtyardID {
 			return Motion{}, louyuan.Invalid("scope_outside_courtyard", "表决范围不在该楼院内")
 		}
+	}
+	if err := s.checkSecretElectorate(ctx, m); err != nil {
+		return Motion{}, err
 	}
 	m.CreatedBy, m.CreatedAt = p.Ref(), s.now().UTC()
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
@@ -295,6 +333,9 @@ func (s *Service) Publish(ctx context.Context, p identity.Principal, id int64) (
 		now := s.now().UTC()
 		if m.OpensAt.Before(now.Add(time.Duration(m.NoticeDays) * 24 * time.Hour)) {
 			return louyuan.Conflict("notice_too_short", fmt.Sprintf("投票开始前须公示%d天，请调整开始时间", m.NoticeDays))
+		}
+		if err := s.checkSecretElectorate(ctx, *m); err != nil {
+			return err
 		}
 		if err := s.checkReraise(ctx, *m); err != nil {
 			return err
@@ -559,7 +600,19 @@ func (s *Service) reload(ctx context.Context, m Motion) {
 // Redis is down), the stored result after the close. Many residents watch
 // one motion at once, so each instance reuses a motion's tally for a
 // quarter of a second and a resident's right to see it for five seconds.
-func (s *Service) Tally(ctx context.Context, p identity.Principal, id int64) (Motion, Tally, error) {
+//
+// What it returns is the Disclosure of the tally: for a secret ballot,
+// never a per-option figure while voting is open, and only coarse ones
+// after the close (see Disclose).
+func (s *Service) Tally(ctx context.Context, p identity.Principal, id int64) (Motion, Disclosure, error) {
+	m, t, err := s.tally(ctx, p, id)
+	if err != nil {
+		return Motion{}, Disclosure{}, err
+	}
+	return m, Disclose(m, t), nil
+}
+
+func (s *Service) tally(ctx context.Context, p identity.Principal, id int64) (Motion, Tally, error) {
 	now := s.now()
 	key := p.Ref() + "/" + itoa(id)
 	if !s.reads.visible(key, now) {
