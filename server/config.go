@@ -193,7 +193,7 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 	ints := map[string]*int{"LOUYUAN_BCRYPT_COST": &c.Security.BcryptCost, "LOUYUAN_LOGINS_PER_IP_PER_MINUTE": &c.Security.LoginsPerIPMin,
 		"LOUYUAN_VOTING_BATCH_WORKERS": &c.Voting.BatchWorkers, "LOUYUAN_VOTING_BATCH_MAX": &c.Voting.BatchMax,
 		"LOUYUAN_VOTING_SECRET_MIN_ELECTORATE": &c.Voting.SecretMinElectorate,
-		"LOUYUAN_NOTICES_WORKERS": &c.Notices.Workers, "LOUYUAN_NOTICES_RATE_PER_SECOND": &c.Notices.RatePerSecond}
+		"LOUYUAN_NOTICES_WORKERS":              &c.Notices.Workers, "LOUYUAN_NOTICES_RATE_PER_SECOND": &c.Notices.RatePerSecond}
 	for name, p := range ints {
 		if v, ok := lookup(name); ok {
 			n, err := strconv.Atoi(v)
