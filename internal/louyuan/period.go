@@ -237,8 +237,9 @@ type Period struct {
 	LastDay Date `json:"last_day,omitzero"`
 	// EndsAt is 24:00 China time of LastDay (the event itself for 0 days).
 	EndsAt time.Time `json:"ends_at"`
-	// MovedFor names the rest that moved the last day (国庆节, 星期六, …).
-	MovedFor string `json:"moved_for,omitempty"`
+	// MovedFor names the rest that moved the last day (国庆节, 星期六, …)
+	// for messages; it is not stored, and DescribePeriod leaves it empty.
+	MovedFor string `json:"-"`
 }
 
 // Period computes the period of days that follows the event at from.
