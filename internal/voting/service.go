@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/louyuan/louyuan/internal/audit"
+	"github.com/louyuan/louyuan/internal/files"
 	"github.com/louyuan/louyuan/internal/identity"
 	"github.com/louyuan/louyuan/internal/louyuan"
 )
@@ -63,6 +64,8 @@ type Courtyard struct {
 type Store interface {
 	DelegationStore
 	BallotStore
+	// EvidenceStore records which household a photo of paper vouches for.
+	files.EvidenceStore
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	Courtyard(ctx context.Context, id int64) (Courtyard, error)
 	// ScopeCourtyard returns the courtyard a building or unit belongs to.
