@@ -227,6 +227,11 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 		checkOpenID = a.Fake.User("louyuan-operator").OpenID
 	}
 	a.Petitions = petition.NewService(sqlstore.NewPetitions(a.DB), contentCheck{wx, checkOpenID, log}, a.Audit, log)
+	calendar, err := loadCalendar(cfg.Calendar.HolidaysFile, time.Now(), log)
+	if err != nil {
+		return nil, err
+	}
+	a.Voting.SetCalendar(calendar)
 	templates := cfg.Notices.Templates
 	if len(templates) == 0 && a.Fake != nil {
 		templates = demoTemplates()

@@ -76,6 +76,12 @@ type Config struct {
 		ReminderBefore time.Duration              `yaml:"reminder_before"`
 		Templates      map[string]notice.Template `yaml:"templates"`
 	} `yaml:"notices"`
+	// Calendar is the official holiday calendar periods are counted with.
+	Calendar struct {
+		// HolidaysFile is a JSON file of years (holidays and make-up working
+		// days) that replaces the embedded years it names and adds others.
+		HolidaysFile string `yaml:"holidays_file"`
+	} `yaml:"calendar"`
 	Demo bool `yaml:"demo"`
 	Log  struct {
 		Level  string `yaml:"level"`
@@ -164,6 +170,7 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 		"LOUYUAN_WECHAT_BASE_URL":             &c.WeChat.BaseURL,
 		"LOUYUAN_WECHAT_CONTENT_CHECK_OPENID": &c.WeChat.ContentCheckOpenID,
 		"LOUYUAN_FILES_DIR":                   &c.Files.Dir,
+		"LOUYUAN_CALENDAR_HOLIDAYS_FILE":      &c.Calendar.HolidaysFile,
 		"LOUYUAN_LOG_LEVEL":                   &c.Log.Level,
 		"LOUYUAN_LOG_FORMAT":                  &c.Log.Format,
 	}

@@ -168,7 +168,12 @@ func TestPetitionsAndExports(t *testing.T) {
 	// Only the household's own representative signs; paper signatures come with a photo.
 	e2eWantError(t, s.call(t, "POST", base+"/signatures", env.reps[5].token, map[string]any{"household_id": env.reps[6].householdID, "real_name": "张三"}),
 		http.StatusForbidden, "not_representative")
-	photo := env.uploadPhoto(t, env.staff, "paper_ballot")
+	// One page of the paper form signed by 20 households, photographed once.
+	var sheet []int64
+	for _, p := range env.reps[20:40] {
+		sheet = append(sheet, p.householdID)
+	}
+	photo := env.uploadPhoto(t, env.staff, "paper_sheet", sheet...)
 	for _, p := range env.reps[20:40] {
 		e2eWant(t, s.call(t, "POST", base+"/paper-signatures", env.staff, map[string]any{"household_id": p.householdID, "real_name": "纸质签名", "photo": photo}), http.StatusCreated)
 	}

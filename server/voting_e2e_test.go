@@ -189,8 +189,9 @@ func sameAsModel(t *testing.T, what string, got vtTally, want voting.Tally) {
 	}
 }
 
-// uploadPhoto stores a small PNG as a file of the purpose and returns its key.
-func (env *vtEnv) uploadPhoto(t *testing.T, token, purpose string) string {
+// uploadPhoto stores a small PNG as a file of the purpose and returns its
+// key; a paper_sheet lists households.
+func (env *vtEnv) uploadPhoto(t *testing.T, token, purpose string, households ...int64) string {
 	t.Helper()
 	var img bytes.Buffer
 	_ = png.Encode(&img, image.NewGray(image.Rect(0, 0, 40, 30)))
@@ -198,6 +199,9 @@ func (env *vtEnv) uploadPhoto(t *testing.T, token, purpose string) string {
 	w := multipart.NewWriter(&body)
 	_ = w.WriteField("purpose", purpose)
 	_ = w.WriteField("courtyard_id", fmt.Sprint(env.yard))
+	for _, h := range households {
+		_ = w.WriteField("household_ids", fmt.Sprint(h))
+	}
 	fw, _ := w.CreateFormFile("file", "photo.png")
 	_, _ = fw.Write(img.Bytes())
 	_ = w.Close()
@@ -249,7 +253,13 @@ func TestVotingReferenceModel(t *testing.T) {
 	s := e2eStart(t, cfg)
 	env := vtSetup(t, s)
 	electorate := env.electorate(t)
-	photo := env.uploadPhoto(t, env.staff, "paper_ballot")
+	// One photo is evidence for one household, or for the households of a
+	// sheet that lists them: here a sheet of the whole courtyard.
+	var everyone []int64
+	for _, h := range env.households {
+		everyone = append(everyone, h.ID)
+	}
+	photo := env.uploadPhoto(t, env.staff, "paper_sheet", everyone...)
 	const closeIn = 25 * time.Second
 	m := env.openMotion(t, map[string]any{"rule": "major"}, closeIn)
 	closesAt := time.Now().Add(closeIn)

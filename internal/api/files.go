@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -21,11 +22,25 @@ func (s *Server) uploadFile(c *gin.Context) {
 		}
 		courtyardID = id
 	}
+	var households []int64
+	for _, field := range c.PostFormArray("household_ids") {
+		for _, v := range strings.Split(field, ",") {
+			if v = strings.TrimSpace(v); v == "" {
+				continue
+			}
+			id, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || id <= 0 {
+				fail(c, louyuan.Invalid("bad_household_ids", "房屋编号（household_ids）须为正整数，多个用英文逗号分隔"))
+				return
+			}
+			households = append(households, id)
+		}
+	}
 	data, ok := uploadedFile(c, "file")
 	if !ok {
 		return
 	}
-	m, err := s.Files.Upload(c.Request.Context(), principal(c), purpose, courtyardID, data)
+	m, err := s.Files.Upload(c.Request.Context(), principal(c), purpose, courtyardID, households, data)
 	if err != nil {
 		fail(c, err)
 		return

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,7 +34,8 @@ type Purpose string
 
 // The purposes.
 const (
-	PurposePaperBallot   Purpose = "paper_ballot"
+	PurposePaperBallot   Purpose = "paper_ballot" // one household's signed paper (a ballot or a petition form)
+	PurposePaperSheet    Purpose = "paper_sheet"  // one page listing several households (declared at upload)
 	PurposeAuthorisation Purpose = "proxy_authorisation"
 	PurposeSignature     Purpose = "signature"
 	PurposeNoticeImage   Purpose = "notice_image"
@@ -47,6 +49,7 @@ type rule struct {
 
 var rules = map[Purpose]rule{
 	PurposePaperBallot:   {8 << 20, []string{"image/jpeg", "image/png"}, 8000},
+	PurposePaperSheet:    {8 << 20, []string{"image/jpeg", "image/png"}, 8000},
 	PurposeAuthorisation: {8 << 20, []string{"image/jpeg", "image/png"}, 8000},
 	PurposeSignature:     {512 << 10, []string{"image/png"}, 2000},
 	PurposeNoticeImage:   {4 << 20, []string{"image/jpeg", "image/png"}, 6000},
@@ -64,6 +67,13 @@ type Meta struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
+// Uploaded is a file just stored, with the households it lists when it is
+// a paper_sheet.
+type Uploaded struct {
+	Meta
+	Households []int64 `json:"household_ids,omitempty"`
+}
+
 // Blobs stores file bytes by key.
 type Blobs interface {
 	Put(ctx context.Context, key string, data []byte, contentType string) error
@@ -74,6 +84,9 @@ type Blobs interface {
 type MetaStore interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	CreateFile(ctx context.Context, m Meta) error
+	// CreateSheet records the households a paper_sheet lists; each must be
+	// a household of the courtyard.
+	CreateSheet(ctx context.Context, key string, courtyardID int64, households []int64) error
 	File(ctx context.Context, key string) (Meta, error)
 	// CourtyardPlace locates a courtyard for authorisation.
 	CourtyardPlace(ctx context.Context, courtyardID int64) (identity.Place, error)
@@ -127,6 +140,32 @@ func Check(purpose Purpose, data []byte) (string, error) {
 	return ct, nil
 }
 
+// sheetHouseholds checks the households listed with an upload: a
+// paper_sheet lists 2 to MaxSheetHouseholds distinct households (sorted on
+// return), any other purpose none.
+func sheetHouseholds(purpose Purpose, courtyardID int64, households []int64) ([]int64, error) {
+	if purpose != PurposePaperSheet {
+		if len(households) > 0 {
+			return nil, louyuan.Invalid("households_not_allowed", "只有用途为 paper_sheet（多户签字表）的照片才能列出房屋（household_ids）")
+		}
+		return nil, nil
+	}
+	out := slices.Clone(households)
+	slices.Sort(out)
+	out = slices.Compact(out)
+	switch {
+	case len(out) != len(households):
+		return nil, louyuan.Invalid("sheet_households_repeated", "多户签字表列出的房屋（household_ids）有重复，请核对")
+	case len(out) < 2:
+		return nil, louyuan.Invalid("sheet_households_required", "多户签字表（paper_sheet）须列出表上签字的全部房屋（household_ids，至少2户）；只有一户的请以用途 paper_ballot 上传")
+	case len(out) > MaxSheetHouseholds:
+		return nil, louyuan.Invalid("sheet_too_many_households", fmt.Sprintf("一张多户签字表最多列出 %d 户，请按页分别上传", MaxSheetHouseholds))
+	case out[0] <= 0:
+		return nil, louyuan.Invalid("bad_household_ids", "房屋编号（household_ids）须为正整数")
+	}
+	return out, nil
+}
+
 func labels(types []string) []string {
 	out := make([]string, len(types))
 	for i, t := range types {
@@ -136,25 +175,42 @@ func labels(types []string) []string {
 }
 
 // Upload checks and stores a file for p. A courtyard (when given) scopes who
-// may read it later.
-func (s *Service) Upload(ctx context.Context, p identity.Principal, purpose Purpose, courtyardID int64, data []byte) (Meta, error) {
+// may read it later. A paper_sheet lists the households on the page
+// (households); no other purpose takes any.
+func (s *Service) Upload(ctx context.Context, p identity.Principal, purpose Purpose, courtyardID int64, households []int64, data []byte) (Uploaded, error) {
 	ct, err := Check(purpose, data)
 	if err != nil {
-		return Meta{}, err
+		return Uploaded{}, err
+	}
+	households, err = sheetHouseholds(purpose, courtyardID, households)
+	if err != nil {
+		return Uploaded{}, err
+	}
+	if purpose == PurposePaperSheet {
+		if courtyardID == 0 {
+			return Uploaded{}, louyuan.Invalid("courtyard_required", "多户签字表（paper_sheet）须填写楼院编号（courtyard_id），表上的房屋须是该楼院的房屋")
+		}
+		place, err := s.meta.CourtyardPlace(ctx, courtyardID)
+		if err != nil {
+			return Uploaded{}, err
+		}
+		if !p.Can(place, identity.CouncilOrStaff...) {
+			return Uploaded{}, louyuan.Forbidden("not_in_scope", "只有本楼院的理事会成员或工作人员可以上传多户签字表")
+		}
 	}
 	if courtyardID != 0 {
 		place, err := s.meta.CourtyardPlace(ctx, courtyardID)
 		if err != nil {
-			return Meta{}, err
+			return Uploaded{}, err
 		}
 		allowed := p.Can(place, identity.CouncilOrStaff...)
 		if !allowed && p.Kind == identity.KindUser {
 			if allowed, err = s.meta.IsResident(ctx, p.ID, courtyardID); err != nil {
-				return Meta{}, err
+				return Uploaded{}, err
 			}
 		}
 		if !allowed {
-			return Meta{}, louyuan.Forbidden("not_in_scope", "您不是该楼院的住户或工作人员，不能为其上传文件")
+			return Uploaded{}, louyuan.Forbidden("not_in_scope", "您不是该楼院的住户或工作人员，不能为其上传文件")
 		}
 	}
 	sum := sha256.Sum256(data)
@@ -163,20 +219,26 @@ func (s *Service) Upload(ctx context.Context, p identity.Principal, purpose Purp
 	// Bytes first: a crash between the two leaves an orphan blob, never a
 	// record pointing at nothing.
 	if err := s.blobs.Put(ctx, m.Key, data, ct); err != nil {
-		return Meta{}, &louyuan.Error{Kind: louyuan.KindUnavailable, Code: "storage_unavailable", Message: "文件存储暂时不可用，请稍后再试", Err: err}
+		return Uploaded{}, &louyuan.Error{Kind: louyuan.KindUnavailable, Code: "storage_unavailable", Message: "文件存储暂时不可用，请稍后再试", Err: err}
 	}
 	err = s.meta.InTx(ctx, func(ctx context.Context) error {
 		if err := s.meta.CreateFile(ctx, m); err != nil {
 			return err
 		}
+		detail := map[string]any{"purpose": string(purpose), "size": m.Size, "sha256": m.SHA256}
+		if len(households) > 0 {
+			if err := s.meta.CreateSheet(ctx, m.Key, courtyardID, households); err != nil {
+				return err
+			}
+			detail["households"] = households
+		}
 		stream := audit.GlobalStream
 		if courtyardID != 0 {
 			stream = audit.CourtyardStream(courtyardID)
 		}
-		return s.audit.Append(ctx, audit.Record{Stream: stream, Actor: p.Ref(), Action: "file.upload", Object: "file:" + m.Key,
-			Detail: map[string]any{"purpose": string(purpose), "size": m.Size, "sha256": m.SHA256}})
+		return s.audit.Append(ctx, audit.Record{Stream: stream, Actor: p.Ref(), Action: "file.upload", Object: "file:" + m.Key, Detail: detail})
 	})
-	return m, err
+	return Uploaded{Meta: m, Households: households}, err
 }
 
 // Download returns a file to its uploader, or to the council and staff of

@@ -2,6 +2,7 @@ package petition
 
 import (
 	"context"
+	"fmt"
 	"math/big"
 	"strings"
 	"time"
@@ -194,12 +195,11 @@ func (s *Service) RecordPayment(ctx context.Context, p identity.Principal, id in
 	if n := utf8.RuneCountInString(pay.ReceiptNo); n < 1 || n > 64 {
 		return Payment{}, louyuan.Invalid("bad_receipt_no", "请填写收据编号（不超过64个字符）")
 	}
-	paidOn, err := time.Parse("2006-01-02", pay.PaidOn)
-	if err != nil || paidOn.After(s.now().Add(24*time.Hour)) {
-		return Payment{}, louyuan.Invalid("bad_paid_on", "缴款日期格式应为 2026-11-25，且不能晚于今天")
+	if _, err := checkPaidOn(pay.PaidOn, s.now()); err != nil {
+		return Payment{}, err
 	}
 	var out Payment
-	err = s.store.InTx(ctx, func(ctx context.Context) error {
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
 		pt, err := s.store.SharePetition(ctx, id)
 		if err != nil {
 			return err
@@ -231,6 +231,21 @@ func (s *Service) RecordPayment(ctx context.Context, p identity.Principal, id in
 		return s.record(ctx, pt, p.Ref(), "payment.record", map[string]any{"household": pay.HouseholdID, "amount_fen": pay.AmountFen, "receipt_no": pay.ReceiptNo})
 	})
 	return out, err
+}
+
+// checkPaidOn reads a payment date: a day of the calendar no later than
+// today in China (at 20:00 in Beijing it is already tomorrow in no sense,
+// whatever the UTC date says).
+func checkPaidOn(s string, now time.Time) (louyuan.Date, error) {
+	today := louyuan.DateOf(now)
+	d, err := louyuan.ParseDate(s)
+	if err != nil {
+		return d, louyuan.Invalid("bad_paid_on", fmt.Sprintf("缴款日期格式应为 %s（年-月-日）", today))
+	}
+	if d.After(today) {
+		return d, louyuan.Invalid("bad_paid_on", fmt.Sprintf("缴款日期 %s 晚于今天（北京时间 %s），请填写实际缴款的日期", d.Label(), today.Label()))
+	}
+	return d, nil
 }
 
 // UnitTotals sums one unit's cost sharing.

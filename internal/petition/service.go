@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/louyuan/louyuan/internal/audit"
+	"github.com/louyuan/louyuan/internal/files"
 	"github.com/louyuan/louyuan/internal/identity"
 	"github.com/louyuan/louyuan/internal/louyuan"
 	"github.com/louyuan/louyuan/internal/voting"
@@ -123,6 +124,8 @@ func (s *Service) SetNotifier(n Notifier) { s.notify = n }
 
 // Store keeps petitions, signatures, cost plans and payments.
 type Store interface {
+	// EvidenceStore records which household a photo of paper vouches for.
+	files.EvidenceStore
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	CourtyardPlace(ctx context.Context, courtyardID int64) (identity.Place, error)
 	ScopeCourtyard(ctx context.Context, scopeType string, scopeID int64) (int64, error)
@@ -499,14 +502,12 @@ func (s *Service) EnterPaper(ctx context.Context, p identity.Principal, id int64
 	if _, err := s.canManage(ctx, p, pt.CourtyardID); err != nil {
 		return Signature{}, err
 	}
-	ok, err := s.store.FileExists(ctx, photo, "paper_ballot", pt.CourtyardID)
-	if err != nil {
-		return Signature{}, err
-	}
-	if !ok {
-		return Signature{}, louyuan.Invalid("photo_required", "请先上传本楼院签字纸质表格的照片（用途 paper_ballot）")
-	}
-	return s.sign(ctx, id, req, ChannelPaper, p.Ref(), photo, nil)
+	// The photo is this household's evidence in this petition, claimed in
+	// the signature's transaction once the household is found in scope.
+	use := files.EvidenceUse{FileKey: photo, HouseholdID: req.HouseholdID, Subject: ref("petition", id)}
+	return s.sign(ctx, id, req, ChannelPaper, p.Ref(), photo, func(ctx context.Context) error {
+		return files.ClaimEvidence(ctx, s.store, pt.CourtyardID, "纸质签名", voting.PaperPurposes, use)
+	})
 }
 
 func (s *Service) sign(ctx context.Context, id int64, req SignRequest, channel, actor, photo string, check func(ctx context.Context) error) (Signature, error) {
@@ -566,6 +567,9 @@ func (s *Service) sign(ctx context.Context, id int64, req SignRequest, channel, 
 		detail := map[string]any{"household": req.HouseholdID, "channel": channel}
 		if req.PledgeFen != nil {
 			detail["pledge_fen"] = *req.PledgeFen
+		}
+		if photo != "" {
+			detail["photo"] = photo
 		}
 		return s.audit.Append(ctx, audit.Record{Stream: audit.HouseholdStream(pt.CourtyardID, req.HouseholdID), Actor: actor,
 			Action: "signature." + event, Object: ref("petition", pt.ID), Detail: detail})

@@ -32,6 +32,7 @@ type motionRow struct {
 	OpensAt         time.Time
 	ClosesAt        time.Time
 	PublishedAt     *time.Time
+	NoticeEndsAt    *time.Time
 	OpenedAt        *time.Time
 	ClosedAt        *time.Time
 	ObjectionEndsAt *time.Time
@@ -56,7 +57,7 @@ func rowFromMotion(m voting.Motion) (motionRow, error) {
 	r := motionRow{ID: m.ID, CourtyardID: m.CourtyardID, ScopeType: m.ScopeType, ScopeID: m.ScopeID, Title: m.Title, Body: m.Body,
 		Subject: m.Subject, RuleKind: string(m.Rule.Kind), RuleJSON: string(rule), OptionsJSON: string(opts), BallotMode: m.Mode,
 		Status: string(m.Status), NoticeDays: m.NoticeDays, ObjectionDays: m.ObjectionDays, OpensAt: m.OpensAt, ClosesAt: m.ClosesAt,
-		PublishedAt: nullTime(m.PublishedAt), OpenedAt: nullTime(m.OpenedAt), ClosedAt: nullTime(m.ClosedAt),
+		PublishedAt: nullTime(m.PublishedAt), NoticeEndsAt: nullTime(m.NoticeEndsAt), OpenedAt: nullTime(m.OpenedAt), ClosedAt: nullTime(m.ClosedAt),
 		ObjectionEndsAt: nullTime(m.ObjectionEndsAt), FinalAt: nullTime(m.FinalAt), Passed: m.Passed, CreatedBy: m.CreatedBy, CreatedAt: m.CreatedAt}
 	if m.Result != nil {
 		b, err := json.Marshal(m.Result)
@@ -76,7 +77,7 @@ func (r motionRow) toMotion() (voting.Motion, error) {
 	for _, p := range []struct {
 		dst *time.Time
 		src *time.Time
-	}{{&m.PublishedAt, r.PublishedAt}, {&m.OpenedAt, r.OpenedAt}, {&m.ClosedAt, r.ClosedAt}, {&m.ObjectionEndsAt, r.ObjectionEndsAt}, {&m.FinalAt, r.FinalAt}} {
+	}{{&m.PublishedAt, r.PublishedAt}, {&m.NoticeEndsAt, r.NoticeEndsAt}, {&m.OpenedAt, r.OpenedAt}, {&m.ClosedAt, r.ClosedAt}, {&m.ObjectionEndsAt, r.ObjectionEndsAt}, {&m.FinalAt, r.FinalAt}} {
 		if p.src != nil {
 			*p.dst = p.src.UTC()
 		}
@@ -94,6 +95,7 @@ func (r motionRow) toMotion() (voting.Motion, error) {
 		}
 		m.Result = &t
 	}
+	m.DescribePeriods()
 	return m, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/louyuan/louyuan/internal/audit"
+	"github.com/louyuan/louyuan/internal/files"
 	"github.com/louyuan/louyuan/internal/identity"
 	"github.com/louyuan/louyuan/internal/louyuan"
 )
@@ -36,6 +37,10 @@ func (s *Service) Cast(ctx context.Context, p identity.Principal, motionID, hous
 	return r.receipt, nil
 }
 
+// PaperPurposes are the photos a paper ballot or paper signature may rest
+// on: one household's paper, or a sheet listing several.
+var PaperPurposes = []files.Purpose{files.PurposePaperBallot, files.PurposePaperSheet}
+
 // EnterPaper records a signed paper ballot, entered by council or staff of
 // the courtyard with a photo of the paper (an uploaded file). It counts like
 // an electronic ballot and replaces the counted one.
@@ -47,14 +52,13 @@ func (s *Service) EnterPaper(ctx context.Context, p identity.Principal, motionID
 	if err := s.canManage(ctx, p, m.CourtyardID); err != nil {
 		return Receipt{}, err
 	}
-	ok, err := s.store.FileExists(ctx, photo, "paper_ballot", m.CourtyardID)
-	if err != nil {
-		return Receipt{}, err
-	}
-	if !ok {
-		return Receipt{}, louyuan.Invalid("photo_required", "请先上传本楼院签字纸质选票的照片（用途 paper_ballot）")
-	}
-	return s.cast(ctx, cast{motionID: motionID, householdID: householdID, options: options, channel: ChannelPaper, castBy: p.Ref(), paperFile: photo})
+	// The photo is this household's evidence in this motion: claimed in the
+	// ballot's transaction, after the household is found in the electorate.
+	use := files.EvidenceUse{FileKey: photo, HouseholdID: householdID, Subject: motionRef(motionID)}
+	return s.cast(ctx, cast{motionID: motionID, householdID: householdID, options: options, channel: ChannelPaper, castBy: p.Ref(), paperFile: photo,
+		allowed: func(ctx context.Context, m Motion, _ Counted, _ bool) error {
+			return files.ClaimEvidence(ctx, s.store, m.CourtyardID, "纸质选票", PaperPurposes, use)
+		}})
 }
 
 // cast records one ballot in its own transaction: paper ballots and proxy

@@ -1,6 +1,7 @@
 package voting
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -47,35 +48,82 @@ const (
 // MaxVotingSpan is how long voting may last in total, extensions included.
 const MaxVotingSpan = 3 // months
 
-// ReraiseBlock is how long a failed motion's subject cannot be raised again.
-const ReraiseBlock = 365 * 24 * time.Hour
+// reraiseSince is the earliest close of a failed motion that still blocks
+// its subject at now: a failed subject cannot be raised again for one year,
+// counted from the day after the close (Civil Code art. 201) to the same
+// day of the next year (art. 202; 29 February → 28 February), 24:00 China
+// time. The end is not moved for a holiday (art. 203 protects a party who
+// must act before the end; nobody has to act here).
+func reraiseSince(now time.Time) time.Time {
+	today := louyuan.DateOf(now)
+	since := today.AddYears(-1)
+	if since.AddYears(1).Before(today) {
+		since = since.AddDays(1)
+	}
+	return since.Start().UTC()
+}
+
+// noticePeriod is the public notice (公示) a motion published at now gets,
+// or the error that says why its voting would open too early: voting opens
+// after the notice period's last day at the earliest.
+func noticePeriod(cal *louyuan.Calendar, now time.Time, m Motion) (louyuan.Period, error) {
+	p := cal.Period(now, m.NoticeDays)
+	if m.NoticeDays == 0 && m.OpensAt.Before(now) {
+		return p, louyuan.Conflict("notice_too_short", "投票开始时间已过，请调整开始时间")
+	}
+	if m.OpensAt.Before(p.EndsAt) {
+		return p, louyuan.Conflict("notice_too_short", fmt.Sprintf("投票开始前须公示%d天（%s），投票最早可于%s0时开始，请调整开始时间",
+			m.NoticeDays, p.Sentence(), p.LastDay.AddDays(1).Label()))
+	}
+	return p, nil
+}
+
+// DescribePeriods fills in the notice and objection periods from what is
+// stored (the store calls it when it reads a motion).
+func (m *Motion) DescribePeriods() {
+	m.NoticePeriod, m.ObjectionPeriod = nil, nil
+	if !m.PublishedAt.IsZero() && !m.NoticeEndsAt.IsZero() {
+		p := louyuan.DescribePeriod(m.PublishedAt, m.NoticeDays, m.NoticeEndsAt)
+		m.NoticePeriod = &p
+	}
+	if !m.ClosedAt.IsZero() && !m.ObjectionEndsAt.IsZero() {
+		p := louyuan.DescribePeriod(m.ClosedAt, m.ObjectionDays, m.ObjectionEndsAt)
+		m.ObjectionPeriod = &p
+	}
+}
 
 // Motion is a matter put to the households of a scope.
 type Motion struct {
-	ID              int64     `json:"id"`
-	CourtyardID     int64     `json:"courtyard_id"`
-	ScopeType       string    `json:"scope_type"`
-	ScopeID         int64     `json:"scope_id"`
-	Title           string    `json:"title"`
-	Body            string    `json:"body"`
-	Subject         string    `json:"subject"`
-	Rule            Rule      `json:"rule"`
-	Options         []Option  `json:"options"`
-	Mode            string    `json:"ballot_mode"`
-	Status          Status    `json:"status"`
-	NoticeDays      int       `json:"notice_days"`
-	ObjectionDays   int       `json:"objection_days"`
-	OpensAt         time.Time `json:"opens_at"`
-	ClosesAt        time.Time `json:"closes_at"`
-	PublishedAt     time.Time `json:"published_at,omitzero"`
-	OpenedAt        time.Time `json:"opened_at,omitzero"`
-	ClosedAt        time.Time `json:"closed_at,omitzero"`
-	ObjectionEndsAt time.Time `json:"objection_ends_at,omitzero"`
-	FinalAt         time.Time `json:"final_at,omitzero"`
-	Passed          *bool     `json:"passed,omitempty"`
-	Result          *Tally    `json:"-"`
-	CreatedBy       string    `json:"created_by"`
-	CreatedAt       time.Time `json:"created_at"`
+	ID            int64     `json:"id"`
+	CourtyardID   int64     `json:"courtyard_id"`
+	ScopeType     string    `json:"scope_type"`
+	ScopeID       int64     `json:"scope_id"`
+	Title         string    `json:"title"`
+	Body          string    `json:"body"`
+	Subject       string    `json:"subject"`
+	Rule          Rule      `json:"rule"`
+	Options       []Option  `json:"options"`
+	Mode          string    `json:"ballot_mode"`
+	Status        Status    `json:"status"`
+	NoticeDays    int       `json:"notice_days"`
+	ObjectionDays int       `json:"objection_days"`
+	OpensAt       time.Time `json:"opens_at"`
+	ClosesAt      time.Time `json:"closes_at"`
+	PublishedAt   time.Time `json:"published_at,omitzero"`
+	// NoticeEndsAt is 24:00 China time of the notice period's last day
+	// (set at publishing); voting opens then at the earliest.
+	NoticeEndsAt time.Time `json:"notice_ends_at,omitzero"`
+	// NoticePeriod and ObjectionPeriod say how the periods were counted.
+	NoticePeriod    *louyuan.Period `json:"notice_period,omitempty"`
+	ObjectionPeriod *louyuan.Period `json:"objection_period,omitempty"`
+	OpenedAt        time.Time       `json:"opened_at,omitzero"`
+	ClosedAt        time.Time       `json:"closed_at,omitzero"`
+	ObjectionEndsAt time.Time       `json:"objection_ends_at,omitzero"`
+	FinalAt         time.Time       `json:"final_at,omitzero"`
+	Passed          *bool           `json:"passed,omitempty"`
+	Result          *Tally          `json:"-"`
+	CreatedBy       string          `json:"created_by"`
+	CreatedAt       time.Time       `json:"created_at"`
 }
 
 // Option is one choice on the ballot: a key that ballots carry and the

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/louyuan/louyuan/internal/audit"
+	"github.com/louyuan/louyuan/internal/files"
 	"github.com/louyuan/louyuan/internal/identity"
 	"github.com/louyuan/louyuan/internal/louyuan"
 )
@@ -63,6 +64,8 @@ type Courtyard struct {
 type Store interface {
 	DelegationStore
 	BallotStore
+	// EvidenceStore records which household a photo of paper vouches for.
+	files.EvidenceStore
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	Courtyard(ctx context.Context, id int64) (Courtyard, error)
 	// ScopeCourtyard returns the courtyard a building or unit belongs to.
@@ -116,6 +119,7 @@ type Service struct {
 	secretMin int
 	log       *slog.Logger
 	now       func() time.Time
+	calendar  *louyuan.Calendar
 }
 
 // Notifier tells people what happened. It is called inside the
@@ -154,7 +158,8 @@ var DefaultBatching = Batching{Workers: 2, Max: 32, Timeout: 15 * time.Second}
 
 // NewService wires the voting service.
 func NewService(store Store, live LiveTally, al audit.BatchAppender, log *slog.Logger) *Service {
-	s := &Service{store: store, live: live, audit: al, log: log, now: time.Now, notify: noNotifier{}, secretMin: DefaultSecretMinElectorate}
+	s := &Service{store: store, live: live, audit: al, log: log, now: time.Now, notify: noNotifier{}, secretMin: DefaultSecretMinElectorate,
+		calendar: louyuan.DefaultCalendar()}
 	s.SetBatching(DefaultBatching)
 	return s
 }
@@ -209,6 +214,10 @@ func (s *Service) checkSecretElectorate(ctx context.Context, m Motion) error {
 
 // SetClock replaces the clock (tests).
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// SetCalendar replaces the holiday calendar the notice and objection
+// periods are counted with; call it before serving.
+func (s *Service) SetCalendar(c *louyuan.Calendar) { s.calendar = c }
 
 const systemActor = "system"
 
@@ -273,7 +282,7 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, d Draft) (Mo
 // checkReraise refuses a motion whose subject failed in the same scope
 // within the last year.
 func (s *Service) checkReraise(ctx context.Context, m Motion) error {
-	failed, err := s.store.FailedRecently(ctx, m, s.now().Add(-ReraiseBlock))
+	failed, err := s.store.FailedRecently(ctx, m, reraiseSince(s.now()))
 	if err != nil {
 		return err
 	}
@@ -331,8 +340,9 @@ func (s *Service) canSee(ctx context.Context, p identity.Principal, m Motion) er
 func (s *Service) Publish(ctx context.Context, p identity.Principal, id int64) (Motion, error) {
 	return s.transition(ctx, p, id, StatusDraft, func(ctx context.Context, m *Motion) error {
 		now := s.now().UTC()
-		if m.OpensAt.Before(now.Add(time.Duration(m.NoticeDays) * 24 * time.Hour)) {
-			return louyuan.Conflict("notice_too_short", fmt.Sprintf("投票开始前须公示%d天，请调整开始时间", m.NoticeDays))
+		notice, err := noticePeriod(s.calendar, now, *m)
+		if err != nil {
+			return err
 		}
 		if err := s.checkSecretElectorate(ctx, *m); err != nil {
 			return err
@@ -340,7 +350,8 @@ func (s *Service) Publish(ctx context.Context, p identity.Principal, id int64) (
 		if err := s.checkReraise(ctx, *m); err != nil {
 			return err
 		}
-		m.Status, m.PublishedAt = StatusNotice, now
+		m.Status, m.PublishedAt, m.NoticeEndsAt = StatusNotice, now, notice.EndsAt
+		m.DescribePeriods()
 		return nil
 	}, "motion.publish")
 }
@@ -428,6 +439,9 @@ func (s *Service) Open(ctx context.Context, p identity.Principal, id int64) (Mot
 		if now.Before(m.OpensAt) {
 			return louyuan.Conflict("not_yet_open", "还没到投票开始时间")
 		}
+		if now.Before(m.NoticeEndsAt) {
+			return louyuan.Conflict("notice_not_over", "公示期还没有结束（"+louyuan.DescribePeriod(m.PublishedAt, m.NoticeDays, m.NoticeEndsAt).Sentence()+"），不能开始投票")
+		}
 		n, err := s.store.SnapshotElectorate(ctx, *m)
 		if err != nil {
 			return err
@@ -481,7 +495,8 @@ func (s *Service) Close(ctx context.Context, p identity.Principal, id int64) (Mo
 		}
 		passed := t.Passed
 		m.Status, m.ClosedAt, m.Result, m.Passed = StatusObjection, now, &t, &passed
-		m.ObjectionEndsAt = now.Add(time.Duration(m.ObjectionDays) * 24 * time.Hour)
+		m.ObjectionEndsAt = s.calendar.Period(now, m.ObjectionDays).EndsAt
+		m.DescribePeriods()
 		return nil
 	}, "motion.close")
 	if err == nil {
@@ -497,7 +512,7 @@ func (s *Service) Finalize(ctx context.Context, p identity.Principal, id int64) 
 	return s.transition(ctx, p, id, StatusObjection, func(ctx context.Context, m *Motion) error {
 		now := s.now().UTC()
 		if now.Before(m.ObjectionEndsAt) {
-			return louyuan.Conflict("objection_window_open", "异议期还没有结束")
+			return louyuan.Conflict("objection_window_open", "异议期还没有结束（"+louyuan.DescribePeriod(m.ClosedAt, m.ObjectionDays, m.ObjectionEndsAt).Sentence()+"）")
 		}
 		m.Status, m.FinalAt = StatusFinal, now
 		return nil
