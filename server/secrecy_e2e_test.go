@@ -331,6 +331,8 @@ func playSecret(t *testing.T, env *vtEnv, motionID int64, sc skScenario, seed in
 			e2eWant(t, r, http.StatusCreated)
 			receipt = skReceipt(t, r)
 			skCheckReceipt(t, env, receipt, env.staff, "the staff who entered it")
+			// The photo shows the choice: sealed, even for who uploaded it.
+			e2eWantError(t, s.call(t, "GET", "/api/v1/files/"+photo, env.staff, nil), http.StatusForbidden, "ballot_photo_sealed")
 		case "proxy":
 			proxy := proxies[b.household]
 			if proxy.token == "" {

@@ -92,6 +92,9 @@ type MetaStore interface {
 	CourtyardPlace(ctx context.Context, courtyardID int64) (identity.Place, error)
 	// IsResident reports whether a user is bound to a household of the courtyard.
 	IsResident(ctx context.Context, userID, courtyardID int64) (bool, error)
+	// SealedEvidence reports whether the file is the photo of a paper
+	// ballot of a secret motion.
+	SealedEvidence(ctx context.Context, key string) (bool, error)
 }
 
 // Service checks and stores uploads.
@@ -258,6 +261,13 @@ func (s *Service) Download(ctx context.Context, p identity.Principal, key string
 	}
 	if !allowed {
 		return Meta{}, nil, louyuan.NotFound("file_not_found", "文件不存在")
+	}
+	// The photo of a signed secret ballot shows the household's choice: it
+	// stays sealed with the exact count, for a court or a recount.
+	if sealed, err := s.meta.SealedEvidence(ctx, key); err != nil {
+		return Meta{}, nil, err
+	} else if sealed {
+		return Meta{}, nil, louyuan.Forbidden("ballot_photo_sealed", "这是不记名表决的纸质选票照片，已封存，不能查看；法院或重新计票需要时由运维人员依法调取")
 	}
 	data, err := s.blobs.Get(ctx, key)
 	if err != nil {

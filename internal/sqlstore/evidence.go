@@ -103,3 +103,26 @@ func (s *Petitions) PaperPhoto(ctx context.Context, key string) (files.PaperPhot
 func (s *Petitions) AddEvidence(ctx context.Context, use files.EvidenceUse, sheet bool) error {
 	return addEvidence(ctx, s.db, use, sheet)
 }
+
+// SealedEvidence reports whether a photo is the evidence of a ballot of a
+// secret motion: such a photo shows a household's choice.
+func (s *Files) SealedEvidence(ctx context.Context, key string) (bool, error) {
+	var subjects []string
+	if err := s.db.conn(ctx).Model(&evidenceRow{}).Where("file_key = ? AND subject LIKE ?", key, "motion:%").
+		Distinct().Pluck("subject", &subjects).Error; err != nil {
+		return false, wrap(err, "read evidence of file")
+	}
+	var ids []int64
+	for _, subj := range subjects {
+		var id int64
+		if _, err := fmt.Sscanf(subj, "motion:%d", &id); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return false, nil
+	}
+	var n int64
+	err := s.db.conn(ctx).Model(&motionRow{}).Where("id IN ? AND ballot_mode = ?", ids, "secret").Count(&n).Error
+	return n > 0, wrap(err, "read ballot mode of evidence")
+}
