@@ -9,9 +9,9 @@ import (
 
 // This file is the one home of the head rule of PRC Civil Code art. 278 as
 // the Supreme People's Court's interpretation on building condominium
-// disputes (法释〔2009〕7号) arts. 8–9 read it: a unit (专有部分) counts as
-// one head, whoever and however many its registered owners are, and one
-// owner of several units counts as one head. Who an owner is (name and last
+// disputes (法释〔2009〕7号, amended 2020) arts. 8–9 read it: a unit
+// (专有部分) counts as one person, whoever and however many its registered
+// owners are, and one owner of several units counts as one person. Who an owner is (name and last
 // four ID characters) and which units therefore share a head are decided
 // here and nowhere else: the roster import checks a file with CountHeads and
 // the voting store groups a motion's electorate with it.

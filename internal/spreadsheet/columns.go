@@ -22,6 +22,7 @@ const (
 	fieldArea
 	fieldOwner
 	fieldIDTail
+	fieldSamePerson
 	fieldCount
 )
 
@@ -44,6 +45,10 @@ var columns = [fieldCount]column{
 	fieldArea:     {name: "专有面积", aliases: []string{"专有面积", "专有部分面积", "面积", "建筑面积"}, required: true},
 	fieldOwner:    {name: "业主姓名", aliases: []string{"业主姓名", "业主", "产权人"}, required: true},
 	fieldIDTail:   {name: "证件后四位", aliases: []string{"证件后四位", "身份证后四位", "业主证件后四位"}},
+	// 是 on every row of an owner without ID digits who owns several units:
+	// without it two rows with the same name and no digits are refused,
+	// because they may be two people (roster.CountHeads).
+	fieldSamePerson: {name: "同名是同一人", aliases: []string{"同名是同一人", "同名同一人", "同一人"}},
 }
 
 // matchHeader reports which field a header cell names and how good the match

@@ -307,6 +307,7 @@ func (p *rosterParser) readRow(line int, row []cell) (out roster.ImportRow, ok b
 		out.Area = p.readArea(line, c)
 	}
 	out.Owners = p.readOwners(line, row)
+	out.SameNamesakes = p.readSamePerson(line, row)
 
 	if okBuilding && okUnit && okRoom {
 		key := building + "\x00" + unit + "\x00" + room
@@ -543,4 +544,21 @@ func isIDTail(s string) bool {
 		}
 	}
 	return true
+}
+
+// readSamePerson reads the 同名是同一人 cell: 是 (or yes, Y, 1, √) marks the
+// row; empty, 否 (no, N, 0) does not.
+func (p *rosterParser) readSamePerson(line int, row []cell) bool {
+	c, present := p.cell(row, fieldSamePerson)
+	if !present {
+		return false
+	}
+	switch strings.ToLower(cellText(c)) {
+	case "是", "是同一人", "同一人", "yes", "y", "1", "√", "✓", "true":
+		return true
+	case "", "否", "不是", "no", "n", "0", "×", "false":
+		return false
+	}
+	p.failField(line, fieldSamePerson, fmt.Sprintf("只能填“是”或留空（现在是“%s”）：同一位业主有几套房又没有证件后四位时，在这几行都填“是”", cellText(c)))
+	return false
 }
