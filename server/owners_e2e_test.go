@@ -6,9 +6,14 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/louyuan/louyuan/internal/testenv"
 )
 
 // ownersE2EHeadSummary is HeadSummary as the API shows it.
@@ -189,4 +194,60 @@ func TestE2EOwnersCountedOnce(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestE2EHugeRefLessRosterRefusedQuickly uploads the roster of issue #10 §6
+// (300,000 rows without r= references: a few hundred KB zipped, about 55 MB
+// of sheet XML), which used to take minutes and gigabytes, and wants it
+// refused as too large within 2 s and 100 MB of heap, nothing imported.
+func TestE2EHugeRefLessRosterRefusedQuickly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 55 MB sheet")
+	}
+	s := e2eStart(t, e2eEmbeddedConfig(t))
+	staff := s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	file, err := testenv.RefLessRosterXLSX(300_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	var peak atomic.Uint64
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapAlloc > peak.Load() {
+				peak.Store(m.HeapAlloc)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	start := time.Now()
+	r := s.call(t, "POST", "/api/v1/courtyards/1/roster", staff, e2eMultipart{Field: "file", FileName: "名册.xlsx", Data: file})
+	took := time.Since(start)
+	close(stop)
+	<-done
+	grew := int64(peak.Load()) - int64(base.HeapAlloc)
+	t.Logf("%d KB upload refused in %v; heap grew by at most %d MB", len(file)>>10, took, grew>>20)
+	details := ownersE2ERowErrors(t, r)
+	if len(details) == 0 || !strings.Contains(details[0].Reason, "文件太大") {
+		t.Errorf("first row error %+v, want the size error", details[:min(len(details), 1)])
+	}
+	if took > 2*time.Second {
+		t.Errorf("the server took %v to refuse the file, want under 2 s", took)
+	}
+	if grew > 100<<20 {
+		t.Errorf("the heap grew by %d MB, want under 100 MB", grew>>20)
+	}
+	if n := len(s.courtyardHouseholds(t, staff, 1)); n != 56 {
+		t.Errorf("the refused roster changed the household count to %d", n)
+	}
 }
