@@ -424,6 +424,9 @@ func (s *Service) RequestBind(ctx context.Context, p identity.Principal, househo
 		return Request{}, louyuan.Invalid("bad_role", "身份只能是业主、家庭成员或租户")
 	}
 	realName = strings.TrimSpace(realName)
+	if err := louyuan.CheckTexts(louyuan.TextField{Name: "真实姓名", Value: realName}, louyuan.TextField{Name: "备注", Value: note, Multiline: true}); err != nil {
+		return Request{}, err
+	}
 	if n := utf8.RuneCountInString(realName); n < 2 || n > 32 {
 		return Request{}, louyuan.Invalid("bad_real_name", "请填写真实姓名（2到32个字）")
 	}
@@ -458,6 +461,9 @@ func (s *Service) RequestBind(ctx context.Context, p identity.Principal, househo
 // or family member) as the household's representative. Any non-tenant
 // member may ask; the council or staff decide.
 func (s *Service) RequestRepresentative(ctx context.Context, p identity.Principal, householdID, candidateUserID int64, note string) (Request, error) {
+	if err := louyuan.CheckText("备注", note, true); err != nil {
+		return Request{}, err
+	}
 	if utf8.RuneCountInString(note) > 200 {
 		return Request{}, louyuan.Invalid("note_too_long", "备注不能超过200个字")
 	}
@@ -509,6 +515,9 @@ func (s *Service) Decide(ctx context.Context, p identity.Principal, kind string,
 	}
 	if utf8.RuneCountInString(reason) > 200 {
 		return Request{}, louyuan.Invalid("reason_too_long", "理由不能超过200个字")
+	}
+	if err := louyuan.CheckText("理由", reason, true); err != nil {
+		return Request{}, err
 	}
 	var out Request
 	err := s.store.InTx(ctx, func(ctx context.Context) error {

@@ -9,6 +9,8 @@ package spreadsheet
 import (
 	"strings"
 	"unicode"
+
+	"github.com/louyuan/louyuan/internal/louyuan"
 )
 
 // field is one column of a roster spreadsheet, in template order.
@@ -108,12 +110,14 @@ func trimAreaUnit(s string) string {
 // cleanText is what every cell goes through before it is read: full-width
 // ASCII letters, digits and punctuation become half-width (Chinese input
 // methods produce "１２０１" and "，"), invisible characters pasted from web
-// pages and chats are dropped, and runs of whitespace (including the
-// ideographic space and line breaks inside a cell) become one space, trimmed
-// at both ends.
+// pages and chats are dropped — zero-width spaces, and (louyuan.StripUnsafe)
+// NUL and other control characters and bidirectional overrides, so that no
+// owner's name reads differently from what is stored — and runs of
+// whitespace (including the ideographic space and line breaks inside a
+// cell) become one space, trimmed at both ends.
 func cleanText(s string) string {
 	var b strings.Builder
-	for _, r := range s {
+	for _, r := range louyuan.StripUnsafe(s) {
 		switch {
 		case r >= 0xFF01 && r <= 0xFF5E:
 			r -= 0xFEE0

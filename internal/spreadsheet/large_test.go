@@ -2,6 +2,7 @@ package spreadsheet
 
 import (
 	"bytes"
+	"io"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -87,5 +88,40 @@ func TestParseRosterRefLessCells(t *testing.T) {
 	}
 	if r := rows[2]; r.Line != 4 || r.Building != "1号楼" || r.Room != "301" || r.Floor != 3 || r.Area.String() != "85.20" || r.Owners[0].Name != "业主张某某" {
 		t.Errorf("third row = %+v", r)
+	}
+}
+
+// TestParseRosterStripsInvisibleCharacters: control characters (which
+// Excel writes as _xHHHH_), NUL and bidirectional overrides are dropped
+// from every cell, so no owner's name reads differently from what is
+// stored; _x005F_ is a literal underscore.
+func TestParseRosterStripsInvisibleCharacters(t *testing.T) {
+	file, err := testenv.RawXLSX(func(w io.Writer) error {
+		text := func(s string) string { return `<c t="inlineStr"><is><t>` + s + `</t></is></c>` }
+		_, err := io.WriteString(w, "<row>"+text("楼栋")+text("单元")+text("房号")+text("楼层")+text("专有面积")+text("业主姓名")+"</row>"+
+			"<row>"+text("1号楼\u202E")+text("1单元")+text("_x0000_101")+"<c><v>1</v></c><c><v>80</v></c>"+
+			text("张_x0007_\u202E三\u2066、李_x005F_x0007_四")+"</row>")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, errs := parse(t, file)
+	if len(errs) != 0 || len(rows) != 1 {
+		t.Fatalf("rows %+v, errors %+v", rows, errs)
+	}
+	r := rows[0]
+	if r.Building != "1号楼" || r.Room != "101" || len(r.Owners) != 2 || r.Owners[0].Name != "张三" || r.Owners[1].Name != "李_x0007_四" {
+		t.Errorf("row = %+v, want 1号楼 101 owners 张三 and 李_x0007_四", r)
+	}
+}
+
+func TestDecodeXString(t *testing.T) {
+	for in, want := range map[string]string{
+		"张三": "张三", "_x0007_": "\x07", "a_x000D_b": "a\rb", "_x005F_x0007_": "_x0007_", "_x00G1_": "_x00G1_", "_x12": "_x12", "x_x4E09_": "x三",
+	} {
+		if got := decodeXString(in); got != want {
+			t.Errorf("decodeXString(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

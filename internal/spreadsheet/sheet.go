@@ -220,7 +220,7 @@ func readSharedStrings(f *zip.File) ([]string, error) {
 		case xml.EndElement:
 			switch t.Name.Local {
 			case "si":
-				out = append(out, b.String())
+				out = append(out, decodeXString(b.String()))
 			case "t":
 				inT = false
 			case "rPh":
@@ -355,6 +355,8 @@ func cellValue(typ, v string, sst []string) (cell, bool) {
 			return cell{}, false
 		}
 		v = sst[i]
+	case "inlineStr", "str":
+		v = decodeXString(v)
 	case "b":
 		if strings.TrimSpace(v) == "1" {
 			v = "TRUE"
@@ -377,4 +379,27 @@ func attr(e xml.StartElement, name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// decodeXString undoes the escape OOXML uses for characters XML cannot
+// carry: _xHHHH_ is the character U+HHHH (Excel writes a control character
+// typed or pasted into a cell that way) and _x005F_ a literal underscore.
+// The characters come back so that cleanText can drop them like any other.
+func decodeXString(s string) string {
+	if !strings.Contains(s, "_x") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if i+7 <= len(s) && s[i] == '_' && s[i+1] == 'x' && s[i+6] == '_' {
+			if n, err := strconv.ParseUint(s[i+2:i+6], 16, 16); err == nil {
+				b.WriteRune(rune(n))
+				i += 7
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String()
 }

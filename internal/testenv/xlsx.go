@@ -15,6 +15,32 @@ import (
 // in memory: the file of issue #10 §6 that took the parser minutes and
 // gigabytes.
 func RefLessRosterXLSX(n int) ([]byte, error) {
+	text := func(s string) string { return `<c t="inlineStr"><is><t>` + s + `</t></is></c>` }
+	header := "<row>" + text("楼栋") + text("单元") + text("房号") + text("楼层") + text("专有面积") + text("业主姓名") + "</row>"
+	// The rows repeat with a period of 30, as a copy-pasted block would: the
+	// sheet compresses several hundred times.
+	var block [30][]byte
+	for i := range block {
+		block[i] = fmt.Appendf(nil, `<row>%s%s%s<c><v>%d</v></c><c><v>85.2</v></c>%s</row>`,
+			text("1号楼"), text("1单元"), text(fmt.Sprint(101+100*i)), 1+i, text("业主张某某"))
+	}
+	return RawXLSX(func(w io.Writer) error {
+		if _, err := io.WriteString(w, header); err != nil {
+			return err
+		}
+		for i := range n {
+			if _, err := w.Write(block[i%len(block)]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// RawXLSX builds a one-sheet workbook whose <sheetData> content rows writes
+// as raw XML (inline strings, no shared-string table), for files excelize
+// would not write.
+func RawXLSX(rows func(w io.Writer) error) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	parts := []struct{ name, body string }{
@@ -44,22 +70,8 @@ func RefLessRosterXLSX(n int) ([]byte, error) {
 <worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>`); err != nil {
 		return nil, err
 	}
-	text := func(s string) string { return `<c t="inlineStr"><is><t>` + s + `</t></is></c>` }
-	header := "<row>" + text("楼栋") + text("单元") + text("房号") + text("楼层") + text("专有面积") + text("业主姓名") + "</row>"
-	if _, err := io.WriteString(w, header); err != nil {
+	if err := rows(w); err != nil {
 		return nil, err
-	}
-	// The rows repeat with a period of 30, as a copy-pasted block would: the
-	// sheet compresses several hundred times.
-	var block [30][]byte
-	for i := range block {
-		block[i] = fmt.Appendf(nil, `<row>%s%s%s<c><v>%d</v></c><c><v>85.2</v></c>%s</row>`,
-			text("1号楼"), text("1单元"), text(fmt.Sprint(101+100*i)), 1+i, text("业主张某某"))
-	}
-	for i := range n {
-		if _, err := w.Write(block[i%len(block)]); err != nil {
-			return nil, err
-		}
 	}
 	if _, err := io.WriteString(w, `</sheetData></worksheet>`); err != nil {
 		return nil, err
