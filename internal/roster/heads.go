@@ -228,6 +228,10 @@ func ownerName(units []Holding, i int, key string) string {
 	return key
 }
 
+// maxPlaces is how many places a reason lists before "等N处", so that a
+// name on thousands of rows does not make every row's reason as long.
+const maxPlaces = 10
+
 // places lists where a name appears, in words: "第3行、第8行、1号楼1单元101（已导入，不在本文件中）".
 func places(units []Holding, occ []occurrence) string {
 	var parts []string
@@ -237,12 +241,18 @@ func places(units []Holding, occ []occurrence) string {
 			continue
 		}
 		seen[o.unit] = true
+		if len(parts) == maxPlaces {
+			continue
+		}
 		u := units[o.unit]
 		if u.Line > 0 {
 			parts = append(parts, "第"+strconv.Itoa(u.Line)+"行")
 		} else {
 			parts = append(parts, u.Label+"（已导入，不在本文件中）")
 		}
+	}
+	if len(seen) > maxPlaces {
+		return strings.Join(parts, "、") + fmt.Sprintf("等%d处", len(seen))
 	}
 	return strings.Join(parts, "、")
 }

@@ -138,3 +138,17 @@ func TestOwnerKey(t *testing.T) {
 		t.Error("an owner without digits has the key of one with digits")
 	}
 }
+
+func TestCountHeadsLongPlaceList(t *testing.T) {
+	var units []Holding
+	for i := range 50 {
+		units = append(units, u(i+2, "X", false, "张三"))
+	}
+	h := CountHeads(units)
+	if len(h.Problems) != 50 {
+		t.Fatalf("%d problems, want 50", len(h.Problems))
+	}
+	if r := h.Problems[0].Reason; !strings.Contains(r, "第2行、第3行") || !strings.Contains(r, "第11行等50处") || strings.Contains(r, "第12行") {
+		t.Errorf("reason lists: %s", r)
+	}
+}
