@@ -23,8 +23,9 @@ const (
 )
 
 // demoOwners are the owners of the demo's 56 households, in room order.
-// 王春芬 owns two households (she counts once in the headcount); 刘宗敏 and
-// 李秀英 own one together.
+// 王春芬 owns two households (she counts once in the headcount; her rows
+// are marked 同名是同一人, as the roster has no ID digits); 刘宗敏 and 李秀英
+// own one together.
 var demoOwners = strings.Fields(`王春芬 刘宗敏、李秀英 张建国 李桂兰 王德胜 赵淑珍 陈志强 杨秀梅 黄国庆 周玉兰
 吴建华 徐凤英 孙志刚 马桂芳 朱建军 胡秀云 郭宝山 何丽华 高振东 林素珍 罗建平 郑美玲 梁国栋 谢秀珍
 宋志明 唐玉珍 许建新 韩桂英 冯德明 邓秀兰 曹国华 彭淑芬 曾建国 肖玉梅 田志勇 董秀英 袁国强 潘丽娟
@@ -35,6 +36,10 @@ var demoOwners = strings.Fields(`王春芬 刘宗敏、李秀英 张建国 李�
 // floors, two flats a floor (east flats larger than west), 56 households.
 func demoRows() []roster.ImportRow {
 	var rows []roster.ImportRow
+	times := map[string]int{}
+	for _, o := range demoOwners {
+		times[o]++
+	}
 	i := 0
 	for b := 1; b <= 2; b++ {
 		for u := 1; u <= 2; u++ {
@@ -46,7 +51,7 @@ func demoRows() []roster.ImportRow {
 						owners = append(owners, roster.OwnerRef{Name: n})
 					}
 					rows = append(rows, roster.ImportRow{Line: i + 2, Building: fmt.Sprintf("%d号楼", b), Unit: fmt.Sprintf("%d单元", u),
-						Room: fmt.Sprintf("%d%02d", f, r), Floor: f, Area: area, Owners: owners})
+						Room: fmt.Sprintf("%d%02d", f, r), Floor: f, Area: area, Owners: owners, SameNamesakes: times[demoOwners[i]] > 1})
 					i++
 				}
 			}

@@ -234,7 +234,7 @@ func (s *Server) courtyardHouseholds(c *gin.Context) {
 	if !ok {
 		return
 	}
-	hs, err := s.Roster.Households(c.Request.Context(), principal(c), id)
+	hs, sum, err := s.Roster.HouseholdsWithHeads(c.Request.Context(), principal(c), id)
 	if err != nil {
 		fail(c, err)
 		return
@@ -243,7 +243,7 @@ func (s *Server) courtyardHouseholds(c *gin.Context) {
 	for i, h := range hs {
 		out[i] = householdJSON(h)
 	}
-	c.JSON(http.StatusOK, gin.H{"households": out})
+	c.JSON(http.StatusOK, gin.H{"households": out, "summary": sum})
 }
 
 func (s *Server) pendingRequests(c *gin.Context) {

@@ -117,13 +117,17 @@ func ratText(r *big.Rat) string {
 	return r.RatString()
 }
 
-// csvText guards a text cell of a CSV file against formula injection: Excel
-// and WPS run a cell that starts with = + - or @ (or a tab or carriage return
-// before one) as a formula, and names, room numbers and labels come from
-// residents and rosters. Such cells get a leading apostrophe, which the
-// spreadsheet shows and does not execute. XLSX cells are typed strings and
-// need no guard.
+// csvText makes a text cell of a CSV file safe. Control characters and
+// bidirectional overrides are removed (louyuan.StripUnsafe), whatever got
+// past input checks before they existed, so that no name in the file reads
+// differently from what is stored. Then the cell is guarded against formula
+// injection: Excel and WPS run a cell that starts with = + - or @ (or a tab
+// or carriage return before one) as a formula, and names, room numbers and
+// labels come from residents and rosters. Such cells get a leading
+// apostrophe, which the spreadsheet shows and does not execute. XLSX cells
+// are typed strings and need no formula guard.
 func csvText(s string) string {
+	s = louyuan.StripUnsafe(s)
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}

@@ -133,6 +133,8 @@ func TestCSVText(t *testing.T) {
 	for in, want := range map[string]string{
 		"张三": "张三", "=1+1": "'=1+1", "+8613800138000": "'+8613800138000", "-3": "'-3", "@SUM(A1)": "'@SUM(A1)",
 		"\t=1": "'\t=1", "138****5678": "138****5678", "": "", "a=b": "a=b",
+		// Invisible characters are removed first, so they cannot hide a formula.
+		"张\x00三": "张三", "\u202E三张": "三张", "\u202E=1+1": "'=1+1", "\x00=cmd": "'=cmd", "王\u2066五\u2069": "王五", "\x1b@x": "'@x",
 	} {
 		if got := csvText(in); got != want {
 			t.Errorf("csvText(%q) = %q, want %q", in, got, want)

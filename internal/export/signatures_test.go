@@ -1,8 +1,10 @@
 package export
 
 import (
+	"archive/zip"
 	"bytes"
 	"errors"
+	"io"
 	"reflect"
 	"regexp"
 	"strings"
@@ -265,5 +267,43 @@ func bothLists(signed, notSigned func(func(petition.HouseholdRow) error) error) 
 			}
 		}
 		return nil
+	}
+}
+
+// TestExportsCarryNoInvisibleCharacters feeds names with NUL, control
+// characters and bidirectional overrides (stored before input was checked)
+// to both writers: neither file may carry them.
+func TestExportsCarryNoInvisibleCharacters(t *testing.T) {
+	evil := petition.HouseholdRow{HouseholdID: 9, Building: "1号楼\u202E", Unit: "2单元", Room: "\x00301", Floor: 3, Area: 8520,
+		Representative: "\u202E=1+1三张", Phone: "138****5678", Signed: true, SignerName: "张\u2066三\u2069\x07",
+		SignedAt: time.Date(2026, 5, 1, 6, 3, 5, 0, time.UTC), Channel: petition.ChannelSelf}
+	var buf bytes.Buffer
+	if err := SignaturesCSV(&buf, households(evil), true); err != nil {
+		t.Fatal(err)
+	}
+	got := readCSV(t, buf.Bytes())
+	if want := []string{"1号楼", "2单元", "301", "3", "85.20", "'=1+1三张", "138****5678", "张三", "2026-05-01 14:03:05", "小程序", ""}; !reflect.DeepEqual(got[1], want) {
+		t.Errorf("CSV row = %q, want %q", got[1], want)
+	}
+	buf.Reset()
+	if err := SignaturesXLSX(&buf, petition.Petition{ID: 7, Title: "加装\u202E电梯\x00"}, households(evil)); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(rc)
+		rc.Close()
+		for _, bad := range []string{"\u202E", "\u2066", "\u2069", "\x00", "\x07", "&#x0;", "&#x7;", "_x0007_", "_x0000_"} {
+			if strings.Contains(string(data), bad) {
+				t.Errorf("%s carries %q", f.Name, bad)
+			}
+		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/louyuan/louyuan/internal/louyuan"
 )
 
 // headerRows is the title row plus the column headers at the top of every
@@ -69,7 +71,7 @@ func (s styles) cell(v value) excelize.Cell {
 		if v.s == "" {
 			return excelize.Cell{StyleID: s.text}
 		}
-		return excelize.Cell{StyleID: s.text, Value: v.s}
+		return excelize.Cell{StyleID: s.text, Value: louyuan.StripUnsafe(v.s)}
 	case integer:
 		return excelize.Cell{StyleID: s.integer, Value: v.n}
 	case hundredths:
@@ -170,7 +172,7 @@ func startTable(f *excelize.File, st styles, t table, generated time.Time) (*exc
 	// stamp across those three.
 	n := len(t.columns)
 	row := make([]any, n)
-	row[0] = excelize.Cell{StyleID: st.title, Value: t.title}
+	row[0] = excelize.Cell{StyleID: st.title, Value: louyuan.StripUnsafe(t.title)}
 	row[n-3] = excelize.Cell{StyleID: st.stamp, Value: generatedStamp(generated)}
 	if err := sw.SetRow("A1", row, excelize.RowOpts{Height: 30}); err != nil {
 		return nil, err

@@ -478,6 +478,9 @@ func (s *Service) CreateStaff(ctx context.Context, actor, username, displayName,
 	if !validUsername(username) {
 		return Staff{}, louyuan.Invalid("bad_username", "用户名须为3到32位字母、数字、点、下划线或连字符")
 	}
+	if err := louyuan.CheckText("姓名", displayName, false); err != nil {
+		return Staff{}, err
+	}
 	if n := utf8.RuneCountInString(strings.TrimSpace(displayName)); n == 0 || n > 32 {
 		return Staff{}, louyuan.Invalid("bad_display_name", "姓名不能为空且不超过32个字")
 	}

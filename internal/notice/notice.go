@@ -313,6 +313,9 @@ const (
 
 func (d *Draft) validate() error {
 	d.Title, d.Body = strings.TrimSpace(d.Title), strings.TrimSpace(d.Body)
+	if err := louyuan.CheckTexts(louyuan.TextField{Name: "通知标题", Value: d.Title}, louyuan.TextField{Name: "通知正文", Value: d.Body, Multiline: true}); err != nil {
+		return err
+	}
 	switch {
 	case d.Title == "":
 		return louyuan.Invalid("title_required", "请填写通知标题")

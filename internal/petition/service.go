@@ -207,6 +207,9 @@ func (s *Service) canManage(ctx context.Context, p identity.Principal, courtyard
 // Create makes a draft petition.
 func (s *Service) Create(ctx context.Context, p identity.Principal, d Draft) (Petition, error) {
 	d.Title, d.Body = strings.TrimSpace(d.Title), strings.TrimSpace(d.Body)
+	if err := louyuan.CheckTexts(louyuan.TextField{Name: "标题", Value: d.Title}, louyuan.TextField{Name: "正文", Value: d.Body, Multiline: true}); err != nil {
+		return Petition{}, err
+	}
 	if n := utf8.RuneCountInString(d.Title); n < 2 || n > 60 {
 		return Petition{}, louyuan.Invalid("bad_title", "标题须为2到60个字")
 	}
@@ -512,6 +515,9 @@ func (s *Service) EnterPaper(ctx context.Context, p identity.Principal, id int64
 
 func (s *Service) sign(ctx context.Context, id int64, req SignRequest, channel, actor, photo string, check func(ctx context.Context) error) (Signature, error) {
 	req.RealName = strings.TrimSpace(req.RealName)
+	if err := louyuan.CheckText("真实姓名", req.RealName, false); err != nil {
+		return Signature{}, err
+	}
 	if n := utf8.RuneCountInString(req.RealName); n < 2 || n > 32 {
 		return Signature{}, louyuan.Invalid("bad_real_name", "请填写真实姓名（2到32个字）")
 	}

@@ -12,6 +12,10 @@ type ImportRow struct {
 	Floor    int
 	Area     louyuan.Area
 	Owners   []OwnerRef
+	// SameNamesakes is the row's 同名是同一人 mark: its owners without ID
+	// digits are the same persons as their namesakes on other marked rows
+	// (see Holding).
+	SameNamesakes bool
 }
 
 // OwnerRef names an owner on a roster line. IDTail (the last four characters

@@ -43,6 +43,16 @@ type Household struct {
 	Floor       int          `json:"floor"`
 	Area        louyuan.Area `json:"-"`
 	Owners      []string     `json:"owners,omitempty"`
+	// OwnerRefs are the owners with their ID tails, for the head rule; never
+	// sent as they are.
+	OwnerRefs []OwnerRef `json:"-"`
+	// HeadID is the smallest household ID of the head this household counts
+	// in (see CountHeads): households with the same HeadID are one owner in
+	// the headcount of a vote. Set in the courtyard's household list only.
+	HeadID int64 `json:"head_id,omitempty"`
+	// OwnersWithOtherUnits are this household's owners who own other units
+	// of the courtyard too. Set in the courtyard's household list only.
+	OwnersWithOtherUnits []string `json:"owners_with_other_units,omitempty"`
 }
 
 // Label is the household's address inside its courtyard, e.g. "1号楼2单元301".
@@ -100,6 +110,23 @@ type ImportResult struct {
 	// NotInFile counts households of the courtyard the file did not list;
 	// they are kept (they may have members and history).
 	NotInFile int `json:"not_in_file"`
+	// Summary is the courtyard's owners and headcount after the import
+	// (set by the service, not the store).
+	Summary *HeadSummary `json:"summary,omitempty"`
+}
+
+// HeadSummary tells a clerk how the courtyard's households count as heads
+// (CountHeads), to check the headcount before a vote.
+type HeadSummary struct {
+	Households int `json:"households"`
+	// Owners is the number of distinct owners.
+	Owners int `json:"owners"`
+	// Heads is the courtyard's headcount: a household is one head however
+	// many owners it has, and households sharing an owner are one.
+	Heads int `json:"heads"`
+	// OwnersOfSeveralUnits lists every owner registered for more than one
+	// household, with those households.
+	OwnersOfSeveralUnits []Owner `json:"owners_of_several_units"`
 }
 
 // Store keeps places, households, memberships, invites and requests. All
@@ -397,6 +424,9 @@ func (s *Service) RequestBind(ctx context.Context, p identity.Principal, househo
 		return Request{}, louyuan.Invalid("bad_role", "身份只能是业主、家庭成员或租户")
 	}
 	realName = strings.TrimSpace(realName)
+	if err := louyuan.CheckTexts(louyuan.TextField{Name: "真实姓名", Value: realName}, louyuan.TextField{Name: "备注", Value: note, Multiline: true}); err != nil {
+		return Request{}, err
+	}
 	if n := utf8.RuneCountInString(realName); n < 2 || n > 32 {
 		return Request{}, louyuan.Invalid("bad_real_name", "请填写真实姓名（2到32个字）")
 	}
@@ -431,6 +461,9 @@ func (s *Service) RequestBind(ctx context.Context, p identity.Principal, househo
 // or family member) as the household's representative. Any non-tenant
 // member may ask; the council or staff decide.
 func (s *Service) RequestRepresentative(ctx context.Context, p identity.Principal, householdID, candidateUserID int64, note string) (Request, error) {
+	if err := louyuan.CheckText("备注", note, true); err != nil {
+		return Request{}, err
+	}
 	if utf8.RuneCountInString(note) > 200 {
 		return Request{}, louyuan.Invalid("note_too_long", "备注不能超过200个字")
 	}
@@ -482,6 +515,9 @@ func (s *Service) Decide(ctx context.Context, p identity.Principal, kind string,
 	}
 	if utf8.RuneCountInString(reason) > 200 {
 		return Request{}, louyuan.Invalid("reason_too_long", "理由不能超过200个字")
+	}
+	if err := louyuan.CheckText("理由", reason, true); err != nil {
+		return Request{}, err
 	}
 	var out Request
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
@@ -589,10 +625,58 @@ func (s *Service) Unbind(ctx context.Context, p identity.Principal, householdID,
 
 // Households lists a courtyard's households for its council and staff.
 func (s *Service) Households(ctx context.Context, p identity.Principal, courtyardID int64) ([]Household, error) {
-	if _, err := s.courtyardFor(ctx, p, courtyardID, identity.CouncilOrStaff...); err != nil {
-		return nil, err
+	hs, _, err := s.HouseholdsWithHeads(ctx, p, courtyardID)
+	return hs, err
+}
+
+// HouseholdsWithHeads lists a courtyard's households for its council and
+// staff, each with its head (HeadID) and the owners who own other units,
+// and the courtyard's head summary. ID tails are shown to staff only.
+func (s *Service) HouseholdsWithHeads(ctx context.Context, p identity.Principal, courtyardID int64) ([]Household, HeadSummary, error) {
+	c, err := s.courtyardFor(ctx, p, courtyardID, identity.CouncilOrStaff...)
+	if err != nil {
+		return nil, HeadSummary{}, err
 	}
-	return s.store.Households(ctx, courtyardID)
+	hs, err := s.store.Households(ctx, courtyardID)
+	if err != nil {
+		return nil, HeadSummary{}, err
+	}
+	units := make([]Holding, len(hs))
+	for i, h := range hs {
+		units[i] = Holding{Label: h.Label(), Owners: h.OwnerRefs, SameNamesakes: true}
+	}
+	heads := CountHeads(units)
+	several := map[OwnerKey]bool{}
+	for _, o := range heads.SeveralUnits() {
+		several[OwnerRef{Name: o.Name, IDTail: o.IDTail}.Key()] = true
+	}
+	headID := make(map[int]int64, heads.Count)
+	for i, h := range hs {
+		if id, ok := headID[heads.Head[i]]; !ok || h.ID < id {
+			headID[heads.Head[i]] = h.ID
+		}
+	}
+	for i := range hs {
+		hs[i].HeadID = headID[heads.Head[i]]
+		for _, o := range hs[i].OwnerRefs {
+			if several[o.Key()] {
+				hs[i].OwnersWithOtherUnits = append(hs[i].OwnersWithOtherUnits, o.Name)
+			}
+		}
+	}
+	return hs, summarize(len(hs), heads, p.Can(c.Place(), identity.StaffRoles...)), nil
+}
+
+// summarize turns a head count into what a clerk reads; ID tails are kept
+// only for staff.
+func summarize(households int, heads Heads, withTails bool) HeadSummary {
+	several := heads.SeveralUnits()
+	if !withTails {
+		for i := range several {
+			several[i].IDTail = ""
+		}
+	}
+	return HeadSummary{Households: households, Owners: len(heads.Owners), Heads: heads.Count, OwnersOfSeveralUnits: several}
 }
 
 // Settings are a courtyard's voting rules for proxies (SPEC §5).
@@ -641,9 +725,46 @@ func (s *Service) Import(ctx context.Context, p identity.Principal, courtyardID 
 		if res, err = s.store.ImportHouseholds(ctx, courtyardID, rows, s.now()); err != nil {
 			return err
 		}
+		// The head rule over the courtyard as the import leaves it: the
+		// file's rows and the households it did not list. Names it cannot
+		// tell apart refuse the whole file (the transaction rolls back).
+		heads, n, err := s.courtyardHeads(ctx, courtyardID, rows)
+		if err != nil {
+			return err
+		}
+		if len(heads.Problems) > 0 {
+			e := louyuan.Invalid("roster_invalid", "名册有错误，整个文件未导入。请按错误清单修改后重新上传")
+			e.Details = heads.Problems
+			return e
+		}
+		sum := summarize(n, heads, true)
+		res.Summary = &sum
 		return s.audit.Append(ctx, audit.Record{Stream: audit.CourtyardStream(courtyardID), Actor: p.Ref(), Action: "roster.import",
 			Object: ref("courtyard", courtyardID), Detail: map[string]any{"rows": len(rows), "created": res.Created, "updated": res.Updated,
-				"unchanged": res.Unchanged, "not_in_file": res.NotInFile}})
+				"unchanged": res.Unchanged, "not_in_file": res.NotInFile, "owners": sum.Owners, "heads": sum.Heads,
+				"owners_of_several_units": len(sum.OwnersOfSeveralUnits)}})
 	})
 	return res, err
+}
+
+// courtyardHeads applies the head rule to the courtyard's stored households,
+// those the file listed carrying their row and 同名是同一人 mark, and
+// returns it with the number of households.
+func (s *Service) courtyardHeads(ctx context.Context, courtyardID int64, rows []ImportRow) (Heads, int, error) {
+	hs, err := s.store.Households(ctx, courtyardID)
+	if err != nil {
+		return Heads{}, 0, err
+	}
+	byPlace := make(map[string]ImportRow, len(rows))
+	for _, r := range rows {
+		byPlace[r.Building+"\x00"+r.Unit+"\x00"+r.Room] = r
+	}
+	units := make([]Holding, len(hs))
+	for i, h := range hs {
+		units[i] = Holding{Label: h.Label(), Owners: h.OwnerRefs, SameNamesakes: true}
+		if r, ok := byPlace[h.Building+"\x00"+h.Unit+"\x00"+h.Room]; ok {
+			units[i].Line, units[i].SameNamesakes = r.Line, r.SameNamesakes
+		}
+	}
+	return CountHeads(units), len(hs), nil
 }

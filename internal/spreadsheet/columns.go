@@ -9,6 +9,8 @@ package spreadsheet
 import (
 	"strings"
 	"unicode"
+
+	"github.com/louyuan/louyuan/internal/louyuan"
 )
 
 // field is one column of a roster spreadsheet, in template order.
@@ -22,6 +24,7 @@ const (
 	fieldArea
 	fieldOwner
 	fieldIDTail
+	fieldSamePerson
 	fieldCount
 )
 
@@ -44,6 +47,10 @@ var columns = [fieldCount]column{
 	fieldArea:     {name: "专有面积", aliases: []string{"专有面积", "专有部分面积", "面积", "建筑面积"}, required: true},
 	fieldOwner:    {name: "业主姓名", aliases: []string{"业主姓名", "业主", "产权人"}, required: true},
 	fieldIDTail:   {name: "证件后四位", aliases: []string{"证件后四位", "身份证后四位", "业主证件后四位"}},
+	// 是 on every row of an owner without ID digits who owns several units:
+	// without it two rows with the same name and no digits are refused,
+	// because they may be two people (roster.CountHeads).
+	fieldSamePerson: {name: "同名是同一人", aliases: []string{"同名是同一人", "同名同一人", "同一人"}},
 }
 
 // matchHeader reports which field a header cell names and how good the match
@@ -103,12 +110,14 @@ func trimAreaUnit(s string) string {
 // cleanText is what every cell goes through before it is read: full-width
 // ASCII letters, digits and punctuation become half-width (Chinese input
 // methods produce "１２０１" and "，"), invisible characters pasted from web
-// pages and chats are dropped, and runs of whitespace (including the
-// ideographic space and line breaks inside a cell) become one space, trimmed
-// at both ends.
+// pages and chats are dropped — zero-width spaces, and (louyuan.StripUnsafe)
+// NUL and other control characters and bidirectional overrides, so that no
+// owner's name reads differently from what is stored — and runs of
+// whitespace (including the ideographic space and line breaks inside a
+// cell) become one space, trimmed at both ends.
 func cleanText(s string) string {
 	var b strings.Builder
-	for _, r := range s {
+	for _, r := range louyuan.StripUnsafe(s) {
 		switch {
 		case r >= 0xFF01 && r <= 0xFF5E:
 			r -= 0xFEE0

@@ -46,7 +46,10 @@ const (
 // a Chinese reason, so that a clerk can fix the whole file in one pass. A
 // missing required column is reported on the header row; more than maxRows
 // non-empty data rows (maxRows <= 0 means no limit) stops reading with a
-// "too large" RowError. The returned rows are those that passed every check;
+// "too large" RowError, listed first; the sheet is streamed and reading
+// stops there, so the time and memory spent on a file are bounded by
+// maxRows whatever its size (see sheet.go). At most maxRowErrors problems
+// are listed. The returned rows are those that passed every check;
 // callers must reject the whole file when any RowError is returned.
 //
 // Empty cells inside a merged range take the value of the range's top-left
@@ -58,26 +61,33 @@ const (
 // limit the upload size.
 func ParseRoster(r io.Reader, maxRows int) (rows []roster.ImportRow, rowErrs []roster.RowError, err error) {
 	defer func() {
-		// The workbook comes from an upload; a parser bug triggered by a
+		// The workbook comes from an upload; a reader bug triggered by a
 		// malformed file must become a 4xx, not take the server down.
 		if p := recover(); p != nil {
-			rows, rowErrs, err = nil, nil, unreadable(fmt.Errorf("excelize panicked: %v", p))
+			rows, rowErrs, err = nil, nil, unreadable(fmt.Errorf("roster reader panicked: %v", p))
 		}
 	}()
-	f, err := excelize.OpenReader(r, excelize.Options{UnzipSizeLimit: maxUnzippedSize})
+	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, nil, unreadable(err)
 	}
-	defer f.Close()
-	sheets := f.GetSheetList()
-	if len(sheets) == 0 {
-		return nil, nil, unreadable(errors.New("workbook has no sheets"))
+	// Stop reading once there are surely more data rows than allowed: the
+	// header is among the first headerSearchRows non-blank rows, so
+	// parseGrid still finds the first row too many and reports it.
+	limit := 0
+	if maxRows > 0 {
+		limit = maxRows + headerSearchRows + 1
 	}
-	grid, err := readGrid(f, sheets[0])
+	sheet, err := readFirstSheet(data, limit)
 	if err != nil {
 		return nil, nil, unreadable(err)
 	}
-	rows, rowErrs = parseGrid(grid, maxRows)
+	if !sheet.truncated {
+		if err := fillMerged(sheet.rows, sheet.merges); err != nil {
+			return nil, nil, unreadable(err)
+		}
+	}
+	rows, rowErrs = parseGrid(sheet.rows, maxRows)
 	return rows, rowErrs, nil
 }
 
@@ -97,60 +107,55 @@ type cell struct {
 	numeric bool   // stored as a number rather than as text
 }
 
-// readGrid loads a sheet's cells with their raw values, so that a room number
-// formatted as "0.0" still reads 301, and fills merged ranges from their
-// top-left cell. grid[i] is spreadsheet row i+1.
-func readGrid(f *excelize.File, sheet string) ([][]cell, error) {
-	raw, err := f.GetRows(sheet, excelize.Options{RawCellValue: true})
-	if err != nil {
-		return nil, fmt.Errorf("read sheet %q: %w", sheet, err)
+// maxMergeWork bounds the cells fillMerged visits: valid merged ranges
+// never overlap, so a real roster needs at most its own size.
+const maxMergeWork = 4 << 20
+
+// fillMerged fills the empty cells of merged ranges from their top-left
+// cell, in the rows that are there (a wholly blank row stays out).
+func fillMerged(rows []sheetRow, merges []string) error {
+	if len(rows) == 0 {
+		return nil
 	}
+	index := make(map[int]int, len(rows))
 	width := 0
-	grid := make([][]cell, len(raw))
-	for i, values := range raw {
-		width = max(width, len(values))
-		grid[i] = make([]cell, len(values))
-		for j, v := range values {
-			grid[i][j].text = v
-			if _, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil {
-				continue // not a number whatever its type: no need to ask
-			}
-			axis, err := excelize.CoordinatesToCellName(j+1, i+1)
-			if err != nil {
-				return nil, err
-			}
-			typ, err := f.GetCellType(sheet, axis)
-			if err != nil {
-				return nil, fmt.Errorf("read type of %s: %w", axis, err)
-			}
-			// A cell without a type attribute holds a number.
-			grid[i][j].numeric = typ == excelize.CellTypeNumber || typ == excelize.CellTypeUnset
-		}
+	for i, r := range rows {
+		index[r.line] = i
+		width = max(width, len(r.cells))
 	}
-	merges, err := f.GetMergeCells(sheet, true)
-	if err != nil {
-		return nil, fmt.Errorf("read merged cells of %q: %w", sheet, err)
-	}
+	work := 0
 	for _, m := range merges {
-		c1, r1, err1 := excelize.CellNameToCoordinates(m.GetStartAxis())
-		c2, r2, err2 := excelize.CellNameToCoordinates(m.GetEndAxis())
-		if err1 != nil || err2 != nil || r1 > len(grid) || c1 > width {
+		first, last, ok := strings.Cut(m, ":")
+		if !ok {
 			continue
 		}
-		top := cellAt(grid[r1-1], c1-1)
-		for r := r1; r <= min(r2, len(grid)); r++ {
+		c1, r1, err1 := excelize.CellNameToCoordinates(first)
+		c2, r2, err2 := excelize.CellNameToCoordinates(last)
+		if err1 != nil || err2 != nil || c1 > width || c2 < c1 || r2 < r1 {
+			continue
+		}
+		i, ok := index[r1]
+		if !ok {
+			continue // the top-left cell's row is blank: nothing to copy
+		}
+		top := cellAt(rows[i].cells, c1-1)
+		// Rows are in line order: walk from the top row down the range.
+		for ; i < len(rows) && rows[i].line <= r2; i++ {
 			for c := c1; c <= min(c2, width); c++ {
-				if cellAt(grid[r-1], c-1).text != "" {
+				if work++; work > maxMergeWork {
+					return errors.New("merged ranges cover more cells than a roster has")
+				}
+				if cellAt(rows[i].cells, c-1).text != "" {
 					continue
 				}
-				for len(grid[r-1]) < c {
-					grid[r-1] = append(grid[r-1], cell{})
+				for len(rows[i].cells) < c {
+					rows[i].cells = append(rows[i].cells, cell{})
 				}
-				grid[r-1][c-1] = top
+				rows[i].cells[c-1] = top
 			}
 		}
 	}
-	return grid, nil
+	return nil
 }
 
 // cellAt returns the cell in column j of a row, or an empty cell past its end.
@@ -179,60 +184,65 @@ type rosterParser struct {
 	seen   map[string]int // household key → line where it first appeared
 }
 
-// parseGrid finds the header, then reads and checks every data row.
-func parseGrid(grid [][]cell, maxRows int) ([]roster.ImportRow, []roster.RowError) {
+// maxRowErrors is how many problems are listed at most; a file with more
+// gets a last line saying so.
+const maxRowErrors = 1000
+
+// parseGrid finds the header, then reads and checks every data row. rows
+// are the sheet's non-blank rows in order.
+func parseGrid(grid []sheetRow, maxRows int) ([]roster.ImportRow, []roster.RowError) {
 	p := &rosterParser{seen: make(map[string]int)}
 	h := findHeader(grid)
 	if h < 0 {
 		return nil, []roster.RowError{{Row: 1, Column: "", Reason: "表格是空的，请按模板填写房屋名册后再上传"}}
 	}
-	p.readHeader(h+1, grid[h])
+	p.readHeader(grid[h].line, grid[h].cells)
 	headerOK := len(p.errs) == 0
 
 	var rows []roster.ImportRow
+	var tooLarge []roster.RowError
 	count := 0
-	for i := h + 1; i < len(grid); i++ {
-		if isBlank(grid[i]) {
-			continue
-		}
+	for _, r := range grid[h+1:] {
 		count++
 		if maxRows > 0 && count > maxRows {
-			p.fail(i+1, "", fmt.Sprintf("文件太大：房屋数据超过%d行，请拆分成几个文件分批导入", maxRows))
+			tooLarge = []roster.RowError{{Row: r.line, Reason: fmt.Sprintf("文件太大：房屋数据超过%d行，请拆分成几个文件分批导入", maxRows)}}
 			break
 		}
-		if row, ok := p.readRow(i+1, grid[i]); ok && headerOK {
+		if row, ok := p.readRow(r.line, r.cells); ok && headerOK {
 			rows = append(rows, row)
 		}
 	}
 	if count == 0 {
-		p.fail(h+2, "", "表格中没有房屋数据：请在表头下面逐行填写每户的楼栋、单元、房号等")
+		p.fail(grid[h].line+1, "", "表格中没有房屋数据：请在表头下面逐行填写每户的楼栋、单元、房号等")
 	}
-	return rows, p.errs
+	errs := p.errs
+	if len(errs) > maxRowErrors {
+		more := len(errs) - maxRowErrors
+		errs = append(errs[:maxRowErrors:maxRowErrors], roster.RowError{Row: errs[maxRowErrors].Row,
+			Reason: fmt.Sprintf("还有%d处问题没有列出：请先改正上面的问题再上传", more)})
+	}
+	// A file too large is the problem to read first.
+	return rows, append(tooLarge, errs...)
 }
 
 // findHeader returns the index of the header row, or -1 for an empty sheet.
-// It is the first of the top few non-empty rows that names a known column;
-// failing that, the first non-empty row (whose missing columns are then
-// reported).
-func findHeader(grid [][]cell) int {
-	first, seen := -1, 0
+// It is the first of the top few rows that names a known column; failing
+// that, the first row (whose missing columns are then reported).
+func findHeader(grid []sheetRow) int {
 	for i, row := range grid {
-		if isBlank(row) {
-			continue
+		if i >= headerSearchRows {
+			break
 		}
-		if first < 0 {
-			first = i
-		}
-		for _, c := range row {
+		for _, c := range row.cells {
 			if _, _, ok := matchHeader(c.text); ok {
 				return i
 			}
 		}
-		if seen++; seen >= headerSearchRows {
-			break
-		}
 	}
-	return first
+	if len(grid) == 0 {
+		return -1
+	}
+	return 0
 }
 
 // readHeader maps the header row's cells to fields and reports missing or
@@ -307,6 +317,7 @@ func (p *rosterParser) readRow(line int, row []cell) (out roster.ImportRow, ok b
 		out.Area = p.readArea(line, c)
 	}
 	out.Owners = p.readOwners(line, row)
+	out.SameNamesakes = p.readSamePerson(line, row)
 
 	if okBuilding && okUnit && okRoom {
 		key := building + "\x00" + unit + "\x00" + room
@@ -543,4 +554,21 @@ func isIDTail(s string) bool {
 		}
 	}
 	return true
+}
+
+// readSamePerson reads the 同名是同一人 cell: 是 (or yes, Y, 1, √) marks the
+// row; empty, 否 (no, N, 0) does not.
+func (p *rosterParser) readSamePerson(line int, row []cell) bool {
+	c, present := p.cell(row, fieldSamePerson)
+	if !present {
+		return false
+	}
+	switch strings.ToLower(cellText(c)) {
+	case "是", "是同一人", "同一人", "yes", "y", "1", "√", "✓", "true":
+		return true
+	case "", "否", "不是", "no", "n", "0", "×", "false":
+		return false
+	}
+	p.failField(line, fieldSamePerson, fmt.Sprintf("只能填“是”或留空（现在是“%s”）：同一位业主有几套房又没有证件后四位时，在这几行都填“是”", cellText(c)))
+	return false
 }

@@ -473,3 +473,27 @@ func TestFloorFromRoom(t *testing.T) {
 		}
 	}
 }
+
+func TestParseRosterSamePersonColumn(t *testing.T) {
+	header := []any{"楼栋", "单元", "房号", "楼层", "面积", "业主姓名", "同名是同一人"}
+	rows, errs := parse(t, buildXLSX(t, header,
+		[]any{"1号楼", "1单元", "101", 1, 80, "王春芬", "是"},
+		[]any{"1号楼", "1单元", "102", 1, 80, "李四", nil},
+		[]any{"2号楼", "1单元", "101", 1, 80, "王春芬", " 是 "},
+		[]any{"2号楼", "1单元", "102", 1, 80, "赵六", "否"},
+	))
+	if len(errs) != 0 {
+		t.Fatalf("errors: %+v", errs)
+	}
+	var marks []bool
+	for _, r := range rows {
+		marks = append(marks, r.SameNamesakes)
+	}
+	if want := []bool{true, false, true, false}; !reflect.DeepEqual(marks, want) {
+		t.Errorf("marks = %v, want %v", marks, want)
+	}
+
+	_, errs = parse(t, buildXLSX(t, []any{"楼栋", "单元", "房号", "楼层", "面积", "业主姓名", "同一人"},
+		[]any{"1号楼", "1单元", "101", 1, 80, "王春芬", "可能"}))
+	checkErrors(t, errs, []wantError{{2, "同一人", "只能填“是”或留空（现在是“可能”）"}})
+}

@@ -31,7 +31,9 @@ var templateNotes = [fieldCount]string{
 	fieldFloor:    "1到60的整数，如“3”或“3层”。有这一列时每行必填；删掉整列则按房号推算楼层（301在3层，1201在12层）。",
 	fieldArea:     "必填。不动产权证上的专有部分面积（平方米），大于0，最多两位小数，如“85.2”。表头也可以写“面积”“专有部分面积”“建筑面积”。",
 	fieldOwner:    "必填。不动产权证上的业主姓名；几位共有人用顿号隔开，如“李四、王五”。表头也可以写“业主”“产权人”。",
-	fieldIDTail:   "选填。业主身份证号码的最后4位，用来区分同名业主；几位业主用顿号隔开，顺序与姓名一致，如“0456、7890”。",
+	fieldIDTail:   "选填。业主身份证号码的最后4位，用来区分同名业主；几位业主用顿号隔开，顺序与姓名一致，如“0456、7890”。同一个名字要么每行都填，要么都不填，否则整个文件不能导入。",
+	fieldSamePerson: "选填，填“是”或留空。同一位业主有几套房而又没有填证件后四位时，在这几行都填“是”，表示这些行上没有证件后四位的同名业主是同一个人（表决时按一人计算）。" +
+		"两行以上出现同一个名字、都没有证件后四位又没有都填“是”的，整个文件不能导入：同名的不同业主请填写各自的证件后四位。",
 }
 
 // RosterTemplate writes a blank roster workbook for clerks to fill in: a
@@ -69,7 +71,7 @@ func buildTemplate(f *excelize.File) error {
 	if err != nil {
 		return err
 	}
-	widths := [fieldCount]float64{10, 10, 10, 8, 12, 24, 16}
+	widths := [fieldCount]float64{10, 10, 10, 8, 12, 24, 16, 14}
 	headers := make([]any, fieldCount)
 	for fd := range fieldCount {
 		name, _ := excelize.ColumnNumberToName(int(fd) + 1)
@@ -126,7 +128,17 @@ func addTemplateChecks(f *excelize.File) error {
 		return err
 	}
 	area.SetError(excelize.DataValidationErrorStyleStop, "面积不对", "面积必须是大于0的数字，最多两位小数")
-	return f.AddDataValidation(templateSheet, area)
+	if err := f.AddDataValidation(templateSheet, area); err != nil {
+		return err
+	}
+	sameCol, _ := excelize.ColumnNumberToName(int(fieldSamePerson) + 1)
+	same := excelize.NewDataValidation(true)
+	same.SetSqref(fmt.Sprintf("%s2:%s%d", sameCol, sameCol, templateRows))
+	if err := same.SetDropList([]string{"是"}); err != nil {
+		return err
+	}
+	same.SetError(excelize.DataValidationErrorStyleStop, "只能填“是”", "同名是同一人：填“是”或留空")
+	return f.AddDataValidation(templateSheet, same)
 }
 
 // addTemplateNotes writes the "填写说明" sheet.

@@ -235,34 +235,33 @@ func (s *Roster) withOwners(ctx context.Context, vs []householdView) ([]roster.H
 	for i, v := range vs {
 		ids[i] = v.ID
 	}
-	owners := map[int64][]string{}
-	if len(ids) > 0 {
-		var rows []struct {
+	owners := map[int64][]roster.OwnerRef{}
+	for start := 0; start < len(ids); start += 1000 {
+		end := min(start+1000, len(ids))
+		var batch []struct {
 			HouseholdID int64
 			Name        string
+			IDTail      string
 		}
-		for start := 0; start < len(ids); start += 1000 {
-			end := min(start+1000, len(ids))
-			var batch []struct {
-				HouseholdID int64
-				Name        string
-			}
-			err := s.db.conn(ctx).Table("household_owners ho").Select("ho.household_id, o.name").
-				Joins("JOIN owners o ON o.id = ho.owner_id").Where("ho.household_id IN ?", ids[start:end]).
-				Order("ho.household_id, o.id").Scan(&batch).Error
-			if err != nil {
-				return nil, wrap(err, "read owners")
-			}
-			rows = append(rows, batch...)
+		err := s.db.conn(ctx).Table("household_owners ho").Select("ho.household_id, o.name, o.id_tail").
+			Joins("JOIN owners o ON o.id = ho.owner_id").Where("ho.household_id IN ?", ids[start:end]).
+			Order("ho.household_id, o.id").Scan(&batch).Error
+		if err != nil {
+			return nil, wrap(err, "read owners")
 		}
-		for _, r := range rows {
-			owners[r.HouseholdID] = append(owners[r.HouseholdID], r.Name)
+		for _, r := range batch {
+			owners[r.HouseholdID] = append(owners[r.HouseholdID], roster.OwnerRef{Name: r.Name, IDTail: r.IDTail})
 		}
 	}
 	out := make([]roster.Household, len(vs))
 	for i, v := range vs {
+		refs := owners[v.ID]
+		var names []string
+		for _, o := range refs {
+			names = append(names, o.Name)
+		}
 		out[i] = roster.Household{ID: v.ID, CourtyardID: v.CourtyardID, Building: v.Building, Unit: v.Unit, Room: v.Room,
-			Floor: v.Floor, Area: louyuan.Area(v.Area), Owners: owners[v.ID]}
+			Floor: v.Floor, Area: louyuan.Area(v.Area), Owners: names, OwnerRefs: refs}
 	}
 	return out, nil
 }
@@ -278,7 +277,7 @@ func (s *Roster) ImportHouseholds(ctx context.Context, courtyardID int64, rows [
 	}
 	buildings := map[string]int64{}
 	units := map[string]int64{}
-	owners := map[string]int64{}
+	owners := map[roster.OwnerKey]int64{} // who an owner is is roster's rule
 	var existingB []buildingRow
 	if err := conn.Where("courtyard_id = ?", courtyardID).Find(&existingB).Error; err != nil {
 		return res, wrap(err, "read buildings")
@@ -302,7 +301,7 @@ func (s *Roster) ImportHouseholds(ctx context.Context, courtyardID int64, rows [
 		return res, wrap(err, "read owners")
 	}
 	for _, o := range existingO {
-		owners[o.Name+"\x00"+o.IDTail] = o.ID
+		owners[roster.OwnerRef{Name: o.Name, IDTail: o.IDTail}.Key()] = o.ID
 	}
 	var existingH []householdRow
 	if err := conn.Where("courtyard_id = ?", courtyardID).Find(&existingH).Error; err != nil {
@@ -345,7 +344,7 @@ func (s *Roster) ImportHouseholds(ctx context.Context, courtyardID int64, rows [
 		}
 		ownerIDs := make([]int64, 0, len(r.Owners))
 		for _, o := range r.Owners {
-			okey := o.Name + "\x00" + o.IDTail
+			okey := o.Key()
 			oID, ok := owners[okey]
 			if !ok {
 				row := ownerRow{CourtyardID: courtyardID, Name: o.Name, IDTail: o.IDTail, CreatedAt: now}
@@ -394,6 +393,41 @@ func (s *Roster) ImportHouseholds(ctx context.Context, courtyardID int64, rows [
 		}
 	}
 	return res, nil
+}
+
+// headGroups names each household's head (roster.CountHeads: shared
+// owners, transitively) by the smallest household ID in it; hs are in ID
+// order.
+func headGroups(ctx context.Context, db *DB, hs []householdRow) (map[int64]int64, error) {
+	ids := make([]int64, len(hs))
+	index := make(map[int64]int, len(hs))
+	units := make([]roster.Holding, len(hs))
+	for i, h := range hs {
+		ids[i], index[h.ID] = h.ID, i
+		units[i].Label = strconv.FormatInt(h.ID, 10)
+	}
+	for start := 0; start < len(ids); start += 1000 {
+		var batch []struct {
+			HouseholdID int64
+			Name        string
+			IDTail      string
+		}
+		if err := db.conn(ctx).Table("household_owners ho").Select("ho.household_id, o.name, o.id_tail").
+			Joins("JOIN owners o ON o.id = ho.owner_id").Where("ho.household_id IN ?", ids[start:min(start+1000, len(ids))]).
+			Order("ho.household_id, o.id").Scan(&batch).Error; err != nil {
+			return nil, wrap(err, "read owners in scope")
+		}
+		for _, l := range batch {
+			i := index[l.HouseholdID]
+			units[i].Owners = append(units[i].Owners, roster.OwnerRef{Name: l.Name, IDTail: l.IDTail})
+		}
+	}
+	heads := roster.CountHeads(units)
+	groups := make(map[int64]int64, len(hs))
+	for i, h := range hs {
+		groups[h.ID] = hs[heads.Head[i]].ID
+	}
+	return groups, nil
 }
 
 func sameIDs(a, b []int64) bool {

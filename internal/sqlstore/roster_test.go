@@ -749,3 +749,44 @@ func TestSetRepresentativeConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestOwnerIdentityAndHeadGroups checks that the store keeps owners and
+// groups a scope's households by roster's head rule: one owners row per
+// person (Latin names compared without case, as MySQL's collation does —
+// otherwise the second spelling would hit the unique key), and households
+// sharing an owner, transitively, in one group named by the smallest ID.
+func TestOwnerIdentityAndHeadGroups(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		p := seedPlaces(t, db)
+		o := func(name, tail string) roster.OwnerRef { return roster.OwnerRef{Name: name, IDTail: tail} }
+		row := func(line int, room string, owners ...roster.OwnerRef) roster.ImportRow {
+			return roster.ImportRow{Line: line, Building: "1号楼", Unit: "1单元", Room: room, Floor: 1, Area: area(t, "80"), Owners: owners}
+		}
+		importRows(t, db, p.Courtyard, []roster.ImportRow{
+			row(2, "101", o("Li Na", "0001")),
+			row(3, "102", o("LI NA", "0001"), o("张三", "1234")), // Li Na again, with a co-owner
+			row(4, "103", o("张三", "1234")),                     // 张三 again: 101–103 are one head
+			row(5, "104", o("张三", "5678")),                     // another 张三
+			row(6, "105"),                                      // no owner: a head of its own
+		})
+		if n := count(t, db, "owners", ""); n != 3 {
+			t.Errorf("%d owners rows, want 3 (Li Na, 张三/1234, 张三/5678)", n)
+		}
+		var hs []householdRow
+		if err := db.conn(ctx).Where("courtyard_id = ?", p.Courtyard).Order("id").Find(&hs).Error; err != nil {
+			t.Fatal(err)
+		}
+		groups, err := headGroups(ctx, db, hs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, h := range hs {
+			got = append(got, groups[h.ID]-hs[0].ID)
+		}
+		if want := []int64{0, 0, 0, 3, 4}; !slices.Equal(got, want) {
+			t.Errorf("head groups (as offsets from the first ID) = %v, want %v", got, want)
+		}
+	})
+}

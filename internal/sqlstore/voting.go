@@ -282,15 +282,10 @@ func (s *Voting) SnapshotElectorate(ctx context.Context, m voting.Motion) (int, 
 	for i, h := range hs {
 		ids[i] = h.ID
 	}
-	var links []householdOwnerRow
-	for start := 0; start < len(ids); start += 1000 {
-		var batch []householdOwnerRow
-		if err := conn.Where("household_id IN ?", ids[start:min(start+1000, len(ids))]).Find(&batch).Error; err != nil {
-			return 0, wrap(err, "read owners in scope")
-		}
-		links = append(links, batch...)
+	groups, err := headGroups(ctx, s.db, hs)
+	if err != nil {
+		return 0, err
 	}
-	groups := ownerGroups(ids, links)
 	rows := make([]electorRow, len(hs))
 	for i, h := range hs {
 		rows[i] = electorRow{MotionID: m.ID, HouseholdID: h.ID, OwnerGroup: groups[h.ID], Area: h.Area, BuildingID: h.BuildingID, UnitID: h.UnitID}
@@ -299,43 +294,6 @@ func (s *Voting) SnapshotElectorate(ctx context.Context, m voting.Motion) (int, 
 		return 0, wrap(err, "store electorate")
 	}
 	return len(rows), nil
-}
-
-// ownerGroups joins households that share an owner (transitively) and
-// names each group by its smallest household ID.
-func ownerGroups(households []int64, links []householdOwnerRow) map[int64]int64 {
-	parent := make(map[int64]int64, len(households))
-	for _, h := range households {
-		parent[h] = h
-	}
-	var find func(int64) int64
-	find = func(x int64) int64 {
-		for parent[x] != x {
-			parent[x] = parent[parent[x]]
-			x = parent[x]
-		}
-		return x
-	}
-	firstOfOwner := map[int64]int64{}
-	for _, l := range links {
-		if first, ok := firstOfOwner[l.OwnerID]; ok {
-			a, b := find(first), find(l.HouseholdID)
-			if a != b {
-				if a < b {
-					parent[b] = a
-				} else {
-					parent[a] = b
-				}
-			}
-		} else {
-			firstOfOwner[l.OwnerID] = l.HouseholdID
-		}
-	}
-	out := make(map[int64]int64, len(households))
-	for _, h := range households {
-		out[h] = find(h)
-	}
-	return out
 }
 
 type electorView struct {

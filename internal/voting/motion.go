@@ -169,6 +169,10 @@ type Draft struct {
 // motionFrom validates a draft and builds the motion it describes.
 func motionFrom(d Draft) (Motion, error) {
 	d.Title, d.Body, d.Subject = strings.TrimSpace(d.Title), strings.TrimSpace(d.Body), strings.TrimSpace(d.Subject)
+	if err := louyuan.CheckTexts(append([]louyuan.TextField{{Name: "标题", Value: d.Title}, {Name: "正文", Value: d.Body, Multiline: true},
+		{Name: "事项名称", Value: d.Subject}}, candidateFields(d.Candidates)...)...); err != nil {
+		return Motion{}, err
+	}
 	if n := utf8.RuneCountInString(d.Title); n < 2 || n > 60 {
 		return Motion{}, louyuan.Invalid("bad_title", "标题须为2到60个字")
 	}
