@@ -6,11 +6,13 @@ const { createWx } = require('./wx-mock')
 const ROOT = path.join(__dirname, '..')
 const options = { rootPath: ROOT, compilerOptions: { maxBuffer: 64 * 1024 * 1024 } }
 
-// A component's js runs once per test file (require cache), so load once.
-const loaded = {}
+// simulate runs each component's js with require() and then deletes it from
+// require.cache, which jest's registry ignores: a component used by two
+// pages would only register once. A fresh registry per load runs them all.
 function load(rel) {
-  if (!loaded[rel]) loaded[rel] = simulate.load(path.join(ROOT, rel), options)
-  return loaded[rel]
+  let id
+  jest.isolateModules(() => { id = simulate.load(path.join(ROOT, rel), options) })
+  return id
 }
 
 function mount(rel, props) {
@@ -44,19 +46,19 @@ async function openPage(rel, query = {}) {
 const norm = s => s.replace(/\s+/g, ' ').trim()
 function text(comp) { return norm(comp.dom.textContent) }
 
-// The deepest element whose own text contains str (what a finger would hit).
+// What a finger would hit: among the innermost elements whose text contains
+// str, the one with the shortest text (the control labelled str itself).
 function findByText(comp, str) {
-  let best = null
+  const found = []
   const walk = el => {
-    if (norm(el.textContent).includes(str)) {
-      best = el
-      for (const c of el.children) walk(c)
-    }
+    if (!norm(el.textContent).includes(str)) return
+    const inner = [...el.children].filter(c => norm(c.textContent).includes(str))
+    if (!inner.length) found.push(el)
+    inner.forEach(walk)
   }
   walk(comp.dom)
-  if (!best || best === comp.dom) return null
-  // climb to the element that is the visual control (a button wrapper) when text sits in a <text>
-  return best
+  found.sort((a, b) => norm(a.textContent).length - norm(b.textContent).length)
+  return found[0] && found[0] !== comp.dom ? found[0] : null
 }
 
 function isDisabled(comp, str) {

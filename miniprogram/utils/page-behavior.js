@@ -40,4 +40,3 @@ function messageOf(e) {
   if (e instanceof api.ApiError || (e && e.name === 'ApiError')) return e.message
   return '出了点问题，请稍后再试。'
 }
-module.exports.messageOf = messageOf

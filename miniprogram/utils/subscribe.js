@@ -4,24 +4,18 @@
 // action the person tapped for: failures are ignored.
 const config = require('../config')
 const api = require('./api')
+const { wxp } = require('./wxp')
 
 function ask(kinds) {
   const ids = kinds.map(k => config.subscribeTemplates[k]).filter(Boolean)
   if (!ids.length || typeof wx === 'undefined' || !wx.requestSubscribeMessage) return Promise.resolve(null)
-  return new Promise(resolve => {
-    try {
-      wx.requestSubscribeMessage({
-        tmplIds: ids,
-        success: res => {
-          const results = {}
-          ids.forEach(i => { if (res && typeof res[i] === 'string') results[i] = res[i] })
-          if (!Object.keys(results).length) { resolve(null); return }
-          api.reportSubscriptions(results).then(resolve, () => resolve(null))
-        },
-        fail: () => resolve(null),
-      })
-    } catch (e) { resolve(null) }
-  })
+  // wxp calls wx.requestSubscribeMessage synchronously, still inside the tap
+  return wxp('requestSubscribeMessage', { tmplIds: ids }).then(res => {
+    const results = {}
+    ids.forEach(i => { if (res && typeof res[i] === 'string') results[i] = res[i] })
+    if (!Object.keys(results).length) return null
+    return api.reportSubscriptions(results).catch(() => null)
+  }, () => null)
 }
 
 module.exports = { ask }
