@@ -19,7 +19,7 @@ if [ -z "${CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
   echo "miniprogram-test: installing chromium"
   apt_install chromium
 fi
-if command -v fc-list >/dev/null && ! fc-list | grep -qi 'Noto Sans CJK'; then
+if command -v fc-list >/dev/null && ! fc-list | grep -qi 'CJK'; then
   echo "miniprogram-test: installing fonts-noto-cjk (Chinese renders as boxes without it)"
   apt_install fonts-noto-cjk
 fi

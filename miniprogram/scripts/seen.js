@@ -45,7 +45,9 @@ function audit() {
     if (ratio < 4.5) problems.push(`contrast ${ratio.toFixed(2)} < 4.5: “${label(el)}” (${s.color} on rgb(${bg.slice(0, 3).join(',')}))`)
   }
   let targets = 0
-  const tappable = document.querySelectorAll('page [aria-role="button"], page [aria-role="radio"], page wx-button, page [class*="--link"], page [class*="--choice"], page [class*="--back"], page [class*="--home"], page [class*="--clear"], page [class*="--item"], page [class*="--btn-"], page [class*="--photo"]')
+  const TAP = /--(item|link|choice|back|home|clear|btn-ok|btn-no|photo|share-btn|phone-btn)$/
+  const tappable = [...document.querySelectorAll('page *')].filter(el => el.tagName === 'WX-BUTTON' || ['button', 'radio'].includes(el.getAttribute('aria-role')) ||
+    String(el.className || '').split(/\s+/).some(c => TAP.test(c)))
   for (const el of tappable) {
     if (!visible(el)) continue
     targets++
