@@ -43,8 +43,13 @@ beforeAll(async () => {
   throw new Error('server did not start: ' + fs.readFileSync(path.join(dir, 'server.log'), 'utf8'))
 }, 600000)
 
-afterAll(() => {
-  if (server) server.kill('SIGTERM')
+afterAll(async () => {
+  if (server && server.exitCode === null) {
+    const exited = new Promise(r => server.once('exit', r))
+    server.kill('SIGTERM')
+    await Promise.race([exited, new Promise(r => setTimeout(r, 10000))])
+  }
+  if (dir && !process.env.LOUYUAN_KEEP_CONTRACT_DIR) fs.rmSync(dir, { recursive: true, force: true })
 })
 
 // A wx backed by real HTTP, one per person (each has its own storage).
