@@ -40,3 +40,8 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 go test -count=1 -timeout 20m "$@" ./...
+
+# The WeChat mini-program (miniprogram/); LOUYUAN_SKIP_MINIPROGRAM=1 skips it.
+if [ -z "${LOUYUAN_SKIP_MINIPROGRAM:-}" ]; then
+  bash scripts/miniprogram-test.sh
+fi

@@ -1,0 +1,122 @@
+const api = require('../../utils/api')
+const fmt = require('../../utils/format')
+const nav = require('../../utils/nav')
+const subscribe = require('../../utils/subscribe')
+const pageBehavior = require('../../utils/page-behavior')
+
+// Motion text, the live tally with each threshold as a bar and in words,
+// and voting (for my household, or for the households I hold as a proxy)
+// with a confirmation step. Whether I may vote comes from the server: the
+// motion's status, my household's status and whether I am its
+// representative; the server refuses anything else with its own message.
+Component({
+  behaviors: [pageBehavior],
+  data: {
+    id: 0, motion: null, tally: null, bars: [], options: [], headline: '',
+    mine: null, held: [], choice: '', choiceLabel: '', mode: '', confirm: false, lines: [], results: [],
+  },
+  methods: {
+    onLoad(q) { this.setData({ id: Number(q.id) }); return this.reload() },
+    reload() {
+      return this.load(async () => {
+        const id = this.data.id
+        const [d, mm, hh, dl] = await Promise.all([api.motion(id), api.myMotions(), api.myHouseholds(), api.myDelegations()])
+        const m = d.motion, t = d.tally
+        const my = (mm.motions || []).find(x => x.motion.id === id)
+        const house = my && (hh.households || []).find(h => h.id === my.household_id)
+        const held = (dl.held || []).filter(x => x.status === 'active' && (x.motion_id === id || (!x.motion_id && x.courtyard_id === m.courtyard_id)))
+        const voting = m.status === 'voting'
+        return {
+          motion: Object.assign({}, m, {
+            statusText: fmt.motionStatus(m.status), ruleText: fmt.rule(m.rule.kind),
+            opens: fmt.time(m.opens_at), closes: fmt.time(m.closes_at), secret: m.ballot_mode === 'secret',
+          }),
+          tally: t,
+          headline: headline(m, t),
+          bars: bars(t),
+          options: (t.options || []).map(o => Object.assign({}, o, { areaText: fmt.area(o.area), width: fmt.pct(o.households, t.voted.households) })),
+          choices: m.options,
+          mine: my && house ? {
+            householdId: house.id, name: fmt.householdName(house), representative: house.representative,
+            status: fmt.householdStatus(my.household_status), canVote: voting && house.representative,
+          } : null,
+          held: voting ? held.map(x => x.household_id) : [],
+        }
+      })
+    },
+    onChoose(e) {
+      const key = e.currentTarget.dataset.key
+      const o = this.data.choices.find(c => c.key === key)
+      this.setData({ choice: key, choiceLabel: o ? o.label : key })
+    },
+    onVote() { this.ask('self') },
+    onProxyVote() { this.ask('proxy') },
+    ask(mode) {
+      if (!this.data.choice) return
+      const m = this.data.motion
+      const lines = [`表决：${m.title}`]
+      if (mode === 'self') lines.push(`替本户投票：${this.data.mine.name}`)
+      else lines.push(`替您受托的 ${this.data.held.length} 户投票`)
+      lines.push(`您选择：${this.data.choiceLabel}`)
+      lines.push('投票截止前还可以改票，以最后一次为准。')
+      this.setData({ mode, confirm: true, lines })
+    },
+    onCancel() { this.setData({ confirm: false }) },
+    onConfirm() {
+      // inside the tap: ask whether to be told the result
+      subscribe.ask(['motion_result'])
+      return this.act(async () => {
+        const id = this.data.id
+        if (this.data.mode === 'self') {
+          const r = await api.castBallot(id, this.data.mine.householdId, [this.data.choice])
+          this.setData({ confirm: false })
+          nav.go(`/pages/motion/receipt?code=${r.receipt}`)
+        } else {
+          const r = await api.castProxyBallots(id, this.data.held, [this.data.choice])
+          this.setData({
+            confirm: false,
+            results: (r.results || []).map(x => ({
+              householdId: x.household_id,
+              text: x.receipt ? `户号 ${x.household_id}：✓ 已投，回执 ${x.receipt.receipt}` : `户号 ${x.household_id}：没投成，${x.error ? x.error.message : ""}`,
+            })),
+          })
+        }
+        return this.reload()
+      })
+    },
+    onShareAppMessage() {
+      return { title: `请投票：${this.data.motion ? this.data.motion.title : '楼院表决'}`, path: `/pages/motion/detail?id=${this.data.id}` }
+    },
+  },
+})
+
+function headline(m, t) {
+  if (m.status === 'draft' || m.status === 'notice') return '还没开始投票'
+  if (t.passed) return m.status === 'voting' ? '✓ 按目前的票数，已经够通过' : '✓ 已通过'
+  const p = [t.participation_head, t.participation_area]
+  const a = [t.approval_head, t.approval_area].filter(Boolean)
+  const need = xs => {
+    const parts = []
+    xs.forEach(x => {
+      if (x && !x.met && x.needed_households > 0) parts.push(`${x.needed_households} 户`)
+      if (x && !x.met && Number(x.needed_area) > 0) parts.push(`${fmt.area(x.needed_area)} 平方米`)
+    })
+    return parts
+  }
+  const pn = need(p), an = need(a)
+  if (m.status !== 'voting') return '✗ 没有通过'
+  if (pn.length) return `参加投票的还差 ${pn.join(' / ')} 才够`
+  if (an.length) return `同意的还差 ${an.join(' / ')} 才能通过`
+  return '还没有达到通过条件'
+}
+
+function bars(t) {
+  const list = [
+    { key: 'ph', title: '参加投票的人数', p: t.participation_head, value: String(t.voted.heads), total: String(t.electorate.heads), unit: '人', goal: '够参加人数' },
+    { key: 'pa', title: '参加投票的面积', p: t.participation_area, value: t.voted.area, total: t.electorate.area, unit: '平方米', goal: '够参加面积' },
+  ]
+  const agree = (t.options || []).find(o => o.key === 'agree')
+  if (agree && t.approval_head) list.push({ key: 'ah', title: '同意的人数', p: t.approval_head, value: String(agree.heads), total: String(t.voted.heads), unit: '人', goal: '够同意人数' })
+  if (agree && t.approval_area) list.push({ key: 'aa', title: '同意的面积', p: t.approval_area, value: agree.area, total: t.voted.area, unit: '平方米', goal: '够同意面积' })
+  return list.filter(b => b.p)
+}

@@ -1,0 +1,208 @@
+/**
+ * @jest-environment node
+ */
+// The contract test: the mini-program's own request module (utils/api.js)
+// in Node, with wx.request / wx.uploadFile / wx.login backed by real HTTP
+// against the Go server in its embedded default (SQLite, in-process Redis,
+// fake WeChat that accepts login codes "<user>.<anything>", demo courtyard
+// with invite codes). login → bind → vote → delegate and vote as proxy →
+// sign with a drawn signature PNG → read a notice.
+const fs = require('fs')
+const os = require('os')
+const net = require('net')
+const path = require('path')
+const zlib = require('zlib')
+const { spawn, execFileSync } = require('child_process')
+
+const REPO = path.join(__dirname, '..', '..')
+let server, dir, baseUrl
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)) })
+    s.on('error', reject)
+  })
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'louyuan-contract-'))
+  const bin = path.join(dir, 'louyuan-server')
+  execFileSync('go', ['build', '-o', bin, './server'], { cwd: REPO, stdio: 'inherit' })
+  const port = await freePort()
+  baseUrl = `http://127.0.0.1:${port}`
+  const log = fs.openSync(path.join(dir, 'server.log'), 'w')
+  server = spawn(bin, [], {
+    cwd: dir, stdio: ['ignore', log, log],
+    env: Object.assign({}, process.env, { LOUYUAN_DATA_DIR: path.join(dir, 'data'), LOUYUAN_HTTP_ADDR: `127.0.0.1:${port}`, LOUYUAN_DEBUG_ADDR: '127.0.0.1:0' }),
+  })
+  for (let i = 0; i < 240; i++) {
+    try { if ((await fetch(baseUrl + '/healthz')).ok) return } catch (e) { /* not yet */ }
+    await new Promise(r => setTimeout(r, 250))
+  }
+  throw new Error('server did not start: ' + fs.readFileSync(path.join(dir, 'server.log'), 'utf8'))
+}, 600000)
+
+afterAll(async () => {
+  if (server && server.exitCode === null) {
+    const exited = new Promise(r => server.once('exit', r))
+    server.kill('SIGTERM')
+    await Promise.race([exited, new Promise(r => setTimeout(r, 10000))])
+  }
+  if (dir && !process.env.LOUYUAN_KEEP_CONTRACT_DIR) fs.rmSync(dir, { recursive: true, force: true })
+})
+
+// A wx backed by real HTTP, one per person (each has its own storage).
+function realWx(user) {
+  const storage = new Map()
+  let n = 0
+  const cb = (o, p) => p.then(r => o.success && o.success(r), e => o.fail && o.fail({ errMsg: String(e) }))
+  const parse = async res => {
+    const t = await res.text()
+    try { return JSON.parse(t) } catch (e) { return t }
+  }
+  return {
+    getStorageSync: k => storage.get(k),
+    setStorageSync: (k, v) => storage.set(k, v),
+    removeStorageSync: k => storage.delete(k),
+    login: o => cb(o, Promise.resolve({ code: `${user}.${Date.now()}.${n++}` })),
+    request: o => cb(o, (async () => {
+      const res = await fetch(o.url, { method: o.method, headers: o.header, body: o.data === undefined || o.method === 'GET' ? undefined : JSON.stringify(o.data) })
+      return { statusCode: res.status, data: await parse(res), header: Object.fromEntries(res.headers) }
+    })()),
+    uploadFile: o => cb(o, (async () => {
+      const form = new FormData()
+      Object.entries(o.formData || {}).forEach(([k, v]) => form.append(k, v))
+      form.append(o.name, new Blob([fs.readFileSync(o.filePath)], { type: 'image/png' }), path.basename(o.filePath))
+      const res = await fetch(o.url, { method: 'POST', headers: o.header, body: form })
+      return { statusCode: res.status, data: await res.text() }
+    })()),
+  }
+}
+
+// Each person gets their own instance of utils/api.js and their own wx.
+function person(user) {
+  const wx = realWx(user)
+  let api
+  jest.isolateModules(() => { api = require('../utils/api') })
+  api.config = Object.assign({}, api.config, { apiBase: baseUrl })
+  return { user, wx, api }
+}
+async function as(p, fn) { global.wx = p.wx; return fn(p.api) }
+
+// A "hand-drawn" signature: a white 240×80 PNG with a dark wavy stroke.
+function signaturePng() {
+  const w = 240, h = 80
+  const rows = []
+  for (let y = 0; y < h; y++) {
+    const row = Buffer.alloc(1 + w * 3, 255); row[0] = 0
+    for (let x = 10; x < w - 10; x++) {
+      const cy = 40 + Math.round(18 * Math.sin(x / 14))
+      if (Math.abs(y - cy) <= 2) row.fill(20, 1 + x * 3, 1 + x * 3 + 3)
+    }
+    rows.push(row)
+  }
+  const crcTable = Array.from({ length: 256 }, (_, k) => { let c = k; for (let i = 0; i < 8; i++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0 })
+  const crc = b => { let c = 0xffffffff; for (const x of b) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0 }
+  const chunk = (t, d) => { const len = Buffer.alloc(4); len.writeUInt32BE(d.length); const td = Buffer.concat([Buffer.from(t), d]); const c = Buffer.alloc(4); c.writeUInt32BE(crc(td)); return Buffer.concat([len, td, c]) }
+  const ihdr = Buffer.alloc(13); ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2
+  const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0))])
+  const file = path.join(dir, 'signature.png')
+  fs.writeFileSync(file, png)
+  return file
+}
+
+const iso = ms => new Date(Date.now() + ms).toISOString().replace(/\.\d+Z$/, 'Z')
+
+test('login → bind → vote → delegate and vote as proxy → sign → read a notice', async () => {
+  const invites = fs.readFileSync(path.join(dir, 'data', 'demo-invites.tsv'), 'utf8').trim().split('\n').slice(1).map(l => l.split('\t'))
+  const wang = person('wang'), zhao = person('zhao'), chair = person('lizhang')
+
+  // login and bind
+  const me = await as(wang, api => api.me())
+  expect(me.kind).toBe('user')
+  const bound = await as(wang, api => api.bindWithInvite(invites[0][3]))
+  expect(bound.representative).toBe(true)
+  const hh = await as(wang, api => api.myHouseholds())
+  expect(hh.households[0]).toMatchObject({ building: '1号楼', unit: '1单元', room: '101', representative: true })
+  const again = await as(wang, api => api.bindWithInvite(invites[0][3]).catch(e => e))
+  expect(again.name).toBe('ApiError')
+  expect(again.message).toMatch(/[\u4e00-\u9fa5]/) // the server's Chinese message, as is
+
+  // the council opens a major-matter vote
+  const m = await as(chair, api => api.request('POST', '/api/v1/courtyards/1/motions', {
+    scope_type: 'courtyard', title: '1号楼加装电梯', body: '拟在1号楼1单元加装电梯。', rule: 'major', ballot_mode: 'named',
+    notice_days: 0, objection_days: 7, opens_at: iso(1500), closes_at: iso(3600e3),
+  }))
+  await as(chair, api => api.request('POST', `/api/v1/motions/${m.id}/publish`))
+  let status = ''
+  for (let i = 0; i < 60 && status !== 'voting'; i++) {
+    await new Promise(r => setTimeout(r, 500))
+    status = (await as(wang, api => api.motion(m.id))).motion.status
+  }
+  expect(status).toBe('voting')
+
+  // wang votes and checks the receipt
+  const mine = await as(wang, api => api.myMotions())
+  expect(mine.motions.find(x => x.motion.id === m.id).household_status).toBe('not_voted')
+  const r = await as(wang, api => api.castBallot(m.id, hh.households[0].id, ['agree']))
+  const check = await as(wang, api => api.checkReceipt(r.receipt))
+  expect(check).toMatchObject({ counted: true, options: ['agree'] })
+  const detail = await as(wang, api => api.motion(m.id))
+  expect(detail.tally.voted.households).toBe(1)
+  expect(detail.tally.participation_head).toHaveProperty('needed_households')
+
+  // zhao binds household 102 and delegates to wang, who accepts and votes as proxy
+  const zb = await as(zhao, api => api.bindWithInvite(invites[1][3]))
+  const d = await as(zhao, api => api.delegate({ household_id: zb.household_id, proxy_user_id: me.id, motion_id: m.id }))
+  expect(d.status).toBe('pending')
+  const held = await as(wang, api => api.myDelegations())
+  expect(held.held.map(x => x.id)).toContain(d.id)
+  const acc = await as(wang, api => api.answerDelegation(d.id, true))
+  expect(acc.status).toBe('active')
+  const pr = await as(wang, api => api.castProxyBallots(m.id, [zb.household_id], ['oppose']))
+  expect(pr.results[0].receipt.channel).toBe('proxy')
+  const zm = await as(zhao, api => api.myMotions())
+  expect(zm.motions.find(x => x.motion.id === m.id).household_status).toBe('voted_by_proxy')
+
+  // the council opens a petition; wang signs with a drawn signature
+  const p = await as(chair, api => api.request('POST', '/api/v1/courtyards/1/petitions', {
+    scope_type: 'courtyard', title: '1号楼1单元加装电梯征求意见', body: '请各户代表签字表态。', deadline: iso(7 * 86400e3),
+    target_households: { num: 2, den: 3 },
+  }))
+  await as(chair, api => api.request('POST', `/api/v1/petitions/${p.id}/publish`))
+  const file = await as(wang, api => api.upload(signaturePng(), 'signature'))
+  expect(file).toMatchObject({ purpose: 'signature', content_type: 'image/png' })
+  await as(wang, api => api.sign(p.id, { household_id: hh.households[0].id, real_name: '王春芬', signature_file: file.key }))
+  const pd = await as(wang, api => api.petition(p.id))
+  expect(pd.progress.signed_households).toBe(1)
+  expect(pd.progress.target_households.needed_households).toBeGreaterThan(0)
+  const mp = await as(wang, api => api.myPetitions())
+  expect(mp.petitions.find(x => x.petition.id === p.id).signature.real_name).toBe('王春芬')
+
+  // subscribe answers, a notice, its read receipt
+  const subs = await as(wang, api => api.subscriptions())
+  const tmpl = subs.subscriptions.find(s => s.kind === 'notice').template_id
+  expect(tmpl).toBe(require('../config').subscribeTemplates.notice)
+  await as(wang, api => api.reportSubscriptions({ [tmpl]: 'accept' }))
+  const pv = await as(chair, api => api.previewNotice([{ scope_type: 'courtyard', scope_id: 1 }]))
+  expect(pv.recipients).toBeGreaterThanOrEqual(2)
+  const n = await as(chair, api => api.createNotice({ targets: [{ scope_type: 'courtyard', scope_id: 1 }], title: '本周六停水通知', body: '因管道检修，本周六8:00至12:00停水。' }))
+  expect(n.check_result).toBe('pass')
+  await as(chair, api => api.sendNotice(n.id))
+  const inbox = await as(wang, api => api.myNotices())
+  const item = inbox.notices.find(x => x.notice.id === n.id)
+  expect(item.read_at).toBeUndefined()
+  const before = (await as(wang, api => api.unreadCount())).unread
+  const view = await as(wang, api => api.notice(n.id))
+  expect(view.body).toContain('停水')
+  await as(wang, api => api.markRead(n.id))
+  expect((await as(wang, api => api.unreadCount())).unread).toBe(before - 1)
+  const report = await as(chair, api => api.noticeReport(n.id))
+  expect(report.read).toBeGreaterThanOrEqual(1)
+  expect(report.readers.map(x => x.user_id)).toContain(me.id)
+
+  // council: turnout by unit
+  const t = await as(chair, api => api.turnout(m.id))
+  expect(t.units[0]).toMatchObject({ building: '1号楼', unit: '1单元', voted: 2 })
+}, 600000)

@@ -1,0 +1,125 @@
+// Renders every page (and a few states after taps) with realistic data and
+// writes each as a standalone HTML file — the rendered tree, every
+// component's WXSS with rpx converted as WeChat does at 375 px, app.wxss and
+// TDesign's theme — for scripts/seen.js to open in Chromium, screenshot and
+// check (font sizes, contrast, touch targets).
+const fs = require('fs')
+const path = require('path')
+const simUtils = require('miniprogram-simulate/src/utils')
+const simWxss = require('miniprogram-simulate/src/wxss')
+const { ROOT, openPage, useWx, flush, tap, type } = require('./helpers')
+
+const OUT = path.join(ROOT, 'test-artifacts', 'html')
+const fx = name => JSON.parse(JSON.stringify(require(`./fixtures/${name}.json`)))
+
+// WeChat's rule at 375 px wide: px = floor(rpx × 375 / 750 + 1e-4), at least 1 px
+const rpx = css => css.replace(/(-?\d*\.?\d+)rpx/g, (all, n) => {
+  const v = Number(n)
+  if (v === 0) return '0'
+  const px = Math.floor(Math.abs(v) * 375 / 750 + 1e-4) || 1
+  return `${v < 0 ? -px : px}px`
+})
+simUtils.transformRpx = rpx
+
+const BASE_CSS = `
+html, body { margin: 0; padding: 0; }
+body { width: 375px; min-height: 667px; -webkit-text-size-adjust: none; }
+page { display: block; min-height: 667px; }
+wx-view, wx-button, wx-input, wx-textarea, wx-canvas, wx-image, wx-picker, wx-scroll-view, wx-form { display: block; }
+wx-text { display: inline; }
+wx-input { box-sizing: border-box; line-height: 1.4; overflow: hidden; }
+wx-input[placeholder]:empty::before, wx-textarea[placeholder]:empty::before { content: attr(placeholder); color: #6b6b6b; }
+wx-input::before { display: flex; height: 100%; align-items: center; }
+wx-button { position: relative; padding: 0 14px; box-sizing: border-box; font-size: 18px; text-align: center; text-decoration: none; line-height: 2.55555556; border-radius: 5px; overflow: hidden; color: #000; background-color: #f8f8f8; }
+wx-image { width: 320px; height: 240px; background: #d9d9d9; }
+wx-canvas { width: 300px; height: 150px; }
+`
+
+let app = ''
+beforeAll(() => {
+  fs.rmSync(OUT, { recursive: true, force: true })
+  fs.mkdirSync(OUT, { recursive: true })
+  const appWxss = simWxss.getContent(path.join(ROOT, 'app.wxss'))
+  app = rpx(simWxss.compile(appWxss, { prefix: 'main' }))
+  // wcsc output has TDesign's light theme under a media query; pin it
+  app = app.replace(/@media \(prefers-color-scheme:\s*light\)\s*\{/, '@media all {')
+})
+
+function save(name, page) {
+  const styles = [...document.querySelectorAll('head style')].map(s => s.innerHTML).join('\n')
+  const html = `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light">
+<style>${BASE_CSS}</style><style>${styles}</style><style>${app}</style></head>
+<body><page>${page.dom.outerHTML}</page></body></html>`
+  fs.writeFileSync(path.join(OUT, `${name}.html`), html)
+}
+
+const base = () => ({
+  'GET /api/v1/me': { kind: 'user', id: 3, name: '', grants: [{ role: 'council_chair', scope_type: 'courtyard', scope_id: 1 }] },
+  'GET /api/v1/me/households': fx('households'),
+  'GET /api/v1/me/notices/unread': { unread: 2 },
+  'GET /api/v1/me/motions': (() => { const m = fx('mymotions'); m.motions[0].household_status = 'not_voted'; return m })(),
+  'GET /api/v1/motions/1': fx('motion'),
+  'GET /api/v1/me/delegations': fx('medeleg_wang'),
+  'GET /api/v1/me/petitions': (() => { const m = fx('mypetitions'); delete m.petitions[0].signature; m.petitions[0].share_fen = 1250000; return m })(),
+  'GET /api/v1/petitions/1': fx('petition'),
+  'GET /api/v1/me/notices': fx('inbox'),
+  'GET /api/v1/notices/2': fx('notice_view'),
+  'POST /api/v1/notices/2/read': { __status: 204 },
+  'GET /api/v1/receipts/6FKNWR66HFYC': fx('receipt'),
+  'GET /api/v1/courtyards/1/motions': fx('court_motions'),
+  'GET /api/v1/courtyards/1/notices': fx('court_notices'),
+  'GET /api/v1/notices/4/report': fx('notice_report'),
+  'GET /api/v1/motions/1/turnout': fx('turnout'),
+  'POST /api/v1/notices/preview': { recipients: 56 },
+})
+
+const PAGES = [
+  ['index', 'pages/index/index', {}],
+  ['bind', 'pages/bind/bind', {}],
+  ['household', 'pages/household/household', {}],
+  ['motion-list', 'pages/motion/list', {}],
+  ['motion-detail', 'pages/motion/detail', { id: '1' }],
+  ['motion-receipt', 'pages/motion/receipt', { code: '6FKNWR66HFYC' }],
+  ['delegation-list', 'pages/delegation/list', {}],
+  ['delegation-create', 'pages/delegation/create', {}],
+  ['petition-list', 'pages/petition/list', {}],
+  ['petition-detail', 'pages/petition/detail', { id: '1' }],
+  ['petition-sign', 'pages/petition/sign', { id: '1' }],
+  ['notice-list', 'pages/notice/list', {}],
+  ['notice-detail', 'pages/notice/detail', { id: '2' }],
+  ['council-index', 'pages/council/index', { courtyard: '1' }],
+  ['council-notice-new', 'pages/council/notice-new', { courtyard: '1' }],
+  ['council-notice-report', 'pages/council/notice-report', { id: '4' }],
+  ['council-turnout', 'pages/council/turnout', { id: '1' }],
+  ['council-paper-ballot', 'pages/council/paper-ballot', { id: '1' }],
+]
+
+test.each(PAGES)('render %s', async (name, rel, query) => {
+  useWx(base())
+  const p = await openPage(rel, query)
+  save(name, p)
+  expect(fs.existsSync(path.join(OUT, `${name}.html`))).toBe(true)
+})
+
+test('render states after taps: vote confirmation, receipt checked, error', async () => {
+  useWx(base())
+  let p = await openPage('pages/motion/detail', { id: '1' })
+  await tap(p, '同意')
+  save('motion-detail-chosen', p)
+  await tap(p, '投下这一票')
+  save('motion-vote-confirm', p)
+  p = await openPage('pages/motion/receipt', { code: '6FKNWR66HFYC' })
+  await tap(p, '核对这张回执')
+  save('motion-receipt-checked', p)
+  const routes = base(); routes['GET /api/v1/me/motions'] = { __status: 503, body: { error: { code: 'cache_unavailable', message: '系统繁忙，请稍后再试' } } }
+  useWx(routes)
+  p = await openPage('pages/motion/list')
+  save('motion-list-error', p)
+  useWx(base())
+  p = await openPage('pages/council/notice-new', { courtyard: '1' })
+  await type(p, '.input', '本周六停水通知')
+  await type(p, '.textarea', '因管道检修，本周六8:00至12:00停水。')
+  await tap(p, '下一步：确认发送')
+  await flush()
+  save('council-notice-confirm', p)
+})
