@@ -27,6 +27,20 @@ describe('threshold-bar', () => {
   })
 })
 
+describe('threshold-bar, secret ballot', () => {
+  beforeEach(() => useWx({}))
+  test('a withheld threshold says when it will be told, and draws nothing', async () => {
+    const c = mount('components/threshold-bar/threshold-bar', {
+      title: '同意的面积', unit: '平方米', value: '', total: '',
+      progress: { rule: '≥ 3/4', withheld: true, summary: '不记名投票，投票结束后公布（同意的专有面积须不少于参与表决的 3/4）' },
+    })
+    await flush()
+    expect(text(c)).toContain('不记名投票，投票结束后公布')
+    expect(text(c)).not.toContain('还差')
+    expect(c.querySelector('.fill').dom.getAttribute('style')).toMatch(/width: ?0%/)
+  })
+})
+
 describe('confirm-sheet', () => {
   beforeEach(() => useWx({}))
   test('restates the choice and confirms or goes back', async () => {

@@ -113,6 +113,31 @@ describe.each(['callback', 'promise'])('wx in %s style', style => {
     expect(wx.__navigations).toContain('/pages/motion/receipt?code=6FKNWR66HFYC')
   })
 
+  test('motion detail, secret ballot still open: participation only, no option figures, nothing about passing', async () => {
+    const routes = base()
+    routes['GET /api/v1/motions/1'] = fx('motion_secret_open')
+    useWx(routes, style)
+    const p = await openPage('pages/motion/detail', { id: '1' })
+    const s = text(p)
+    expect(s).toContain('参加投票的还差 36 户 / 2485.28 平方米 才够')
+    expect(s).toContain('不记名投票：投票结束前只公布参加的户数和面积')
+    expect(s).not.toMatch(/(同意|反对|弃权)：/)
+    expect(s).not.toContain('✓ 已够同意')
+  })
+
+  test('motion detail, secret ballot closed: heads per option and the area only as a share', async () => {
+    const routes = base()
+    routes['GET /api/v1/motions/1'] = fx('motion_secret_closed')
+    useWx(routes, style)
+    const p = await openPage('pages/motion/detail', { id: '1' })
+    const s = text(p)
+    expect(s).toContain('✓ 已通过')
+    expect(s).toContain('同意：39.5 人，面积占参加投票的不少于 3/4')
+    expect(s).toContain('反对：3 人')
+    expect(s).toContain('✓ 已够同意面积')
+    expect(s).not.toMatch(/(同意|反对|弃权)：\d+ 户/)
+  })
+
   test('motion detail: a proxy votes for all held households', async () => {
     const routes = base()
     routes['GET /api/v1/me/delegations'] = { given: [], held: [{ id: 1, courtyard_id: 1, household_id: 2, proxy_user_id: 3, motion_id: 1, status: 'active' }, { id: 2, courtyard_id: 1, household_id: 5, proxy_user_id: 3, until: '2027-03-01T00:00:00Z', status: 'active' }] }

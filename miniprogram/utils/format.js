@@ -65,6 +65,16 @@ function ruleWords(r) {
   return op === '≥' ? `${frac}以上` : `超过${frac}`
 }
 
+// heads turns the server's exact head count ("79/2") into words a person
+// reads (39.5); whole numbers stay whole.
+function heads(h) {
+  const s = String(h === undefined || h === null ? '0' : h)
+  const i = s.indexOf('/')
+  if (i < 0) return s
+  const v = Number(s.slice(0, i)) / Number(s.slice(i + 1))
+  return String(Math.round(v * 100) / 100)
+}
+
 function householdName(h) {
   if (!h) return ''
   return `${h.building || ''}${h.unit || ''}${h.room || ''}`
@@ -72,5 +82,5 @@ function householdName(h) {
 
 module.exports = {
   motionStatus, householdStatus, petitionStatus, delegationStatus, channel, rule,
-  time, area, yuan, pct, ruleWords, householdName,
+  time, area, yuan, pct, ruleWords, householdName, heads,
 }

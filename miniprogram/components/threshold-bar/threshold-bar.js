@@ -17,6 +17,11 @@ Component({
       if (!p) { this.setData({ words: '', state: '', width: 0, ruleText: '' }); return }
       const ruleText = fmt.ruleWords(p.rule)
       let words, state
+      if (p.withheld) {
+        // a secret ballot still open: the server says only when it will tell
+        this.setData({ words: p.summary, state: 'withheld', ruleText, width: 0, valueText: '' })
+        return
+      }
       if (p.met) { words = `✓ 已${goal}`; state = 'met' } else if (p.reachable === false) {
         words = `✗ 已无法${goal}`; state = 'lost'
       } else {
@@ -28,8 +33,8 @@ Component({
       }
       this.setData({
         words, state, ruleText,
-        width: fmt.pct(value, total),
-        valueText: `${unit === '平方米' ? fmt.area(value) : value} / ${unit === '平方米' ? fmt.area(total) : total} ${unit}`,
+        width: value === '' ? 0 : fmt.pct(value, total),
+        valueText: value === '' ? '' : `${unit === '平方米' ? fmt.area(value) : value} / ${unit === '平方米' ? fmt.area(total) : total} ${unit}`,
       })
     },
   },

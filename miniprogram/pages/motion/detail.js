@@ -34,7 +34,8 @@ Component({
           tally: t,
           headline: headline(m, t),
           bars: bars(t),
-          options: (t.options || []).map(o => Object.assign({}, o, { areaText: fmt.area(o.area), width: fmt.pct(o.households, t.voted.households) })),
+          options: (t.options || []).map(o => Object.assign({}, o, { text: optionText(o) })),
+          sealedNote: t.sealed && !t.options ? '不记名投票：投票结束前只公布参加的户数和面积，各选项的票数在投票结束后公布。' : '',
           choices: m.options,
           mine: my && house ? {
             householdId: house.id, name: fmt.householdName(house), representative: house.representative,
@@ -92,7 +93,7 @@ Component({
 
 function headline(m, t) {
   if (m.status === 'draft' || m.status === 'notice') return '还没开始投票'
-  if (t.passed) return m.status === 'voting' ? '✓ 按目前的票数，已经够通过' : '✓ 已通过'
+  if (t.passed === true) return m.status === 'voting' ? '✓ 按目前的票数，已经够通过' : '✓ 已通过'
   const p = [t.participation_head, t.participation_area]
   const a = [t.approval_head, t.approval_area].filter(Boolean)
   const need = xs => {
@@ -106,8 +107,21 @@ function headline(m, t) {
   const pn = need(p), an = need(a)
   if (m.status !== 'voting') return '✗ 没有通过'
   if (pn.length) return `参加投票的还差 ${pn.join(' / ')} 才够`
+  if (t.passed === undefined) return '参加投票的已经够了；不记名投票，结果在投票结束后公布'
   if (an.length) return `同意的还差 ${an.join(' / ')} 才能通过`
   return '还没有达到通过条件'
+}
+
+// optionText says one option's support in words: households and area for
+// a named ballot; for a closed secret ballot the heads (owners) only, and
+// for 同意 the share of the area as the server gives it.
+function optionText(o) {
+  const parts = []
+  if (o.households !== undefined) parts.push(`${o.households} 户`)
+  else parts.push(`${fmt.heads(o.heads)} 人`)
+  if (o.area !== undefined) parts.push(`${fmt.area(o.area)} 平方米`)
+  if (o.area_share) parts.push(`面积占参加投票的${o.area_share.text}`)
+  return `${o.label}：${parts.join('，')}`
 }
 
 function bars(t) {
@@ -116,7 +130,9 @@ function bars(t) {
     { key: 'pa', title: '参加投票的面积', p: t.participation_area, value: t.voted.area, total: t.electorate.area, unit: '平方米', goal: '够参加面积' },
   ]
   const agree = (t.options || []).find(o => o.key === 'agree')
-  if (agree && t.approval_head) list.push({ key: 'ah', title: '同意的人数', p: t.approval_head, value: String(agree.heads), total: String(t.voted.heads), unit: '人', goal: '够同意人数' })
-  if (agree && t.approval_area) list.push({ key: 'aa', title: '同意的面积', p: t.approval_area, value: agree.area, total: t.voted.area, unit: '平方米', goal: '够同意面积' })
+  if (agree && t.approval_head) list.push({ key: 'ah', title: '同意的人数', p: t.approval_head, value: fmt.heads(agree.heads), total: String(t.voted.heads), unit: '人', goal: '够同意人数' })
+  // A closed secret ballot gives the agreeing area only as a share band:
+  // the bar then says whether it holds, without a length.
+  if (agree && t.approval_area) list.push({ key: 'aa', title: '同意的面积', p: t.approval_area, value: agree.area || '', total: agree.area ? t.voted.area : '', unit: '平方米', goal: '够同意面积' })
   return list.filter(b => b.p)
 }
