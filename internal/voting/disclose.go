@@ -80,7 +80,7 @@ type OptionView struct {
 }
 
 // Disclosure is what anyone allowed to see a motion may see of its tally
-// (SPEC §4). A named ballot discloses the whole tally. A secret ballot
+// ("The rules" in the README). A named ballot discloses the whole tally. A secret ballot
 // discloses, while it is open, participation only (Options nil, approval
 // withheld, Passed nil); after the close, per option the heads, whether
 // each threshold holds (decided on the exact figures), and the agreeing
