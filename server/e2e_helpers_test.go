@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -46,6 +47,7 @@ func e2eEmbeddedConfig(t *testing.T) *Config {
 	t.Helper()
 	cfg := defaultConfig()
 	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Metrics.Addr = e2eFreeAddr(t)
 	cfg.HTTP.ShutdownTimeout = 10 * time.Second
 	cfg.DataDir = t.TempDir()
 	// loadConfig derives the file folder from the data folder; defaultConfig
@@ -54,6 +56,33 @@ func e2eEmbeddedConfig(t *testing.T) *Config {
 	cfg.Security.BcryptCost = 4
 	cfg.Log.Level = "error"
 	return cfg
+}
+
+// e2eFreeAddr is a localhost address with a port free a moment ago, for a
+// listener whose address the test must know in advance (metrics).
+func e2eFreeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// metrics reads GET /metrics from the server's private metrics listener.
+func (s *e2eServer) metrics(t *testing.T) string {
+	t.Helper()
+	res, err := s.client.Get("http://" + s.cfg.Metrics.Addr + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics on %s: %v", s.cfg.Metrics.Addr, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics on %s: %d %v", s.cfg.Metrics.Addr, res.StatusCode, err)
+	}
+	return string(b)
 }
 
 // e2eSecrets are the production-mode keys, shared by every instance of one
