@@ -42,6 +42,12 @@ func (noLimits) Allow(context.Context, string, int, time.Duration) (bool, time.D
 	return true, 0, nil
 }
 
+func (noLimits) Spend(context.Context, string, time.Duration) (int, time.Duration, error) {
+	return 1, 0, nil
+}
+
+func (noLimits) Reset(context.Context, string) error { return nil }
+
 func adminCmd(ctx context.Context, cfg *Config, log *slog.Logger, args []string, stdout, stderr io.Writer, stdin io.Reader) error {
 	if len(args) == 0 {
 		return errors.New("usage: server admin create-staff|grant|add-courtyard ...")

@@ -562,13 +562,22 @@ func e2eScenario(t *testing.T, s *e2eServer, mode e2eMode) {
 		if me := s.me(t, second.AccessToken); me.ID != st.wangID || me.Kind != "user" {
 			t.Errorf("refreshed token is %+v, want user %d", me, st.wangID)
 		}
-		r = s.call(t, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken})
-		e2eWantError(t, r, http.StatusUnauthorized, "token_invalid")
 		r = s.call(t, "GET", "/api/v1/me", first.AccessToken, nil)
 		e2eWantError(t, r, http.StatusUnauthorized, "token_invalid")
 		r = s.call(t, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": second.AccessToken})
 		e2eWantError(t, r, http.StatusUnauthorized, "token_invalid")
+		// The spent refresh token used again: someone holds a copy, so the
+		// whole session ends, including the access token already issued
+		// from it (used a moment ago, so cached) and its refresh token.
+		r = s.call(t, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken})
+		e2eWantError(t, r, http.StatusUnauthorized, "session_reused")
+		r = s.call(t, "GET", "/api/v1/me", second.AccessToken, nil)
+		e2eWantError(t, r, http.StatusUnauthorized, "token_invalid")
+		r = s.call(t, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": second.RefreshToken})
+		e2eWantError(t, r, http.StatusUnauthorized, "token_invalid")
 
+		// Logout ends both tokens of a session.
+		second = s.wechatLogin(t, e2eCode("wang"))
 		r = s.call(t, "POST", "/api/v1/auth/logout", second.AccessToken, nil)
 		e2eWant(t, r, http.StatusNoContent)
 		r = s.call(t, "GET", "/api/v1/me", second.AccessToken, nil)

@@ -1,0 +1,225 @@
+package main
+
+// End-to-end tests of logins, sessions and staff powers (issue #10 §5): the
+// client IP behind proxies, lockout under parallel guessing, unknown
+// usernames, the keys' length, grants and their revocation, invite codes
+// and export audits.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/louyuan/louyuan/internal/sqlstore"
+)
+
+// e2eOpenDB opens the server's database, to read what the API does not
+// show (the audit log).
+func e2eOpenDB(t *testing.T, s *e2eServer) *sqlstore.DB {
+	t.Helper()
+	dsn := s.cfg.Database.DSN
+	if dsn == "" {
+		dsn = "sqlite:" + filepath.Join(s.cfg.DataDir, "louyuan.db")
+	}
+	db, err := sqlstore.Open(context.Background(), dsn, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// e2eAuditIPs lists the IPs the audit log recorded for an action.
+func e2eAuditIPs(t *testing.T, db *sqlstore.DB, action string) []string {
+	t.Helper()
+	var ips []string
+	if err := db.Raw("SELECT DISTINCT ip FROM audit_log WHERE action = ? ORDER BY ip", action).Scan(&ips).Error; err != nil {
+		t.Fatal(err)
+	}
+	return ips
+}
+
+// e2eForged sets both forwarding headers to ip.
+func e2eForged(ip string) http.Header {
+	return http.Header{"X-Forwarded-For": {ip}, "X-Real-Ip": {ip}}
+}
+
+// A client that makes up a new X-Forwarded-For for every attempt is still
+// one client: without a trusted proxy the headers are ignored, the per-IP
+// login limit holds, and the audit log records the real peer. Behind a
+// configured proxy the header names the client.
+func TestE2EClientIPTrustsOnlyConfiguredProxies(t *testing.T) {
+	login := func(s *e2eServer, i int, ip string) e2eResponse {
+		return s.callWith(t, "POST", "/api/v1/auth/staff/login", "",
+			map[string]string{"username": fmt.Sprintf("nobody%d", i), "password": "wrong-password"}, e2eForged(ip))
+	}
+
+	cfg := e2eEmbeddedConfig(t)
+	cfg.Security.LoginsPerIPMin = 5
+	s := e2eStart(t, cfg)
+	for i := 1; i <= 5; i++ {
+		e2eWantError(t, login(s, i, fmt.Sprintf("203.0.113.%d", i)), http.StatusUnauthorized, "wrong_password")
+	}
+	e2eWantError(t, login(s, 6, "203.0.113.6"), http.StatusTooManyRequests, "too_many_logins")
+	if ips := e2eAuditIPs(t, e2eOpenDB(t, s), "staff.login_failed"); !slices.Equal(ips, []string{"127.0.0.1"}) {
+		t.Errorf("the audit log recorded login failures from %v; want only the real peer 127.0.0.1", ips)
+	}
+
+	cfg = e2eEmbeddedConfig(t)
+	cfg.Security.LoginsPerIPMin = 5
+	cfg.HTTP.TrustedProxies = []string{"127.0.0.1/32"}
+	s = e2eStart(t, cfg)
+	for i := 1; i <= 6; i++ {
+		e2eWantError(t, login(s, i, fmt.Sprintf("203.0.113.%d", i)), http.StatusUnauthorized, "wrong_password")
+	}
+	if ips := e2eAuditIPs(t, e2eOpenDB(t, s), "staff.login_failed"); len(ips) != 6 || ips[0] != "203.0.113.1" {
+		t.Errorf("behind a trusted proxy the audit log recorded %v; want the six forwarded client IPs", ips)
+	}
+}
+
+// e2eLoginAttempt posts one staff login from any goroutine (no t.Fatal)
+// and returns the status, the error code and message.
+func e2eLoginAttempt(s *e2eServer, username, password string) (int, string, string, error) {
+	body, _ := json.Marshal(map[string]string{"username": username, "password": password})
+	res, err := s.client.Post(s.base+"/api/v1/auth/staff/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return 0, "", "", err
+	}
+	defer res.Body.Close()
+	var e e2eErrorBody
+	_ = json.NewDecoder(res.Body).Decode(&e)
+	return res.StatusCode, e.Error.Code, e.Error.Message, nil
+}
+
+// Five bursts of 40 parallel wrong passwords: every attempt is counted,
+// exactly five passwords are ever checked, the account is locked (the right
+// password is refused too) and the lock is audited once.
+func TestE2EStaffLockoutUnderParallelGuesses(t *testing.T) {
+	cfg := e2eEmbeddedConfig(t)
+	cfg.Security.LoginsPerIPMin = 0 // one attacker's IP: the per-account count is under test
+	s := e2eStart(t, cfg)
+	counts := map[string]int{}
+	var mu sync.Mutex
+	for burst := range 5 {
+		var wg sync.WaitGroup
+		for i := range 40 {
+			wg.Go(func() {
+				status, code, _, err := e2eLoginAttempt(s, demoStaffUser, fmt.Sprintf("guess-%d-%d", burst, i))
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					t.Errorf("login attempt: %v", err)
+					return
+				}
+				counts[fmt.Sprintf("%d %s", status, code)]++
+			})
+		}
+		wg.Wait()
+	}
+	want := map[string]int{"401 wrong_password": 5, "429 account_locked": 195}
+	if fmt.Sprint(counts) != fmt.Sprint(want) {
+		t.Errorf("answers to 5 bursts of 40 wrong passwords: %v; want %v (five passwords checked, then locked)", counts, want)
+	}
+	r := s.call(t, "POST", "/api/v1/auth/staff/login", "", map[string]string{"username": demoStaffUser, "password": demoStaffPassword})
+	e2eWantError(t, r, http.StatusTooManyRequests, "account_locked")
+
+	db := e2eOpenDB(t, s)
+	var failed, locked int64
+	db.Raw("SELECT COUNT(*) FROM audit_log WHERE action = 'staff.login_failed'").Scan(&failed)
+	db.Raw("SELECT COUNT(*) FROM audit_log WHERE action = 'staff.locked' AND object LIKE 'staff:%'").Scan(&locked)
+	if failed != 5 || locked != 1 {
+		t.Errorf("audit log: %d login failures and %d locks; want 5 and 1", failed, locked)
+	}
+}
+
+// An unknown username costs the same bcrypt work as a known one and gets
+// the same answers, the lock included: nobody learns which accounts exist.
+func TestE2EUnknownUsernameLooksLikeAKnownOne(t *testing.T) {
+	cfg := e2eEmbeddedConfig(t)
+	cfg.Security.BcryptCost = 10 // slow enough to time
+	s := e2eStart(t, cfg)
+	type answer struct {
+		status        int
+		code, message string
+	}
+	attempt := func(username string) (answer, time.Duration) {
+		start := time.Now()
+		status, code, message, err := e2eLoginAttempt(s, username, "wrong-password")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return answer{status, code, message}, time.Since(start)
+	}
+	fastest := map[string]time.Duration{}
+	for i := 1; i <= 6; i++ {
+		known, tk := attempt(demoStaffUser)
+		unknown, tu := attempt("nosuchclerk")
+		if known != unknown {
+			t.Errorf("attempt %d: a known username answers %+v, an unknown one %+v", i, known, unknown)
+		}
+		if want := map[bool]string{true: "wrong_password", false: "account_locked"}[i <= 5]; known.code != want {
+			t.Errorf("attempt %d: %+v, want %s", i, known, want)
+		}
+		if i <= 3 {
+			if f, ok := fastest["known"]; !ok || tk < f {
+				fastest["known"] = tk
+			}
+			if f, ok := fastest["unknown"]; !ok || tu < f {
+				fastest["unknown"] = tu
+			}
+		}
+	}
+	if fastest["unknown"] < fastest["known"]/2 {
+		t.Errorf("a wrong password takes %v for a known username but %v for an unknown one: timing tells which accounts exist", fastest["known"], fastest["unknown"])
+	}
+}
+
+// Audit and session keys shorter than 32 bytes are refused at start, with
+// a message naming the variable.
+func TestE2EShortKeysRefused(t *testing.T) {
+	for _, name := range []string{"LOUYUAN_AUDIT_KEY", "LOUYUAN_SESSION_KEY"} {
+		cfg := e2eEmbeddedConfig(t)
+		cfg.Security.PhoneKey = make([]byte, 32)
+		cfg.Security.AuditKey = []byte(strings.Repeat("a", 40))
+		if name == "LOUYUAN_AUDIT_KEY" {
+			cfg.Security.AuditKey = []byte("short-audit-key")
+		} else {
+			cfg.Security.SessionKey = []byte("short-session-key")
+		}
+		_, err := e2eTryStart(t, cfg)
+		if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "32") {
+			t.Errorf("start with a short %s: %v; want a refusal naming it and its 32-byte minimum", name, err)
+		}
+		c := defaultConfig()
+		err = c.applyEnv(func(k string) (string, bool) {
+			if k == name {
+				return "0123456789", true
+			}
+			return "", false
+		})
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s of 10 bytes in the environment: %v; want a refusal naming it", name, err)
+		}
+	}
+	c := defaultConfig()
+	if err := c.applyEnv(func(k string) (string, bool) {
+		if k == "LOUYUAN_TRUSTED_PROXIES" {
+			return "10.0.0.0/8, 192.168.1.7", true
+		}
+		return "", false
+	}); err != nil || !slices.Equal(c.HTTP.TrustedProxies, []string{"10.0.0.0/8", "192.168.1.7"}) {
+		t.Errorf("LOUYUAN_TRUSTED_PROXIES: %v %v", c.HTTP.TrustedProxies, err)
+	}
+	if err := c.applyEnv(func(k string) (string, bool) { return "proxy.example", k == "LOUYUAN_TRUSTED_PROXIES" }); err == nil {
+		t.Error("a trusted proxy that is no IP or CIDR was accepted")
+	}
+}
