@@ -487,8 +487,11 @@ func e2eScenario(t *testing.T, s *e2eServer, mode e2eMode) {
 		r = s.call(t, "POST", fmt.Sprintf("/api/v1/requests/representative/%d/decision", st.repRequestID), resident, map[string]any{"approve": false})
 		e2eWantError(t, r, http.StatusForbidden, "not_in_scope")
 		r = s.call(t, "POST", "/api/v1/grants", resident, map[string]any{"principal_type": "user", "principal_id": st.wangID,
-			"role": "council_chair", "scope_type": "courtyard", "scope_id": yard})
+			"role": "community_staff", "scope_type": "community", "scope_id": st.communityID})
 		e2eWantError(t, r, http.StatusForbidden, "not_in_scope")
+		r = s.call(t, "POST", "/api/v1/grants", resident, map[string]any{"principal_type": "user", "principal_id": st.wangID,
+			"role": "council_chair", "scope_type": "courtyard", "scope_id": yard})
+		e2eWantError(t, r, http.StatusBadRequest, "council_role_not_grantable")
 		if me := s.me(t, resident); len(me.Grants) != 0 {
 			t.Errorf("a refused self-grant left grants: %+v", me.Grants)
 		}
@@ -537,6 +540,9 @@ func e2eScenario(t *testing.T, s *e2eServer, mode e2eMode) {
 		e2eWantError(t, r, http.StatusForbidden, "not_in_scope")
 		r = s.call(t, "POST", "/api/v1/grants", st.staff.AccessToken, map[string]any{"principal_type": "user", "principal_id": st.wangID,
 			"role": "council_member", "scope_type": "courtyard", "scope_id": yard2})
+		e2eWantError(t, r, http.StatusBadRequest, "council_role_not_grantable")
+		r = s.call(t, "POST", "/api/v1/grants", st.staff.AccessToken, map[string]any{"principal_type": "user", "principal_id": st.wangID,
+			"role": "community_staff", "scope_type": "community", "scope_id": comm})
 		e2eWantError(t, r, http.StatusForbidden, "not_in_scope")
 	})
 

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/louyuan/louyuan/internal/louyuan"
 	"github.com/louyuan/louyuan/internal/sqlstore"
 )
 
@@ -223,3 +224,95 @@ func TestE2EShortKeysRefused(t *testing.T) {
 		t.Error("a trusted proxy that is no IP or CIDR was accepted")
 	}
 }
+
+// Grants: a subdistrict admin cannot give themself the full-phone power
+// (a second admin must), grants are revoked through the API and the command
+// line and both are audited, and council roles are never granted alone.
+func TestE2EGrantsAndRevocation(t *testing.T) {
+	cfg := e2eEmbeddedConfig(t)
+	s := e2eStart(t, cfg)
+	e2eRunEnv(t, cfg, true)
+	t.Setenv("LOUYUAN_ADMIN_PASSWORD", "jiedao-password")
+	ids := map[string]int64{}
+	for _, name := range []string{"jiedao1", "jiedao2"} {
+		out, err := e2eRun("admin", "create-staff", "-username", name, "-name", "街道管理员", "-role", "subdistrict_admin", "-scope", "1")
+		if err != nil {
+			t.Fatalf("create %s: %v %s", name, err, out)
+		}
+		var id int64
+		fmt.Sscanf(out, "staff account %d", &id)
+		ids[name] = id
+	}
+	admin1 := s.staffLogin(t, "jiedao1", "jiedao-password").AccessToken
+	admin2 := s.staffLogin(t, "jiedao2", "jiedao-password").AccessToken
+	phoneViewer := func(staffID int64) map[string]any {
+		return map[string]any{"principal_type": "staff", "principal_id": staffID, "role": "phone_viewer", "scope_type": "community", "scope_id": 1}
+	}
+	hasPhoneViewer := func() bool {
+		for _, g := range s.me(t, s.staffLogin(t, "jiedao1", "jiedao-password").AccessToken).Grants {
+			if g.Role == "phone_viewer" {
+				return true
+			}
+		}
+		return false
+	}
+
+	e2eWantError(t, s.call(t, "POST", "/api/v1/grants", admin1, phoneViewer(ids["jiedao1"])), http.StatusForbidden, "self_grant_forbidden")
+	if hasPhoneViewer() {
+		t.Fatal("a refused self-grant left phone_viewer")
+	}
+	e2eWant(t, s.call(t, "POST", "/api/v1/grants", admin2, phoneViewer(ids["jiedao1"])), http.StatusNoContent)
+	if !hasPhoneViewer() {
+		t.Fatal("phone_viewer granted by a second admin does not show")
+	}
+	// Community staff may not revoke it; the other admin may, once.
+	staff := s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	e2eWantError(t, s.call(t, "POST", "/api/v1/grants/revoke", staff, phoneViewer(ids["jiedao1"])), http.StatusForbidden, "not_in_scope")
+	e2eWant(t, s.call(t, "POST", "/api/v1/grants/revoke", admin2, phoneViewer(ids["jiedao1"])), http.StatusNoContent)
+	e2eWantError(t, s.call(t, "POST", "/api/v1/grants/revoke", admin2, phoneViewer(ids["jiedao1"])), http.StatusNotFound, "grant_not_found")
+	if hasPhoneViewer() {
+		t.Fatal("phone_viewer still shows after it was revoked")
+	}
+	// The command line grants and revokes too.
+	if out, err := e2eRun("admin", "grant", "-staff", fmt.Sprint(ids["jiedao1"]), "-role", "phone_viewer", "-scope", "1"); err != nil {
+		t.Fatalf("admin grant: %v %s", err, out)
+	}
+	if !hasPhoneViewer() {
+		t.Fatal("phone_viewer granted from the command line does not show")
+	}
+	if out, err := e2eRun("admin", "revoke", "-staff", fmt.Sprint(ids["jiedao1"]), "-role", "phone_viewer", "-scope", "1"); err != nil || !strings.Contains(out, "revoked") {
+		t.Fatalf("admin revoke: %v %s", err, out)
+	}
+	if hasPhoneViewer() {
+		t.Fatal("phone_viewer still shows after admin revoke")
+	}
+
+	// Council roles come from a council term only.
+	resident := s.wechatLogin(t, e2eCode("grantee"))
+	chair := map[string]any{"principal_type": "user", "principal_id": resident.User.ID, "role": "council_chair", "scope_type": "courtyard", "scope_id": 1}
+	e2eWantError(t, s.call(t, "POST", "/api/v1/grants", admin1, chair), http.StatusBadRequest, "council_role_not_grantable")
+	if _, err := e2eRun("admin", "grant", "-user", fmt.Sprint(resident.User.ID), "-role", "council_member", "-scope", "1"); err == nil ||
+		louyuanCode(err) != "council_role_not_grantable" {
+		t.Errorf("admin grant of a council role: %v; want council_role_not_grantable", err)
+	}
+	if out, err := e2eRun("admin", "council-member", "-user", fmt.Sprint(resident.User.ID), "-courtyard", "1", "-seat", "member"); err != nil {
+		t.Fatalf("admin council-member: %v %s", err, out)
+	}
+	me := s.me(t, s.wechatLogin(t, e2eCode("grantee")).AccessToken)
+	if len(me.Grants) != 1 || me.Grants[0].Role != "council_member" || me.Grants[0].ScopeID != 1 {
+		t.Errorf("grants of a council member seated on a term: %+v", me.Grants)
+	}
+
+	db := e2eOpenDB(t, s)
+	var actions []string
+	db.Raw("SELECT action FROM audit_log WHERE action IN ('role.grant', 'role.revoke', 'council.member_added') AND object IN (?, ?) ORDER BY id",
+		fmt.Sprintf("staff:%d", ids["jiedao1"]), fmt.Sprintf("user:%d", resident.User.ID)).Scan(&actions)
+	// subdistrict_admin at creation, phone_viewer by the second admin, its
+	// revocation, the command line's grant and revocation, the council seat.
+	want := []string{"role.grant", "role.grant", "role.revoke", "role.grant", "role.revoke", "council.member_added"}
+	if !slices.Equal(actions, want) {
+		t.Errorf("audited grant changes: %v; want %v", actions, want)
+	}
+}
+
+func louyuanCode(err error) string { return louyuan.ErrorCode(err) }

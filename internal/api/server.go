@@ -146,6 +146,7 @@ func (s *Server) Handler() http.Handler {
 	a.PUT("/courtyards/:id/settings", small, s.setCourtyardSettings)
 	a.POST("/requests/:kind/:id/decision", small, s.decide)
 	a.POST("/grants", small, s.grant)
+	a.POST("/grants/revoke", small, s.revokeGrant)
 	a.POST("/files", upload, s.uploadFile)
 	a.GET("/files/:key", s.downloadFile)
 

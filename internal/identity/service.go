@@ -88,6 +88,8 @@ type Store interface {
 	// UserPrincipal reads a user's name and grants (as Grants) at once.
 	UserPrincipal(ctx context.Context, id int64, now time.Time) (name string, grants []Grant, err error)
 	AddGrant(ctx context.Context, kind Kind, id int64, g Grant, by string, now time.Time) error
+	// RemoveGrant deletes a grant; removed is false when there was none.
+	RemoveGrant(ctx context.Context, kind Kind, id int64, g Grant) (removed bool, err error)
 	ScopePlace(ctx context.Context, t ScopeType, id int64) (Place, error)
 }
 
@@ -602,26 +604,70 @@ func (s *Service) CreateStaff(ctx context.Context, actor, username, displayName,
 }
 
 // Grant gives a principal a role over a scope. A subdistrict admin may
-// grant any role within the subdistrict; community staff only council roles
-// within the community; nil (the command line) anything.
+// grant staff roles within the subdistrict, but not phone_viewer to
+// themself (a second admin must: PIPL wants the full-phone power to be a
+// decision of someone else); nil (the command line) may grant any staff
+// role. Council roles are never granted: they come from a council term
+// that is running.
 func (s *Service) Grant(ctx context.Context, actor *Principal, kind Kind, id int64, g Grant) error {
+	actorRef, err := s.checkGrant(ctx, actor, kind, id, g)
+	if err != nil {
+		return err
+	}
+	if actor != nil && g.Role == RolePhoneViewer && actor.Kind == kind && actor.ID == id {
+		return louyuan.Forbidden("self_grant_forbidden", "不能给自己授予查看完整手机号的权限，请由另一位街道管理员授予")
+	}
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.AddGrant(ctx, kind, id, g, actorRef, s.now()); err != nil {
+			return err
+		}
+		return s.audit.Append(ctx, audit.Record{Stream: grantStream(g), Actor: actorRef, Action: "role.grant", Object: string(kind) + ":" + itoa(id),
+			Detail: map[string]any{"role": string(g.Role), "scope_type": string(g.ScopeType), "scope_id": g.ScopeID}})
+	})
+}
+
+// Revoke takes a granted role away; who may grant it may revoke it. A
+// revoked role stops working on every instance within principalTTL.
+func (s *Service) Revoke(ctx context.Context, actor *Principal, kind Kind, id int64, g Grant) error {
+	actorRef, err := s.checkGrant(ctx, actor, kind, id, g)
+	if err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		removed, err := s.store.RemoveGrant(ctx, kind, id, g)
+		if err != nil {
+			return err
+		}
+		if !removed {
+			return louyuan.NotFound("grant_not_found", "此人没有该范围的这个角色，无需撤销")
+		}
+		return s.audit.Append(ctx, audit.Record{Stream: grantStream(g), Actor: actorRef, Action: "role.revoke", Object: string(kind) + ":" + itoa(id),
+			Detail: map[string]any{"role": string(g.Role), "scope_type": string(g.ScopeType), "scope_id": g.ScopeID}})
+	})
+}
+
+// checkGrant checks a grant or revocation: the role, its scope, the
+// actor's power over that scope and the principal. It returns how the audit
+// log names the actor.
+func (s *Service) checkGrant(ctx context.Context, actor *Principal, kind Kind, id int64, g Grant) (string, error) {
 	if !g.Role.Valid() {
-		return louyuan.Invalid("bad_role", "未知角色")
+		return "", louyuan.Invalid("bad_role", "未知角色；可授予的角色：subdistrict_admin、community_staff、phone_viewer")
+	}
+	if g.Role.Council() {
+		return "", louyuan.Invalid("council_role_not_grantable", "理事会角色（理事长、理事、出纳）只来自理事会任期，不能单独授予或撤销；请在理事会任期中设置")
 	}
 	if g.ScopeType != ScopeFor(g.Role) {
-		return louyuan.Invalid("bad_scope", fmt.Sprintf("角色 %s 只能授予在%s范围", g.Role, scopeLabel(ScopeFor(g.Role))))
+		return "", louyuan.Invalid("bad_scope", fmt.Sprintf("角色 %s 只能授予在%s范围", g.Role, scopeLabel(ScopeFor(g.Role))))
 	}
 	place, err := s.store.ScopePlace(ctx, g.ScopeType, g.ScopeID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	actorRef := "cli"
 	if actor != nil {
 		actorRef = actor.Ref()
-		councilRole := g.Role == RoleCouncilChair || g.Role == RoleCouncilMember || g.Role == RoleCouncilTreasurer
-		allowed := actor.Can(place, RoleSubdistrictAdmin) || (councilRole && actor.Can(place, RoleCommunityStaff))
-		if !allowed {
-			return louyuan.Forbidden("not_in_scope", "您无权在该范围授予此角色")
+		if !actor.Can(place, RoleSubdistrictAdmin) {
+			return "", louyuan.Forbidden("not_in_scope", "您无权在该范围授予或撤销此角色")
 		}
 	}
 	switch kind {
@@ -632,20 +678,14 @@ func (s *Service) Grant(ctx context.Context, actor *Principal, kind Kind, id int
 	default:
 		err = louyuan.Invalid("bad_principal", "只能授权给小程序用户或工作人员账号")
 	}
-	if err != nil {
-		return err
+	return actorRef, err
+}
+
+func grantStream(g Grant) string {
+	if g.ScopeType == ScopeCourtyard {
+		return audit.CourtyardStream(g.ScopeID)
 	}
-	return s.store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.store.AddGrant(ctx, kind, id, g, actorRef, s.now()); err != nil {
-			return err
-		}
-		stream := audit.GlobalStream
-		if g.ScopeType == ScopeCourtyard {
-			stream = audit.CourtyardStream(g.ScopeID)
-		}
-		return s.audit.Append(ctx, audit.Record{Stream: stream, Actor: actorRef, Action: "role.grant", Object: string(kind) + ":" + itoa(id),
-			Detail: map[string]any{"role": string(g.Role), "scope_type": string(g.ScopeType), "scope_id": g.ScopeID}})
-	})
+	return audit.GlobalStream
 }
 
 func scopeLabel(t ScopeType) string {

@@ -52,7 +52,8 @@ func (m *memStore) UserPrincipal(context.Context, int64, time.Time) (string, []G
 func (m *memStore) AddGrant(context.Context, Kind, int64, Grant, string, time.Time) error {
 	return nil
 }
-func (m *memStore) ScopePlace(context.Context, ScopeType, int64) (Place, error) { return Place{}, nil }
+func (m *memStore) RemoveGrant(context.Context, Kind, int64, Grant) (bool, error) { return false, nil }
+func (m *memStore) ScopePlace(context.Context, ScopeType, int64) (Place, error)   { return Place{}, nil }
 
 type memSessions struct {
 	mu sync.Mutex
