@@ -316,3 +316,37 @@ func TestE2EGrantsAndRevocation(t *testing.T) {
 }
 
 func louyuanCode(err error) string { return louyuan.ErrorCode(err) }
+
+// Issuing new invite codes for a household revokes its unused ones (a lost
+// slip stops working), and a household listed twice gets one code.
+func TestE2EInviteCodesReplaceUnusedOnes(t *testing.T) {
+	cfg := e2eEmbeddedConfig(t)
+	s := e2eStart(t, cfg)
+	staff := s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	demo := e2eDemoInvites(t, cfg.DataDir)
+	hs := s.courtyardHouseholds(t, staff, 1)
+	h, ok := e2eFind(hs, demo[0].Building, demo[0].Unit, demo[0].Room)
+	if !ok {
+		t.Fatalf("household %+v of the demo invite list not found", demo[0])
+	}
+	issue := func(ids ...int64) []string {
+		r := s.call(t, "POST", "/api/v1/courtyards/1/invites?format=json", staff, map[string]any{"household_ids": ids, "role": "owner"})
+		e2eWant(t, r, http.StatusCreated)
+		return e2eInviteCodes(t, r)
+	}
+	codes := issue(h.ID, h.ID, h.ID)
+	if len(codes) != 1 {
+		t.Fatalf("one household listed three times got %d codes, want 1", len(codes))
+	}
+	bind := func(who, code string) e2eResponse {
+		return s.call(t, "POST", "/api/v1/me/households", s.wechatLogin(t, e2eCode(who)).AccessToken, map[string]string{"invite_code": code})
+	}
+	e2eWantError(t, bind("slipfinder", demo[0].Code), http.StatusConflict, "invite_code_revoked")
+	e2eWant(t, bind("owner1", codes[0]), http.StatusCreated)
+	// A used code stays used; the next new code for the household works.
+	again := issue(h.ID)
+	e2eWantError(t, bind("owner2", codes[0]), http.StatusConflict, "invite_code_used")
+	e2eWant(t, bind("owner2", again[0]), http.StatusCreated)
+	// Other households' codes are untouched.
+	e2eWant(t, bind("owner3", demo[1].Code), http.StatusCreated)
+}
