@@ -9,13 +9,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -349,4 +353,73 @@ func TestE2EInviteCodesReplaceUnusedOnes(t *testing.T) {
 	e2eWant(t, bind("owner2", again[0]), http.StatusCreated)
 	// Other households' codes are untouched.
 	e2eWant(t, bind("owner3", demo[1].Code), http.StatusCreated)
+}
+
+// An export's audit entry is written even when the client hangs up
+// mid-download: rows may already have left.
+func TestE2EExportAuditedWhenClientHangsUp(t *testing.T) {
+	cfg := e2eEmbeddedConfig(t)
+	s := e2eStart(t, cfg)
+	staff := s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	// 5,000 households: a list far bigger than the server's buffers and a
+	// small client socket buffer, so that the server is still writing
+	// when the client goes.
+	rows := [][]any{e2eRosterHeader}
+	for b := 1; b <= 10; b++ {
+		for u := 1; u <= 5; u++ {
+			for f := 1; f <= 20; f++ {
+				for k := 1; k <= 5; k++ {
+					rows = append(rows, []any{fmt.Sprintf("%d号楼", 10+b), fmt.Sprintf("%d单元", u), fmt.Sprintf("%d%02d", f, k), f, "88.50", fmt.Sprintf("业主%d-%d-%d-%d", b, u, f, k)})
+				}
+			}
+		}
+	}
+	r := s.call(t, "POST", "/api/v1/courtyards/1/roster", staff, e2eMultipart{Field: "file", FileName: "big.xlsx", Data: e2eXLSX(t, rows)})
+	e2eWant(t, r, http.StatusOK)
+	r = s.call(t, "POST", "/api/v1/courtyards/1/petitions", staff, map[string]any{"scope_type": "courtyard", "title": "全院加装电梯征求意见",
+		"deadline": time.Now().Add(24 * time.Hour), "target_households": map[string]any{"num": 2, "den": 3}})
+	e2eWant(t, r, http.StatusCreated)
+	var pt struct {
+		ID int64 `json:"id"`
+	}
+	r.decode(t, &pt)
+
+	dialer := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return errors.Join(err, serr)
+	}}
+	client := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext, DisableKeepAlives: true}}
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/petitions/%d/export.csv?list=not_signed", s.base, pt.ID), nil)
+	req.Header.Set("Authorization", "Bearer "+staff)
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("export: %d", res.StatusCode)
+	}
+	if _, err := io.ReadFull(res.Body, make([]byte, 1024)); err != nil {
+		t.Fatalf("read the export's first bytes: %v", err)
+	}
+	res.Body.Close() // hang up mid-download
+
+	db := e2eOpenDB(t, s)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var details []string
+		if err := db.Raw("SELECT detail FROM audit_log WHERE action = 'export.signatures' AND object = ?", fmt.Sprintf("petition:%d", pt.ID)).Scan(&details).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(details) == 1 {
+			if !strings.Contains(details[0], `"completed":false`) {
+				t.Errorf("the export's audit entry says %s; want completed false", details[0])
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no audit entry for an export the client hung up on (%d entries)", len(details))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
