@@ -611,7 +611,7 @@ func TestProxySettings(t *testing.T) {
 	e2eWantError(t, s.call(t, "PUT", "/api/v1/courtyards/1/settings", a.token, map[string]any{"max_delegations_per_proxy": 2, "proxy_photo_required": true}),
 		http.StatusForbidden, "not_in_scope")
 	e2eWantError(t, s.call(t, "PUT", "/api/v1/courtyards/1/settings", env.staff, map[string]any{"max_delegations_per_proxy": 0, "proxy_photo_required": true}),
-		http.StatusBadRequest, "bad_request")
+		http.StatusBadRequest, "invalid_field")
 	e2eWantError(t, s.call(t, "PUT", "/api/v1/courtyards/1/settings", env.staff, map[string]any{"max_delegations_per_proxy": 99, "proxy_photo_required": true}),
 		http.StatusBadRequest, "bad_proxy_cap")
 	e2eWant(t, s.call(t, "PUT", "/api/v1/courtyards/1/settings", env.staff, map[string]any{"max_delegations_per_proxy": 2, "proxy_photo_required": true}), http.StatusOK)

@@ -7,9 +7,6 @@ package api
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
-	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -17,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/gin-gonic/gin/binding"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -93,7 +89,7 @@ func (s *Server) MetricsHandler() http.Handler {
 // Handler builds the Gin engine with every route.
 func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
-	binding.EnableDecoderDisallowUnknownFields = true
+	registerJSONNames()
 	if s.MaxBody == 0 {
 		s.MaxBody = 64 << 10
 	}
@@ -217,26 +213,6 @@ func (s *Server) readyz(c *gin.Context) {
 		}
 	}
 	c.JSON(code, status)
-}
-
-// bindJSON decodes the body into v, telling malformed JSON from wrong
-// fields, and oversize bodies from both.
-func bindJSON(c *gin.Context, v any) bool {
-	err := c.ShouldBindJSON(v)
-	if err == nil {
-		return true
-	}
-	var maxErr *http.MaxBytesError
-	var syntaxErr *json.SyntaxError
-	switch {
-	case errors.As(err, &maxErr):
-		fail(c, errTooLarge)
-	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		fail(c, errBadJSON)
-	default:
-		fail(c, errBadRequest)
-	}
-	return false
 }
 
 func idParam(c *gin.Context, name string) (int64, bool) {
