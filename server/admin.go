@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/louyuan/louyuan/internal/audit"
 	"github.com/louyuan/louyuan/internal/identity"
+	"github.com/louyuan/louyuan/internal/louyuan"
 	"github.com/louyuan/louyuan/internal/sqlstore"
 )
 
@@ -42,9 +44,15 @@ func (noLimits) Allow(context.Context, string, int, time.Duration) (bool, time.D
 	return true, 0, nil
 }
 
+func (noLimits) Spend(context.Context, string, time.Duration) (int, time.Duration, error) {
+	return 1, 0, nil
+}
+
+func (noLimits) Reset(context.Context, string) error { return nil }
+
 func adminCmd(ctx context.Context, cfg *Config, log *slog.Logger, args []string, stdout, stderr io.Writer, stdin io.Reader) error {
 	if len(args) == 0 {
-		return errors.New("usage: server admin create-staff|grant|add-courtyard ...")
+		return errors.New("usage: server admin create-staff|grant|revoke|council-member|add-courtyard ...")
 	}
 	fs := flag.NewFlagSet("admin "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -75,11 +83,11 @@ func adminCmd(ctx context.Context, cfg *Config, log *slog.Logger, args []string,
 			return grant(ctx, svc, stdout, identity.KindStaff, st.ID, *role, *scope)
 		}
 		return nil
-	case "grant":
+	case "grant", "revoke":
 		staffID := fs.Int64("staff", 0, "staff account ID")
 		userID := fs.Int64("user", 0, "WeChat user ID (instead of -staff)")
-		role := fs.String("role", "", "subdistrict_admin, community_staff, council_chair or council_member")
-		scope := fs.Int64("scope", 0, "ID of the subdistrict, community or courtyard the role covers")
+		role := fs.String("role", "", "subdistrict_admin, community_staff or phone_viewer (council roles come from a council term: admin council-member)")
+		scope := fs.Int64("scope", 0, "ID of the subdistrict or community the role covers")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -95,7 +103,31 @@ func adminCmd(ctx context.Context, cfg *Config, log *slog.Logger, args []string,
 			return err
 		}
 		defer a.Close()
+		if args[0] == "revoke" {
+			r := identity.Role(*role)
+			g := identity.Grant{Role: r, ScopeType: identity.ScopeFor(r), ScopeID: *scope}
+			if err := svc.Revoke(ctx, nil, kind, id, g); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "revoked %s over %s %d from %s %d\n", *role, g.ScopeType, *scope, kind, id)
+			return nil
+		}
 		return grant(ctx, svc, stdout, kind, id, *role, *scope)
+	case "council-member":
+		yard := fs.Int64("courtyard", 0, "courtyard ID")
+		userID := fs.Int64("user", 0, "WeChat user ID of the council member")
+		seat := fs.String("seat", "member", "chair, member or treasurer")
+		from := fs.String("from", "", "first day of the council term, YYYY-MM-DD (default today)")
+		to := fs.String("to", "", "last day of the council term, YYYY-MM-DD (default three years on)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		a, err := openStores(ctx, cfg, log, true)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return councilMember(ctx, a, stdout, *yard, *userID, *seat, *from, *to)
 	case "add-courtyard":
 		sub := fs.String("subdistrict", "", "subdistrict name, e.g. 新华路街道")
 		comm := fs.String("community", "", "community name, e.g. 桐本北路社区")
@@ -129,6 +161,50 @@ func grant(ctx context.Context, svc *identity.Service, stdout io.Writer, kind id
 		return err
 	}
 	fmt.Fprintf(stdout, "granted %s over %s %d to %s %d\n", role, g.ScopeType, scope, kind, id)
+	return nil
+}
+
+// councilMember seats a WeChat user on the council term of a courtyard
+// that runs from..to (made when there is none), the only way to a council
+// role: council roles are never granted alone.
+func councilMember(ctx context.Context, a *App, stdout io.Writer, courtyardID, userID int64, seat, from, to string) error {
+	if courtyardID <= 0 || userID <= 0 {
+		return errors.New("-courtyard ID and -user ID are required")
+	}
+	if seat != "chair" && seat != "member" && seat != "treasurer" {
+		return errors.New("-seat must be chair, member or treasurer")
+	}
+	today := time.Now().In(louyuan.China)
+	if from == "" {
+		from = today.Format(time.DateOnly)
+	}
+	if to == "" {
+		to = today.AddDate(3, 0, -1).Format(time.DateOnly)
+	}
+	for _, d := range []string{from, to} {
+		if _, err := time.Parse(time.DateOnly, d); err != nil {
+			return fmt.Errorf("-from and -to are dates like 2026-01-31: %q", d)
+		}
+	}
+	if to < from {
+		return errors.New("-to is before -from")
+	}
+	places := sqlstore.NewPlaces(a.DB)
+	termID, err := places.CouncilTerm(ctx, courtyardID, from, to)
+	if err != nil {
+		return err
+	}
+	err = a.DB.InTx(ctx, func(ctx context.Context) error {
+		if err := places.AddCouncilMember(ctx, termID, userID, seat); err != nil {
+			return err
+		}
+		return a.Audit.Append(ctx, audit.Record{Stream: audit.CourtyardStream(courtyardID), Actor: "cli", Action: "council.member_added",
+			Object: fmt.Sprintf("user:%d", userID), Detail: map[string]any{"term": termID, "seat": seat, "from": from, "to": to}})
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "user %d is council %s of courtyard %d from %s to %s (term %d)\n", userID, seat, courtyardID, from, to, termID)
 	return nil
 }
 

@@ -97,6 +97,9 @@ func openStores(ctx context.Context, cfg *Config, log *slog.Logger, migrate bool
 // default they must come from the environment; the embedded default makes
 // them once and keeps them in the data folder, saying so loudly.
 func resolveSecrets(cfg *Config, log *slog.Logger) error {
+	if err := cfg.check(); err != nil {
+		return err
+	}
 	if cfg.Security.PhoneKey != nil && cfg.Security.AuditKey != nil {
 		return nil
 	}
@@ -254,7 +257,8 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 	a.API = &api.Server{
 		Identity: a.Identity, Roster: a.Roster, Files: a.Files, Voting: a.Voting, Petitions: a.Petitions, Notices: a.Notices, Log: log,
 		Phones: phones, VotingExport: sqlstore.NewVoting(a.DB), PetitionExport: sqlstore.NewPetitions(a.DB),
-		MaxBody: cfg.HTTP.MaxBodyBytes, MaxUpload: cfg.HTTP.MaxUploadBytes, Collectors: []prometheus.Collector{batchSize, batchWait, batchTook},
+		TrustedProxies: cfg.HTTP.TrustedProxies,
+		MaxBody:        cfg.HTTP.MaxBodyBytes, MaxUpload: cfg.HTTP.MaxUploadBytes, Collectors: []prometheus.Collector{batchSize, batchWait, batchTook},
 		Checks: []api.Check{
 			{Name: "database", Ping: a.DB.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},

@@ -6,9 +6,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -29,6 +31,11 @@ type Config struct {
 		MaxBodyBytes    int64         `yaml:"max_body_bytes"`
 		MaxUploadBytes  int64         `yaml:"max_upload_bytes"`
 	} `yaml:"http"`
+	// Metrics is where Prometheus scrapes /metrics: its own listener,
+	// never the public API port.
+	Metrics struct {
+		Addr string `yaml:"addr"`
+	} `yaml:"metrics"`
 	DataDir  string `yaml:"data_dir"`
 	Database struct {
 		DSN            string `yaml:"-"` // LOUYUAN_DATABASE_DSN: may hold a password
@@ -49,7 +56,7 @@ type Config struct {
 	} `yaml:"wechat"`
 	Security struct {
 		PhoneKey        []byte        `yaml:"-"` // LOUYUAN_PHONE_KEY, base64 of 32 bytes
-		AuditKey        []byte        `yaml:"-"` // LOUYUAN_AUDIT_KEY, any length
+		AuditKey        []byte        `yaml:"-"` // LOUYUAN_AUDIT_KEY, at least 32 bytes
 		SessionKey      []byte        `yaml:"-"` // LOUYUAN_SESSION_KEY, optional, at least 32 bytes
 		AccessTTL       time.Duration `yaml:"access_ttl"`
 		UserRefreshTTL  time.Duration `yaml:"user_refresh_ttl"`
@@ -111,6 +118,7 @@ func defaultConfig() *Config {
 	c.HTTP.ShutdownTimeout = 15 * time.Second
 	c.HTTP.MaxBodyBytes = 64 << 10
 	c.HTTP.MaxUploadBytes = 10 << 20
+	c.Metrics.Addr = "127.0.0.1:9090"
 	c.DataDir = "data"
 	c.Database.MigrateOnStart = true
 	c.Redis.KeyPrefix = "louyuan:"
@@ -161,6 +169,7 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 	str := map[string]*string{
 		"LOUYUAN_HTTP_ADDR":                   &c.HTTP.Addr,
 		"LOUYUAN_DEBUG_ADDR":                  &c.HTTP.DebugAddr,
+		"LOUYUAN_METRICS_ADDR":                &c.Metrics.Addr,
 		"LOUYUAN_DATA_DIR":                    &c.DataDir,
 		"LOUYUAN_DATABASE_DSN":                &c.Database.DSN,
 		"LOUYUAN_REDIS_URL":                   &c.Redis.URL,
@@ -233,14 +242,41 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 		}
 		c.Security.PhoneKey = k
 	}
+	if v, ok := lookup("LOUYUAN_TRUSTED_PROXIES"); ok {
+		c.HTTP.TrustedProxies = nil
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				c.HTTP.TrustedProxies = append(c.HTTP.TrustedProxies, p)
+			}
+		}
+	}
 	if v, ok := lookup("LOUYUAN_AUDIT_KEY"); ok && v != "" {
 		c.Security.AuditKey = []byte(v)
 	}
 	if v, ok := lookup("LOUYUAN_SESSION_KEY"); ok && v != "" {
-		if len(v) < 32 {
-			return fmt.Errorf("LOUYUAN_SESSION_KEY must be at least 32 characters")
-		}
 		c.Security.SessionKey = []byte(v)
+	}
+	return c.check()
+}
+
+// minKeyBytes is the shortest audit or session key accepted: an HMAC key
+// shorter than its hash's output is guessable sooner than the hash itself.
+const minKeyBytes = 32
+
+// check refuses settings the server must not start with.
+func (c *Config) check() error {
+	for _, p := range c.HTTP.TrustedProxies {
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				return fmt.Errorf("http.trusted_proxies / LOUYUAN_TRUSTED_PROXIES: %q is neither an IP address nor a CIDR range (e.g. 10.0.0.0/8)", p)
+			}
+		}
+	}
+	if n := len(c.Security.AuditKey); n > 0 && n < minKeyBytes {
+		return fmt.Errorf("LOUYUAN_AUDIT_KEY is %d bytes; it must be at least %d random bytes (e.g. openssl rand -hex 32)", n, minKeyBytes)
+	}
+	if n := len(c.Security.SessionKey); n > 0 && n < minKeyBytes {
+		return fmt.Errorf("LOUYUAN_SESSION_KEY is %d bytes; it must be at least %d random bytes (e.g. openssl rand -hex 32)", n, minKeyBytes)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -46,6 +47,7 @@ func e2eEmbeddedConfig(t *testing.T) *Config {
 	t.Helper()
 	cfg := defaultConfig()
 	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Metrics.Addr = "127.0.0.1:0" // e2eTryStart picks a port per server
 	cfg.HTTP.ShutdownTimeout = 10 * time.Second
 	cfg.DataDir = t.TempDir()
 	// loadConfig derives the file folder from the data folder; defaultConfig
@@ -54,6 +56,33 @@ func e2eEmbeddedConfig(t *testing.T) *Config {
 	cfg.Security.BcryptCost = 4
 	cfg.Log.Level = "error"
 	return cfg
+}
+
+// e2eFreeAddr is a localhost address with a port free a moment ago, for a
+// listener whose address the test must know in advance (metrics).
+func e2eFreeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// metrics reads GET /metrics from the server's private metrics listener.
+func (s *e2eServer) metrics(t *testing.T) string {
+	t.Helper()
+	res, err := s.client.Get("http://" + s.metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics on %s: %v", s.metricsAddr, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics on %s: %d %v", s.metricsAddr, res.StatusCode, err)
+	}
+	return string(b)
 }
 
 // e2eSecrets are the production-mode keys, shared by every instance of one
@@ -92,10 +121,11 @@ func e2eProductionConfig(t *testing.T, dsn, redisURL, prefix string, sec e2eSecr
 
 // e2eServer is one running server.
 type e2eServer struct {
-	cfg    *Config
-	base   string // http://127.0.0.1:port
-	client *http.Client
-	stop   func() error // cancels serve's context and waits for it to return
+	cfg         *Config
+	base        string // http://127.0.0.1:port
+	metricsAddr string // the private metrics listener
+	client      *http.Client
+	stop        func() error // cancels serve's context and waits for it to return
 }
 
 // e2eTryStart boots serve() in a goroutine and waits for its address. A
@@ -104,6 +134,12 @@ type e2eServer struct {
 // (a graceful shutdown).
 func e2eTryStart(t *testing.T, cfg *Config) (*e2eServer, error) {
 	t.Helper()
+	// Each server its own metrics port, known in advance (tests restart a
+	// server with one configuration, or run two instances of it).
+	if cfg.Metrics.Addr != "" {
+		cfg.Metrics.Addr = e2eFreeAddr(t)
+	}
+	metricsAddr := cfg.Metrics.Addr
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
@@ -129,7 +165,7 @@ func e2eTryStart(t *testing.T, cfg *Config) (*e2eServer, error) {
 		t.Fatal("serve did not report its address within 60s")
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
-	s := &e2eServer{cfg: cfg, base: "http://" + addr, client: &http.Client{Timeout: 20 * time.Second, Transport: transport,
+	s := &e2eServer{cfg: cfg, base: "http://" + addr, metricsAddr: metricsAddr, client: &http.Client{Timeout: 20 * time.Second, Transport: transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	s.stop = sync.OnceValue(func() error {
 		transport.CloseIdleConnections()

@@ -76,12 +76,15 @@ func e2eScenario(t *testing.T, s *e2eServer, mode e2eMode) {
 		if ready["database"] != "ok" || ready["redis"] != "ok" || len(ready) != 2 {
 			t.Errorf("readyz: want database ok and redis ok: %s", r)
 		}
+		// Metrics are not public: the API port does not serve them; the
+		// private metrics listener does.
 		r = s.call(t, "GET", "/metrics", "", nil)
-		e2eWant(t, r, http.StatusOK)
-		if !bytes.Contains(r.Body, []byte("louyuan_http_requests_total")) || !bytes.Contains(r.Body, []byte("louyuan_http_request_seconds")) {
+		e2eWantError(t, r, http.StatusNotFound, "no_route")
+		metrics := s.metrics(t)
+		if !strings.Contains(metrics, "louyuan_http_requests_total") || !strings.Contains(metrics, "louyuan_http_request_seconds") {
 			t.Errorf("metrics lack louyuan_http_requests_total / louyuan_http_request_seconds")
 		}
-		if !bytes.Contains(r.Body, []byte(`louyuan_http_requests_total{method="GET",route="/readyz",status="200"} 1`)) {
+		if !strings.Contains(metrics, `louyuan_http_requests_total{method="GET",route="/readyz",status="200"} 1`) {
 			t.Errorf("metrics do not count the /readyz request by route and status")
 		}
 	})
@@ -177,7 +180,7 @@ func e2eScenario(t *testing.T, s *e2eServer, mode e2eMode) {
 		r = s.call(t, "POST", "/api/v1/me/households", zhao.AccessToken, map[string]string{"invite_code": "12!"})
 		e2eWantError(t, r, http.StatusBadRequest, "invite_code_format")
 		r = s.call(t, "POST", "/api/v1/me/households", zhao.AccessToken, map[string]string{})
-		e2eWantError(t, r, http.StatusBadRequest, "bad_request")
+		e2eWantError(t, r, http.StatusBadRequest, "invalid_field")
 		if hs := s.myHouseholds(t, zhao.AccessToken); len(hs) != 0 {
 			t.Errorf("zhao is bound to %+v after only failed attempts", hs)
 		}
@@ -254,7 +257,7 @@ func e2eScenario(t *testing.T, s *e2eServer, mode e2eMode) {
 		r = s.call(t, "POST", fmt.Sprintf("/api/v1/requests/elections/%d/decision", st.repRequestID), st.staff.AccessToken, map[string]any{"approve": true})
 		e2eWantError(t, r, http.StatusNotFound, "request_not_found")
 		r = s.call(t, "POST", decision, st.staff.AccessToken, map[string]any{"reason": "缺少 approve"})
-		e2eWantError(t, r, http.StatusBadRequest, "bad_request")
+		e2eWantError(t, r, http.StatusBadRequest, "invalid_field")
 
 		// Exactly one representative now: li, as both members see it.
 		for _, who := range []struct {
@@ -484,8 +487,11 @@ func e2eScenario(t *testing.T, s *e2eServer, mode e2eMode) {
 		r = s.call(t, "POST", fmt.Sprintf("/api/v1/requests/representative/%d/decision", st.repRequestID), resident, map[string]any{"approve": false})
 		e2eWantError(t, r, http.StatusForbidden, "not_in_scope")
 		r = s.call(t, "POST", "/api/v1/grants", resident, map[string]any{"principal_type": "user", "principal_id": st.wangID,
-			"role": "council_chair", "scope_type": "courtyard", "scope_id": yard})
+			"role": "community_staff", "scope_type": "community", "scope_id": st.communityID})
 		e2eWantError(t, r, http.StatusForbidden, "not_in_scope")
+		r = s.call(t, "POST", "/api/v1/grants", resident, map[string]any{"principal_type": "user", "principal_id": st.wangID,
+			"role": "council_chair", "scope_type": "courtyard", "scope_id": yard})
+		e2eWantError(t, r, http.StatusBadRequest, "council_role_not_grantable")
 		if me := s.me(t, resident); len(me.Grants) != 0 {
 			t.Errorf("a refused self-grant left grants: %+v", me.Grants)
 		}
@@ -534,6 +540,9 @@ func e2eScenario(t *testing.T, s *e2eServer, mode e2eMode) {
 		e2eWantError(t, r, http.StatusForbidden, "not_in_scope")
 		r = s.call(t, "POST", "/api/v1/grants", st.staff.AccessToken, map[string]any{"principal_type": "user", "principal_id": st.wangID,
 			"role": "council_member", "scope_type": "courtyard", "scope_id": yard2})
+		e2eWantError(t, r, http.StatusBadRequest, "council_role_not_grantable")
+		r = s.call(t, "POST", "/api/v1/grants", st.staff.AccessToken, map[string]any{"principal_type": "user", "principal_id": st.wangID,
+			"role": "community_staff", "scope_type": "community", "scope_id": comm})
 		e2eWantError(t, r, http.StatusForbidden, "not_in_scope")
 	})
 
@@ -559,13 +568,22 @@ func e2eScenario(t *testing.T, s *e2eServer, mode e2eMode) {
 		if me := s.me(t, second.AccessToken); me.ID != st.wangID || me.Kind != "user" {
 			t.Errorf("refreshed token is %+v, want user %d", me, st.wangID)
 		}
-		r = s.call(t, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken})
-		e2eWantError(t, r, http.StatusUnauthorized, "token_invalid")
 		r = s.call(t, "GET", "/api/v1/me", first.AccessToken, nil)
 		e2eWantError(t, r, http.StatusUnauthorized, "token_invalid")
 		r = s.call(t, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": second.AccessToken})
 		e2eWantError(t, r, http.StatusUnauthorized, "token_invalid")
+		// The spent refresh token used again: someone holds a copy, so the
+		// whole session ends, including the access token already issued
+		// from it (used a moment ago, so cached) and its refresh token.
+		r = s.call(t, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken})
+		e2eWantError(t, r, http.StatusUnauthorized, "session_reused")
+		r = s.call(t, "GET", "/api/v1/me", second.AccessToken, nil)
+		e2eWantError(t, r, http.StatusUnauthorized, "token_invalid")
+		r = s.call(t, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": second.RefreshToken})
+		e2eWantError(t, r, http.StatusUnauthorized, "token_invalid")
 
+		// Logout ends both tokens of a session.
+		second = s.wechatLogin(t, e2eCode("wang"))
 		r = s.call(t, "POST", "/api/v1/auth/logout", second.AccessToken, nil)
 		e2eWant(t, r, http.StatusNoContent)
 		r = s.call(t, "GET", "/api/v1/me", second.AccessToken, nil)
@@ -583,13 +601,77 @@ func e2eScenario(t *testing.T, s *e2eServer, mode e2eMode) {
 		r = s.call(t, "POST", login, "", ``)
 		e2eWantError(t, r, http.StatusBadRequest, "bad_json")
 		r = s.call(t, "POST", login, "", `{"code":123}`)
-		e2eWantError(t, r, http.StatusBadRequest, "bad_request")
+		e2eWantError(t, r, http.StatusBadRequest, "bad_field_type")
 		r = s.call(t, "POST", login, "", `{"code":"wang.x","role":"admin"}`)
-		e2eWantError(t, r, http.StatusBadRequest, "bad_request")
+		e2eWantError(t, r, http.StatusBadRequest, "unknown_field")
 		r = s.call(t, "POST", login, "", `{}`)
-		e2eWantError(t, r, http.StatusBadRequest, "bad_request")
+		e2eWantError(t, r, http.StatusBadRequest, "invalid_field")
 		r = s.call(t, "POST", "/api/v1/me/households", st.wang.AccessToken, `{"invite_code":["ABCD2345"]}`)
-		e2eWantError(t, r, http.StatusBadRequest, "bad_request")
+		if e := e2eWantError(t, r, http.StatusBadRequest, "bad_field_type"); !strings.Contains(e.Error.Message, "邀请码") {
+			t.Errorf("a wrongly typed field is not named: %s", r)
+		}
+		// Exactly one JSON value: anything after it but whitespace is refused.
+		for _, body := range []string{`{"code":"wang.t1"}{"code":"wang.t2"}`, `{"code":"wang.t3"} x`, `{"code":"wang.t4"}]`} {
+			r = s.call(t, "POST", login, "", body)
+			e2eWantError(t, r, http.StatusBadRequest, "bad_json")
+		}
+		e2eWant(t, s.call(t, "POST", login, "", "{\"code\":\""+e2eCode("wang")+"\"} \r\n\t "), http.StatusOK)
+		// Validation errors name the field and the rule in Chinese.
+		staffTok := st.staff.AccessToken
+		for _, c := range []struct {
+			path string
+			body any
+			want []string
+		}{
+			{login, `{}`, []string{"登录凭证", "code", "必填"}},
+			{"/api/v1/auth/staff/login", map[string]string{"username": "x", "password": strings.Repeat("p", 80)}, []string{"密码", "password", "最大长度为 72"}},
+			{fmt.Sprintf("/api/v1/courtyards/%d/motions", st.courtyardID), map[string]any{"scope_type": "street", "title": "t", "rule": "ordinary", "ballot_mode": "named",
+				"opens_at": time.Now().Add(time.Hour), "closes_at": time.Now().Add(2 * time.Hour)}, []string{"范围类型", "scope_type", "取值之一：courtyard、building、unit"}},
+			{"/api/v1/grants", map[string]any{"principal_type": "user", "principal_id": 0, "role": "phone_viewer", "scope_type": "community", "scope_id": 1},
+				[]string{"授权对象编号", "principal_id", "必填"}},
+		} {
+			r = s.call(t, "POST", c.path, staffTok, c.body)
+			e := e2eWantError(t, r, http.StatusBadRequest, "invalid_field")
+			for _, w := range c.want {
+				if !strings.Contains(e.Error.Message, w) {
+					t.Errorf("POST %s: message %q does not say %q", c.path, e.Error.Message, w)
+				}
+			}
+			if !bytes.Contains(e.Error.Details, []byte(`"field"`)) {
+				t.Errorf("POST %s: details do not list the field: %s", c.path, r)
+			}
+		}
+		// Fractions are written as the README says ("2/3", ">1/2") or as
+		// {"num","den"}; a bad one names its field.
+		petitions := fmt.Sprintf("/api/v1/courtyards/%d/petitions", st.courtyardID)
+		r = s.call(t, "POST", petitions, staffTok, map[string]any{"scope_type": "courtyard", "title": "分数写法", "deadline": time.Now().Add(48 * time.Hour),
+			"target_households": "2/3", "target_area": ">1/2"})
+		e2eWant(t, r, http.StatusCreated)
+		var pet struct {
+			TargetHouseholds struct {
+				Num, Den int64
+				Strict   bool
+			} `json:"target_households"`
+			TargetArea struct {
+				Num, Den int64
+				Strict   bool
+			} `json:"target_area"`
+		}
+		r.decode(t, &pet)
+		if h, a := pet.TargetHouseholds, pet.TargetArea; h.Num != 2 || h.Den != 3 || h.Strict || a.Num != 1 || a.Den != 2 || !a.Strict {
+			t.Errorf("\"2/3\" and \">1/2\" read as %+v and %+v: %s", h, a, r)
+		}
+		for _, bad := range []any{"3/2", "two thirds", "2/0", map[string]any{"num": 2}} {
+			r = s.call(t, "POST", petitions, staffTok, map[string]any{"scope_type": "courtyard", "title": "分数写法", "deadline": time.Now().Add(48 * time.Hour),
+				"target_households": bad})
+			if e := e2eWantError(t, r, http.StatusBadRequest, "bad_fraction"); !strings.Contains(e.Error.Message, "target_households") {
+				t.Errorf("a bad fraction %v is not named: %s", bad, r)
+			}
+		}
+		r = s.call(t, "POST", fmt.Sprintf("/api/v1/courtyards/%d/motions", st.courtyardID), staffTok, map[string]any{"scope_type": "courtyard", "title": "自定义规则",
+			"rule": "custom", "ballot_mode": "named", "opens_at": time.Now().Add(time.Hour), "closes_at": time.Now().Add(2 * time.Hour),
+			"custom": map[string]any{"participation_area": "2/3", "participation_head": "2/3", "approval_area": ">1/2", "approval_head": map[string]any{"num": 3, "den": 4}}})
+		e2eWant(t, r, http.StatusCreated)
 
 		big := `{"code":"` + strings.Repeat("a", 70<<10) + `"}`
 		r = s.call(t, "POST", login, "", big)

@@ -113,6 +113,13 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer,
 			return fmt.Errorf("seed the demo courtyard: %w", err)
 		}
 	}
+	if cfg.Metrics.Addr != "" {
+		stop, err := serveMetrics(cfg.Metrics.Addr, a.API.MetricsHandler(), log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)

@@ -247,7 +247,7 @@ func TestPetitionsAndExports(t *testing.T) {
 		t.Fatalf("add courtyard: %v", err)
 	}
 	other := s.wechatLogin(t, e2eCode("otherchair"))
-	if err := run(ctx, []string{"admin", "grant", "-user", fmt.Sprint(other.User.ID), "-role", "council_chair", "-scope", "2"}, &out, io.Discard, strings.NewReader("")); err != nil {
+	if err := run(ctx, []string{"admin", "council-member", "-user", fmt.Sprint(other.User.ID), "-seat", "chair", "-courtyard", "2"}, &out, io.Discard, strings.NewReader("")); err != nil {
 		t.Fatalf("grant council chair of courtyard 2: %v", err)
 	}
 	other = s.wechatLogin(t, e2eCode("otherchair"))

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -92,7 +93,8 @@ func (s *Server) exportSignatures(format string) gin.HandlerFunc {
 			return
 		}
 		d := &download{c: c, ctype: xlsxType}
-		err := s.Petitions.Export(c.Request.Context(), principal(c), id, full, s.Phones, s.PetitionExport,
+		ctx, rows := exportContexts(c)
+		err := s.Petitions.Export(ctx, principal(c), id, full, s.Phones, petitionRows{s.PetitionExport, rows},
 			func(pt petition.Petition, lists petition.Lists) error {
 				if format == "xlsx" {
 					d.name = fmt.Sprintf("%s签名名单-%s.xlsx", pt.Title, stamp())
@@ -121,7 +123,8 @@ func (s *Server) exportResults(format string) gin.HandlerFunc {
 			return
 		}
 		d := &download{c: c, ctype: xlsxType}
-		err := s.Voting.ExportResults(c.Request.Context(), principal(c), id, full, s.Phones, s.VotingExport,
+		ctx, rows := exportContexts(c)
+		err := s.Voting.ExportResults(ctx, principal(c), id, full, s.Phones, resultRows{s.VotingExport, rows},
 			func(m voting.Motion, t voting.Disclosure, rows func(func(voting.ResultRow) error) error) error {
 				if format == "xlsx" {
 					d.name = fmt.Sprintf("%s表决结果-%s.xlsx", m.Title, stamp())
@@ -135,3 +138,33 @@ func (s *Server) exportResults(format string) gin.HandlerFunc {
 }
 
 var _ io.Writer = (*download)(nil)
+
+// exportContexts splits an export's context in two. The service runs on one
+// that outlives the request, so that its audit entry ("completed": false)
+// is written even when the client hangs up mid-download: rows may already
+// have left. The rows are read on the request's own, so that the database
+// stops streaming once nobody is listening.
+func exportContexts(c *gin.Context) (service, rows context.Context) {
+	rows = c.Request.Context()
+	return context.WithoutCancel(rows), rows
+}
+
+// petitionRows streams a petition's households on the request's context.
+type petitionRows struct {
+	store petition.ExportStore
+	ctx   context.Context
+}
+
+func (r petitionRows) EachHousehold(_ context.Context, p petition.Petition, list petition.List, fn func(petition.HouseholdRow) error) error {
+	return r.store.EachHousehold(r.ctx, p, list, fn)
+}
+
+// resultRows streams a motion's result rows on the request's context.
+type resultRows struct {
+	store voting.ExportStore
+	ctx   context.Context
+}
+
+func (r resultRows) EachResult(_ context.Context, motionID int64, fn func(voting.ResultRow) error) error {
+	return r.store.EachResult(r.ctx, motionID, fn)
+}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -440,13 +441,17 @@ type grantRequest struct {
 	ScopeID       int64              `json:"scope_id" binding:"required,gt=0"`
 }
 
-func (s *Server) grant(c *gin.Context) {
+func (s *Server) grant(c *gin.Context) { s.changeGrant(c, s.Identity.Grant) }
+
+func (s *Server) revokeGrant(c *gin.Context) { s.changeGrant(c, s.Identity.Revoke) }
+
+func (s *Server) changeGrant(c *gin.Context, change func(context.Context, *identity.Principal, identity.Kind, int64, identity.Grant) error) {
 	var req grantRequest
 	if !bindJSON(c, &req) {
 		return
 	}
 	p := principal(c)
-	err := s.Identity.Grant(c.Request.Context(), &p, req.PrincipalType, req.PrincipalID,
+	err := change(c.Request.Context(), &p, req.PrincipalType, req.PrincipalID,
 		identity.Grant{Role: req.Role, ScopeType: req.ScopeType, ScopeID: req.ScopeID})
 	if err != nil {
 		fail(c, err)

@@ -9,18 +9,17 @@ import (
 
 	"github.com/louyuan/louyuan/internal/louyuan"
 	"github.com/louyuan/louyuan/internal/petition"
-	"github.com/louyuan/louyuan/internal/voting"
 )
 
 type petitionRequest struct {
-	ScopeType        string            `json:"scope_type" binding:"required,oneof=courtyard building unit"`
-	ScopeID          int64             `json:"scope_id" binding:"gte=0"`
-	Title            string            `json:"title" binding:"required,max=200"`
-	Body             string            `json:"body" binding:"max=20000"`
-	Deadline         time.Time         `json:"deadline" binding:"required"`
-	TargetHouseholds *voting.Threshold `json:"target_households"`
-	TargetArea       *voting.Threshold `json:"target_area"`
-	CostSharing      bool              `json:"cost_sharing"`
+	ScopeType        string        `json:"scope_type" binding:"required,oneof=courtyard building unit"`
+	ScopeID          int64         `json:"scope_id" binding:"gte=0"`
+	Title            string        `json:"title" binding:"required,max=200"`
+	Body             string        `json:"body" binding:"max=20000"`
+	Deadline         time.Time     `json:"deadline" binding:"required"`
+	TargetHouseholds *fractionJSON `json:"target_households"`
+	TargetArea       *fractionJSON `json:"target_area"`
+	CostSharing      bool          `json:"cost_sharing"`
 }
 
 func (s *Server) createPetition(c *gin.Context) {
@@ -32,8 +31,18 @@ func (s *Server) createPetition(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
+	households, err := req.TargetHouseholds.threshold("target_households")
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	area, err := req.TargetArea.threshold("target_area")
+	if err != nil {
+		fail(c, err)
+		return
+	}
 	pt, err := s.Petitions.Create(c.Request.Context(), principal(c), petition.Draft{CourtyardID: id, ScopeType: req.ScopeType, ScopeID: req.ScopeID,
-		Title: req.Title, Body: req.Body, Deadline: req.Deadline, TargetHouseholds: req.TargetHouseholds, TargetArea: req.TargetArea, CostSharing: req.CostSharing})
+		Title: req.Title, Body: req.Body, Deadline: req.Deadline, TargetHouseholds: households, TargetArea: area, CostSharing: req.CostSharing})
 	if err != nil {
 		fail(c, err)
 		return

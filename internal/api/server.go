@@ -7,16 +7,13 @@ package api
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
-	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/gin-gonic/gin/binding"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -52,32 +49,63 @@ type Server struct {
 	PetitionExport petition.ExportStore
 	Checks         []Check
 	// Collectors are the application's own metrics, served with the
-	// HTTP ones on /metrics.
+	// HTTP ones by MetricsHandler.
 	Collectors []prometheus.Collector
-	Log        *slog.Logger
+	// TrustedProxies are the addresses (IPs or CIDR ranges) of the load
+	// balancers whose X-Forwarded-For / X-Real-IP headers say who the
+	// client is. From anyone else those headers are ignored: the client
+	// is the TCP peer. Empty trusts no one.
+	TrustedProxies []string
+	Log            *slog.Logger
 	// MaxBody caps JSON bodies; MaxUpload caps roster and file uploads.
 	MaxBody   int64
 	MaxUpload int64
 
 	rendered renderedTallies
+
+	metricsOnce sync.Once
+	registry    *prometheus.Registry
+	httpMetrics *metrics
+}
+
+// initMetrics builds the registry once: Handler counts requests into it and
+// MetricsHandler serves it.
+func (s *Server) initMetrics() {
+	s.metricsOnce.Do(func() {
+		s.registry = prometheus.NewRegistry()
+		s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		s.registry.MustRegister(s.Collectors...)
+		s.httpMetrics = newMetrics(s.registry)
+	})
+}
+
+// MetricsHandler serves the Prometheus metrics. It is not a route of the
+// API: the server listens for it on a separate, private address.
+func (s *Server) MetricsHandler() http.Handler {
+	s.initMetrics()
+	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
 }
 
 // Handler builds the Gin engine with every route.
 func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
-	binding.EnableDecoderDisallowUnknownFields = true
+	registerJSONNames()
 	if s.MaxBody == 0 {
 		s.MaxBody = 64 << 10
 	}
 	if s.MaxUpload == 0 {
 		s.MaxUpload = 10 << 20
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(s.Collectors...)
-	m := newMetrics(reg)
+	s.initMetrics()
+	m := s.httpMetrics
 
 	r := gin.New()
+	// Client IPs (the per-IP login limit, the audit log) come from
+	// forwarding headers only when a configured proxy sent them.
+	if err := r.SetTrustedProxies(s.TrustedProxies); err != nil {
+		s.Log.Error("bad trusted proxies; trusting none", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.ContextWithFallback = true
 	r.HandleMethodNotAllowed = true
 	r.Use(requestID(), recovery(), accessLog(s.Log), m.handler())
@@ -86,7 +114,6 @@ func (s *Server) Handler() http.Handler {
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml; charset=utf-8", openAPIDoc) })
 
 	small, upload := limitBody(s.MaxBody), limitBody(s.MaxUpload)
@@ -115,6 +142,7 @@ func (s *Server) Handler() http.Handler {
 	a.PUT("/courtyards/:id/settings", small, s.setCourtyardSettings)
 	a.POST("/requests/:kind/:id/decision", small, s.decide)
 	a.POST("/grants", small, s.grant)
+	a.POST("/grants/revoke", small, s.revokeGrant)
 	a.POST("/files", upload, s.uploadFile)
 	a.GET("/files/:key", s.downloadFile)
 
@@ -185,26 +213,6 @@ func (s *Server) readyz(c *gin.Context) {
 		}
 	}
 	c.JSON(code, status)
-}
-
-// bindJSON decodes the body into v, telling malformed JSON from wrong
-// fields, and oversize bodies from both.
-func bindJSON(c *gin.Context, v any) bool {
-	err := c.ShouldBindJSON(v)
-	if err == nil {
-		return true
-	}
-	var maxErr *http.MaxBytesError
-	var syntaxErr *json.SyntaxError
-	switch {
-	case errors.As(err, &maxErr):
-		fail(c, errTooLarge)
-	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		fail(c, errBadJSON)
-	default:
-		fail(c, errBadRequest)
-	}
-	return false
 }
 
 func idParam(c *gin.Context, name string) (int64, bool) {

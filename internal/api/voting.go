@@ -14,10 +14,28 @@ import (
 )
 
 type ruleRequest struct {
-	ParticipationArea voting.Threshold `json:"participation_area"`
-	ParticipationHead voting.Threshold `json:"participation_head"`
-	ApprovalArea      voting.Threshold `json:"approval_area"`
-	ApprovalHead      voting.Threshold `json:"approval_head"`
+	ParticipationArea *fractionJSON `json:"participation_area" binding:"required"`
+	ParticipationHead *fractionJSON `json:"participation_head" binding:"required"`
+	ApprovalArea      *fractionJSON `json:"approval_area" binding:"required"`
+	ApprovalHead      *fractionJSON `json:"approval_head" binding:"required"`
+}
+
+// rule converts a custom rule, naming a bad fraction's field.
+func (r *ruleRequest) rule() (*voting.Rule, error) {
+	out := &voting.Rule{}
+	for _, f := range []struct {
+		name string
+		in   *fractionJSON
+		out  *voting.Threshold
+	}{{"custom.participation_area", r.ParticipationArea, &out.ParticipationArea}, {"custom.participation_head", r.ParticipationHead, &out.ParticipationHead},
+		{"custom.approval_area", r.ApprovalArea, &out.ApprovalArea}, {"custom.approval_head", r.ApprovalHead, &out.ApprovalHead}} {
+		t, err := f.in.threshold(f.name)
+		if err != nil {
+			return nil, err
+		}
+		*f.out = *t
+	}
+	return out, nil
 }
 
 type motionRequest struct {
@@ -50,8 +68,12 @@ func (s *Server) createMotion(c *gin.Context) {
 		Rule: req.Rule, Seats: req.Seats, Candidates: req.Candidates, Mode: req.BallotMode, NoticeDays: req.NoticeDays,
 		ObjectionDays: req.ObjectionDays, OpensAt: req.OpensAt, ClosesAt: req.ClosesAt}
 	if req.Custom != nil {
-		d.Custom = &voting.Rule{ParticipationArea: req.Custom.ParticipationArea, ParticipationHead: req.Custom.ParticipationHead,
-			ApprovalArea: req.Custom.ApprovalArea, ApprovalHead: req.Custom.ApprovalHead}
+		rule, err := req.Custom.rule()
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		d.Custom = rule
 	}
 	m, err := s.Voting.Create(c.Request.Context(), principal(c), d)
 	if err != nil {

@@ -41,6 +41,12 @@ func (r Role) Valid() bool {
 	return false
 }
 
+// Council reports whether r is a council seat's role: those come from a
+// running council term, never from a grant.
+func (r Role) Council() bool {
+	return r == RoleCouncilChair || r == RoleCouncilMember || r == RoleCouncilTreasurer
+}
+
 // ScopeType is the level of the place hierarchy a grant covers.
 type ScopeType string
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -51,6 +52,9 @@ type Session struct {
 	Pair            string    `json:"pair"` // token ID of the paired access token
 	AccessExpiresAt time.Time `json:"aexp"`
 	SessionKey      string    `json:"sk,omitempty"`
+	// Family names the login this token descends from through refreshes:
+	// a spent refresh token presented again ends the whole family.
+	Family string `json:"fam,omitempty"`
 }
 
 // Tokens is what a successful login or refresh returns.
@@ -84,6 +88,8 @@ type Store interface {
 	// UserPrincipal reads a user's name and grants (as Grants) at once.
 	UserPrincipal(ctx context.Context, id int64, now time.Time) (name string, grants []Grant, err error)
 	AddGrant(ctx context.Context, kind Kind, id int64, g Grant, by string, now time.Time) error
+	// RemoveGrant deletes a grant; removed is false when there was none.
+	RemoveGrant(ctx context.Context, kind Kind, id int64, g Grant) (removed bool, err error)
 	ScopePlace(ctx context.Context, t ScopeType, id int64) (Place, error)
 }
 
@@ -92,16 +98,29 @@ type Store interface {
 type Sessions interface {
 	Put(ctx context.Context, hash string, s Session, ttl time.Duration) error
 	Get(ctx context.Context, hash string) (Session, bool, error)
-	// Take reads and deletes atomically: a refresh token works once.
-	Take(ctx context.Context, hash string) (Session, bool, error)
+	// Take marks a refresh token spent and returns its session, in one
+	// atomic step: a refresh token works once. spent reports that it had
+	// been spent before (the session is still returned, to end its family).
+	Take(ctx context.Context, hash string) (s Session, found, spent bool, err error)
 	Delete(ctx context.Context, hashes ...string) error
 	Revoke(ctx context.Context, tokenID string, ttl time.Duration) error
-	Revoked(ctx context.Context, tokenID string) (bool, error)
+	// EndFamily ends every token descending from one login, for ttl.
+	EndFamily(ctx context.Context, family string, ttl time.Duration) error
+	// Revoked reports whether an access token, or its family (when not
+	// empty), was ended early.
+	Revoked(ctx context.Context, tokenID, family string) (bool, error)
 }
 
-// Limiter counts attempts per key within a window.
+// Limiter counts attempts per key within a window, atomically across
+// instances.
 type Limiter interface {
 	Allow(ctx context.Context, key string, limit int, per time.Duration) (ok bool, retryAfter time.Duration, err error)
+	// Spend counts one attempt of key in a window of per that the first
+	// attempt starts; it returns the attempts of the window so far (this
+	// one included) and the time the window has left.
+	Spend(ctx context.Context, key string, per time.Duration) (n int, left time.Duration, err error)
+	// Reset forgets key's attempts.
+	Reset(ctx context.Context, key string) error
 }
 
 // Config sets token lifetimes and login protection.
@@ -134,11 +153,19 @@ type Service struct {
 	audit      audit.Appender
 	cfg        Config
 	signingKey []byte
-	cache      principalCache
-	checked    principalCache // tokens found not ended, without their grants
-	verified   verifiedTokens
-	log        *slog.Logger
-	now        func() time.Time
+	// dummyHash is checked for usernames that don't exist, at the
+	// configured cost, so that they take as long as real ones.
+	dummyHash []byte
+	cache     principalCache
+	checked   principalCache // tokens found not ended, without their grants
+	// endedFamilies are the families this instance ended (a refresh token
+	// reused): their tokens are refused at once here, without waiting for
+	// the cached principals to expire; other instances learn it from Redis
+	// within principalTTL.
+	endedFamilies sync.Map
+	verified      verifiedTokens
+	log           *slog.Logger
+	now           func() time.Time
 }
 
 // NewService wires the identity service.
@@ -147,7 +174,16 @@ func NewService(store Store, sessions Sessions, wx WeChat, limiter Limiter, phon
 	if len(key) < 32 {
 		panic("identity: Config.SigningKey must be at least 32 bytes")
 	}
-	return &Service{store: store, sessions: sessions, wx: wx, limiter: limiter, phones: phones, audit: al, cfg: cfg, signingKey: key, log: log, now: time.Now}
+	cost := cfg.BcryptCost
+	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
+		cost = bcrypt.DefaultCost
+	}
+	dummy, err := bcrypt.GenerateFromPassword([]byte(newToken("")[:32]), cost)
+	if err != nil {
+		panic(fmt.Errorf("identity: make the dummy password hash: %w", err))
+	}
+	return &Service{store: store, sessions: sessions, wx: wx, limiter: limiter, phones: phones, audit: al, cfg: cfg, signingKey: key, dummyHash: dummy,
+		log: log, now: time.Now}
 }
 
 // SetClock replaces the clock (tests).
@@ -182,64 +218,94 @@ func (s *Service) LoginWeChat(ctx context.Context, code, ip string) (Tokens, Use
 			return Tokens{}, User{}, err
 		}
 	}
-	t, err := s.issue(ctx, KindUser, u.ID, ws.SessionKey, s.cfg.UserRefreshTTL)
+	t, err := s.issue(ctx, KindUser, u.ID, ws.SessionKey, s.cfg.UserRefreshTTL, "")
 	return t, u, err
 }
 
-// LoginStaff checks a staff password. Five wrong passwords in a row lock
-// the account for the lockout duration; logins per IP are rate-limited.
+// LoginStaff checks a staff password. Every attempt on a username spends
+// one of its MaxFailedLogins tries (atomically, in Redis) before the
+// password is checked, so parallel guesses cannot outrun the count; once
+// they are spent the username is locked until its window ends, whether or
+// not such an account exists, and unknown usernames cost the same bcrypt
+// work as known ones: neither the answer nor its timing tells a stranger
+// which usernames exist. A correct password clears the count. Logins per
+// IP are rate-limited too.
 func (s *Service) LoginStaff(ctx context.Context, username, password, ip string) (Tokens, Staff, error) {
 	if err := s.rateLimitIP(ctx, "stafflogin:ip:"+ip); err != nil {
 		return Tokens{}, Staff{}, err
 	}
-	wrong := louyuan.Unauthorized("wrong_password", "用户名或密码错误")
-	st, err := s.store.StaffByUsername(ctx, strings.TrimSpace(username))
-	if louyuan.IsKind(err, louyuan.KindNotFound) {
-		// Spend the same time as a real check so that timing does not
-		// tell which usernames exist.
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
-		return Tokens{}, Staff{}, wrong
-	}
+	username = strings.TrimSpace(username)
+	triesKey := "stafflogin:user:" + tokenHash(strings.ToLower(username))
+	n, left, err := s.limiter.Spend(ctx, triesKey, s.cfg.LockoutDuration)
 	if err != nil {
 		return Tokens{}, Staff{}, err
 	}
-	now := s.now()
+	if n > s.cfg.MaxFailedLogins {
+		return Tokens{}, Staff{}, errLocked(left)
+	}
+	st, err := s.store.StaffByUsername(ctx, username)
+	known := err == nil
+	if err != nil && !louyuan.IsKind(err, louyuan.KindNotFound) {
+		return Tokens{}, Staff{}, err
+	}
+	hash := s.dummyHash
+	if known {
+		hash = []byte(st.PasswordHash)
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || !known {
+		if err := s.recordFailure(ctx, st, known, n, left); err != nil {
+			return Tokens{}, Staff{}, err
+		}
+		return Tokens{}, Staff{}, louyuan.Unauthorized("wrong_password", "用户名或密码错误")
+	}
 	if st.Disabled {
 		return Tokens{}, Staff{}, louyuan.Forbidden("account_disabled", "该账号已停用，请联系街道管理员")
 	}
-	if now.Before(st.LockedUntil) {
-		return Tokens{}, Staff{}, &louyuan.Error{Kind: louyuan.KindRateLimited, Code: "account_locked",
-			Message: fmt.Sprintf("密码错误次数过多，账号已锁定，请在%d分钟后再试", int(st.LockedUntil.Sub(now).Minutes())+1)}
-	}
-	if bcrypt.CompareHashAndPassword([]byte(st.PasswordHash), []byte(password)) != nil {
-		failed := st.FailedLogins + 1
-		var lockedUntil time.Time
-		if failed >= s.cfg.MaxFailedLogins {
-			lockedUntil, failed = now.Add(s.cfg.LockoutDuration), 0
-		}
-		err := s.store.InTx(ctx, func(ctx context.Context) error {
-			if err := s.store.UpdateStaffLogin(ctx, st.ID, failed, lockedUntil, time.Time{}); err != nil {
-				return err
-			}
-			if lockedUntil.IsZero() {
-				return nil
-			}
-			return s.audit.Append(ctx, audit.Record{Actor: "staff:" + itoa(st.ID), Action: "staff.locked", Object: "staff:" + itoa(st.ID),
-				Detail: map[string]any{"until": lockedUntil.UTC().Format(time.RFC3339)}})
-		})
-		if err != nil {
-			return Tokens{}, Staff{}, err
-		}
-		return Tokens{}, Staff{}, wrong
-	}
-	if err := s.store.UpdateStaffLogin(ctx, st.ID, 0, time.Time{}, now); err != nil {
+	if err := s.limiter.Reset(ctx, triesKey); err != nil {
 		return Tokens{}, Staff{}, err
 	}
-	t, err := s.issue(ctx, KindStaff, st.ID, "", s.cfg.StaffRefreshTTL)
+	if err := s.store.UpdateStaffLogin(ctx, st.ID, 0, time.Time{}, s.now()); err != nil {
+		return Tokens{}, Staff{}, err
+	}
+	t, err := s.issue(ctx, KindStaff, st.ID, "", s.cfg.StaffRefreshTTL, "")
 	return t, st, err
 }
 
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("louyuan-dummy"), bcrypt.MinCost)
+// errLocked is the answer while a username's tries are spent: the same for
+// accounts that exist and names that don't.
+func errLocked(left time.Duration) error {
+	return &louyuan.Error{Kind: louyuan.KindRateLimited, Code: "account_locked",
+		Message: fmt.Sprintf("该账号密码错误次数过多，已暂时锁定，请在%d分钟后再试，或联系街道管理员", int(left.Minutes())+1)}
+}
+
+// recordFailure audits a wrong password (attempt n of the username's
+// window) and, when it was the last try, the lock: on the account when it
+// exists. Unknown usernames are not written down (people type passwords
+// into the username field).
+func (s *Service) recordFailure(ctx context.Context, st Staff, known bool, n int, left time.Duration) error {
+	object := "staff:unknown"
+	if known {
+		object = "staff:" + itoa(st.ID)
+	}
+	locked := n == s.cfg.MaxFailedLogins
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.audit.Append(ctx, audit.Record{Actor: "anonymous", Action: "staff.login_failed", Object: object,
+			Detail: map[string]any{"attempt": n}}); err != nil {
+			return err
+		}
+		if !locked {
+			return nil
+		}
+		until := s.now().Add(left).UTC().Truncate(time.Second)
+		if known {
+			if err := s.store.UpdateStaffLogin(ctx, st.ID, n, until, time.Time{}); err != nil {
+				return err
+			}
+		}
+		return s.audit.Append(ctx, audit.Record{Actor: "system", Action: "staff.locked", Object: object,
+			Detail: map[string]any{"until": until.Format(time.RFC3339), "failed_logins": n}})
+	})
+}
 
 func (s *Service) rateLimitIP(ctx context.Context, key string) error {
 	if s.cfg.LoginPerIPPerMin <= 0 {
@@ -265,6 +331,7 @@ type accessClaims struct {
 	Expires int64  `json:"e"` // Unix seconds
 	TokenID string `json:"j"`
 	Refresh string `json:"r"` // hash of the paired refresh token
+	Family  string `json:"f,omitempty"`
 }
 
 func (s *Service) sign(c accessClaims) string {
@@ -300,14 +367,19 @@ func (s *Service) verify(token string) (accessClaims, bool) {
 	return c, true
 }
 
-func (s *Service) issue(ctx context.Context, kind Kind, id int64, sessionKey string, refreshTTL time.Duration) (Tokens, error) {
+// issue makes a token pair. family is the login the pair descends from
+// ("" for a new login).
+func (s *Service) issue(ctx context.Context, kind Kind, id int64, sessionKey string, refreshTTL time.Duration, family string) (Tokens, error) {
 	now := s.now().UTC().Truncate(time.Second)
 	refresh := newToken("lyr_")
 	rh := tokenHash(refresh)
 	jti := newToken("")[:22]
-	claims := accessClaims{Kind: kind, ID: id, Expires: now.Add(s.cfg.AccessTTL).Unix(), TokenID: jti, Refresh: rh}
+	if family == "" {
+		family = newToken("")[:22]
+	}
+	claims := accessClaims{Kind: kind, ID: id, Expires: now.Add(s.cfg.AccessTTL).Unix(), TokenID: jti, Refresh: rh, Family: family}
 	t := Tokens{AccessToken: s.sign(claims), AccessExpiresAt: time.Unix(claims.Expires, 0).UTC(), RefreshToken: refresh, RefreshExpiresAt: now.Add(refreshTTL)}
-	sess := Session{Kind: kind, PrincipalID: id, ExpiresAt: t.RefreshExpiresAt, Pair: jti, AccessExpiresAt: t.AccessExpiresAt, SessionKey: sessionKey}
+	sess := Session{Kind: kind, PrincipalID: id, ExpiresAt: t.RefreshExpiresAt, Pair: jti, AccessExpiresAt: t.AccessExpiresAt, SessionKey: sessionKey, Family: family}
 	if err := s.sessions.Put(ctx, rh, sess, refreshTTL); err != nil {
 		return Tokens{}, err
 	}
@@ -325,19 +397,38 @@ func (s *Service) endAccess(ctx context.Context, jti string, expires time.Time) 
 }
 
 // Refresh trades a refresh token for a new pair; the old pair stops working.
+// A refresh token presented a second time was copied: whoever holds the
+// other copy cannot be told apart from the owner, so the whole session
+// ends — every refresh and access token issued since that login.
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, error) {
 	if !strings.HasPrefix(refreshToken, "lyr_") || len(refreshToken) > 100 {
 		return Tokens{}, errTokenInvalid
 	}
-	sess, ok, err := s.sessions.Take(ctx, tokenHash(refreshToken))
+	sess, found, spent, err := s.sessions.Take(ctx, tokenHash(refreshToken))
 	if err != nil {
 		return Tokens{}, err
 	}
-	if !ok {
+	if !found {
 		return Tokens{}, errTokenInvalid
+	}
+	family := sess.Family
+	if family == "" {
+		family = tokenHash(refreshToken)[:22] // a session from before families: it starts one now
+	}
+	if spent {
+		if err := s.endFamily(ctx, family); err != nil {
+			return Tokens{}, err
+		}
+		s.log.WarnContext(ctx, "refresh token reused; session ended", "principal", string(sess.Kind)+":"+itoa(sess.PrincipalID))
+		return Tokens{}, errSessionReused
 	}
 	if !s.now().Before(sess.ExpiresAt) {
 		return Tokens{}, errTokenExpired
+	}
+	if ended, err := s.sessions.Revoked(ctx, "", family); err != nil {
+		return Tokens{}, err
+	} else if ended {
+		return Tokens{}, errTokenInvalid
 	}
 	if err := s.endAccess(ctx, sess.Pair, sess.AccessExpiresAt); err != nil {
 		return Tokens{}, err
@@ -346,7 +437,16 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	if sess.Kind == KindStaff {
 		ttl = s.cfg.StaffRefreshTTL
 	}
-	return s.issue(ctx, sess.Kind, sess.PrincipalID, sess.SessionKey, ttl)
+	return s.issue(ctx, sess.Kind, sess.PrincipalID, sess.SessionKey, ttl, family)
+}
+
+var errSessionReused = louyuan.Unauthorized("session_reused", "登录凭证被重复使用，为保护账号已退出该次登录的所有设备，请重新登录")
+
+// endFamily ends every token of a login for as long as any of them could
+// live.
+func (s *Service) endFamily(ctx context.Context, family string) error {
+	s.endedFamilies.Store(family, struct{}{})
+	return s.sessions.EndFamily(ctx, family, max(s.cfg.UserRefreshTTL, s.cfg.StaffRefreshTTL, s.cfg.AccessTTL)+time.Minute)
 }
 
 // Logout ends the session of accessToken (both tokens of the pair).
@@ -426,13 +526,16 @@ func (s *Service) checkToken(ctx context.Context, accessToken string) (Principal
 	if now.Unix() >= c.Expires {
 		return Principal{}, accessClaims{}, false, errTokenExpired
 	}
+	if _, ended := s.endedFamilies.Load(c.Family); ended && c.Family != "" {
+		return Principal{}, accessClaims{}, false, errTokenInvalid
+	}
 	if p, ok := s.cache.get(c.TokenID, now); ok {
 		return p, c, true, nil
 	}
 	if p, ok := s.checked.get(c.TokenID, now); ok {
 		return p, c, false, nil // checked against the ended tokens a moment ago
 	}
-	revoked, err := s.sessions.Revoked(ctx, c.TokenID)
+	revoked, err := s.sessions.Revoked(ctx, c.TokenID, c.Family)
 	if err != nil {
 		s.log.WarnContext(ctx, "cannot check ended tokens; accepting a valid signed token", "err", err)
 	} else if revoked {
@@ -504,26 +607,70 @@ func (s *Service) CreateStaff(ctx context.Context, actor, username, displayName,
 }
 
 // Grant gives a principal a role over a scope. A subdistrict admin may
-// grant any role within the subdistrict; community staff only council roles
-// within the community; nil (the command line) anything.
+// grant staff roles within the subdistrict, but not phone_viewer to
+// themself (a second admin must: PIPL wants the full-phone power to be a
+// decision of someone else); nil (the command line) may grant any staff
+// role. Council roles are never granted: they come from a council term
+// that is running.
 func (s *Service) Grant(ctx context.Context, actor *Principal, kind Kind, id int64, g Grant) error {
+	actorRef, err := s.checkGrant(ctx, actor, kind, id, g)
+	if err != nil {
+		return err
+	}
+	if actor != nil && g.Role == RolePhoneViewer && actor.Kind == kind && actor.ID == id {
+		return louyuan.Forbidden("self_grant_forbidden", "不能给自己授予查看完整手机号的权限，请由另一位街道管理员授予")
+	}
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.AddGrant(ctx, kind, id, g, actorRef, s.now()); err != nil {
+			return err
+		}
+		return s.audit.Append(ctx, audit.Record{Stream: grantStream(g), Actor: actorRef, Action: "role.grant", Object: string(kind) + ":" + itoa(id),
+			Detail: map[string]any{"role": string(g.Role), "scope_type": string(g.ScopeType), "scope_id": g.ScopeID}})
+	})
+}
+
+// Revoke takes a granted role away; who may grant it may revoke it. A
+// revoked role stops working on every instance within principalTTL.
+func (s *Service) Revoke(ctx context.Context, actor *Principal, kind Kind, id int64, g Grant) error {
+	actorRef, err := s.checkGrant(ctx, actor, kind, id, g)
+	if err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		removed, err := s.store.RemoveGrant(ctx, kind, id, g)
+		if err != nil {
+			return err
+		}
+		if !removed {
+			return louyuan.NotFound("grant_not_found", "此人没有该范围的这个角色，无需撤销")
+		}
+		return s.audit.Append(ctx, audit.Record{Stream: grantStream(g), Actor: actorRef, Action: "role.revoke", Object: string(kind) + ":" + itoa(id),
+			Detail: map[string]any{"role": string(g.Role), "scope_type": string(g.ScopeType), "scope_id": g.ScopeID}})
+	})
+}
+
+// checkGrant checks a grant or revocation: the role, its scope, the
+// actor's power over that scope and the principal. It returns how the audit
+// log names the actor.
+func (s *Service) checkGrant(ctx context.Context, actor *Principal, kind Kind, id int64, g Grant) (string, error) {
 	if !g.Role.Valid() {
-		return louyuan.Invalid("bad_role", "未知角色")
+		return "", louyuan.Invalid("bad_role", "未知角色；可授予的角色：subdistrict_admin、community_staff、phone_viewer")
+	}
+	if g.Role.Council() {
+		return "", louyuan.Invalid("council_role_not_grantable", "理事会角色（理事长、理事、出纳）只来自理事会任期，不能单独授予或撤销；请在理事会任期中设置")
 	}
 	if g.ScopeType != ScopeFor(g.Role) {
-		return louyuan.Invalid("bad_scope", fmt.Sprintf("角色 %s 只能授予在%s范围", g.Role, scopeLabel(ScopeFor(g.Role))))
+		return "", louyuan.Invalid("bad_scope", fmt.Sprintf("角色 %s 只能授予在%s范围", g.Role, scopeLabel(ScopeFor(g.Role))))
 	}
 	place, err := s.store.ScopePlace(ctx, g.ScopeType, g.ScopeID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	actorRef := "cli"
 	if actor != nil {
 		actorRef = actor.Ref()
-		councilRole := g.Role == RoleCouncilChair || g.Role == RoleCouncilMember || g.Role == RoleCouncilTreasurer
-		allowed := actor.Can(place, RoleSubdistrictAdmin) || (councilRole && actor.Can(place, RoleCommunityStaff))
-		if !allowed {
-			return louyuan.Forbidden("not_in_scope", "您无权在该范围授予此角色")
+		if !actor.Can(place, RoleSubdistrictAdmin) {
+			return "", louyuan.Forbidden("not_in_scope", "您无权在该范围授予或撤销此角色")
 		}
 	}
 	switch kind {
@@ -534,20 +681,14 @@ func (s *Service) Grant(ctx context.Context, actor *Principal, kind Kind, id int
 	default:
 		err = louyuan.Invalid("bad_principal", "只能授权给小程序用户或工作人员账号")
 	}
-	if err != nil {
-		return err
+	return actorRef, err
+}
+
+func grantStream(g Grant) string {
+	if g.ScopeType == ScopeCourtyard {
+		return audit.CourtyardStream(g.ScopeID)
 	}
-	return s.store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.store.AddGrant(ctx, kind, id, g, actorRef, s.now()); err != nil {
-			return err
-		}
-		stream := audit.GlobalStream
-		if g.ScopeType == ScopeCourtyard {
-			stream = audit.CourtyardStream(g.ScopeID)
-		}
-		return s.audit.Append(ctx, audit.Record{Stream: stream, Actor: actorRef, Action: "role.grant", Object: string(kind) + ":" + itoa(id),
-			Detail: map[string]any{"role": string(g.Role), "scope_type": string(g.ScopeType), "scope_id": g.ScopeID}})
-	})
+	return audit.GlobalStream
 }
 
 func scopeLabel(t ScopeType) string {

@@ -52,7 +52,8 @@ func (m *memStore) UserPrincipal(context.Context, int64, time.Time) (string, []G
 func (m *memStore) AddGrant(context.Context, Kind, int64, Grant, string, time.Time) error {
 	return nil
 }
-func (m *memStore) ScopePlace(context.Context, ScopeType, int64) (Place, error) { return Place{}, nil }
+func (m *memStore) RemoveGrant(context.Context, Kind, int64, Grant) (bool, error) { return false, nil }
+func (m *memStore) ScopePlace(context.Context, ScopeType, int64) (Place, error)   { return Place{}, nil }
 
 type memSessions struct {
 	mu sync.Mutex
@@ -71,12 +72,16 @@ func (s *memSessions) Get(_ context.Context, h string) (Session, bool, error) {
 	sess, ok := s.m[h]
 	return sess, ok, nil
 }
-func (s *memSessions) Take(_ context.Context, h string) (Session, bool, error) {
+func (s *memSessions) Take(_ context.Context, h string) (Session, bool, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess, ok := s.m[h]
-	delete(s.m, h)
-	return sess, ok, nil
+	if !ok {
+		return Session{}, false, false, nil
+	}
+	_, spent := s.m["spent:"+h]
+	s.m["spent:"+h] = sess
+	return sess, true, spent, nil
 }
 func (s *memSessions) Delete(_ context.Context, hs ...string) error {
 	s.mu.Lock()
@@ -93,17 +98,53 @@ func (s *memSessions) Revoke(_ context.Context, id string, _ time.Duration) erro
 	s.m["ended:"+id] = Session{}
 	return nil
 }
-func (s *memSessions) Revoked(_ context.Context, id string) (bool, error) {
+func (s *memSessions) EndFamily(_ context.Context, family string, _ time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.m["ended:"+id]
-	return ok, nil
+	s.m["family:"+family] = Session{}
+	return nil
+}
+func (s *memSessions) Revoked(_ context.Context, id, family string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ended := s.m["ended:"+id]
+	_, famEnded := s.m["family:"+family]
+	return ended || famEnded, nil
 }
 
-type allowAll struct{}
+// memLimiter counts attempts in windows on the service's test clock.
+type memLimiter struct {
+	mu  sync.Mutex
+	now *time.Time
+	m   map[string]window
+}
 
-func (allowAll) Allow(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
+type window struct {
+	n    int
+	ends time.Time
+}
+
+func (l *memLimiter) Allow(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
 	return true, 0, nil
+}
+
+func (l *memLimiter) Spend(_ context.Context, key string, per time.Duration) (int, time.Duration, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := l.m[key]
+	if !l.now.Before(w.ends) {
+		w = window{ends: l.now.Add(per)}
+	}
+	w.n++
+	l.m[key] = w
+	return w.n, w.ends.Sub(*l.now), nil
+}
+
+func (l *memLimiter) Reset(_ context.Context, key string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.m, key)
+	return nil
 }
 
 type noAudit struct{}
@@ -117,8 +158,8 @@ func newTestService(t *testing.T) (*Service, *memStore, *time.Time) {
 	cfg := DefaultConfig()
 	cfg.BcryptCost = bcrypt.MinCost
 	cfg.SigningKey = []byte("0123456789abcdef0123456789abcdef")
-	svc := NewService(st, &memSessions{m: map[string]Session{}}, nil, allowAll{}, nil, noAudit{}, cfg, slog.New(slog.DiscardHandler))
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	svc := NewService(st, &memSessions{m: map[string]Session{}}, nil, &memLimiter{now: &now, m: map[string]window{}}, nil, noAudit{}, cfg, slog.New(slog.DiscardHandler))
 	svc.SetClock(func() time.Time { return now })
 	return svc, st, &now
 }
@@ -142,8 +183,15 @@ func TestStaffLockout(t *testing.T) {
 	if _, _, err := svc.LoginStaff(ctx, "clerk", "correct-horse", "1.2.3.4"); err != nil {
 		t.Fatalf("after the lockout: %v", err)
 	}
-	if _, _, err := svc.LoginStaff(ctx, "nobody", "x", "1.2.3.4"); louyuan.ErrorCode(err) != "wrong_password" {
-		t.Fatalf("unknown user must look like a wrong password: %v", err)
+	// An unknown username answers as a known one does, wrong password and
+	// lock alike.
+	for i := 1; i <= 5; i++ {
+		if _, _, err := svc.LoginStaff(ctx, "nobody", "x", "1.2.3.4"); louyuan.ErrorCode(err) != "wrong_password" {
+			t.Fatalf("unknown user, attempt %d must look like a wrong password: %v", i, err)
+		}
+	}
+	if _, _, err := svc.LoginStaff(ctx, "nobody", "x", "1.2.3.4"); louyuan.ErrorCode(err) != "account_locked" {
+		t.Fatalf("unknown user after five attempts must look locked: %v", err)
 	}
 }
 
@@ -171,10 +219,22 @@ func TestTokensExpireRefreshAndLogout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Refresh(ctx, tok.RefreshToken); louyuan.ErrorCode(err) != "token_invalid" {
+	if _, err := svc.Authenticate(ctx, next.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	// The spent refresh token again: the whole session ends, the tokens
+	// issued from it included.
+	if _, err := svc.Refresh(ctx, tok.RefreshToken); louyuan.ErrorCode(err) != "session_reused" {
 		t.Fatalf("refresh token reused: %v", err)
 	}
-	if _, err := svc.Authenticate(ctx, next.AccessToken); err != nil {
+	if _, err := svc.Authenticate(ctx, next.AccessToken); louyuan.ErrorCode(err) != "token_invalid" {
+		t.Fatalf("access token of a session ended by reuse: %v", err)
+	}
+	if _, err := svc.Refresh(ctx, next.RefreshToken); louyuan.ErrorCode(err) != "token_invalid" {
+		t.Fatalf("refresh token of a session ended by reuse: %v", err)
+	}
+	next, err = svc.Refresh(ctx, mustLogin(t, svc).RefreshToken)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.Logout(ctx, next.AccessToken); err != nil {
@@ -197,6 +257,15 @@ func TestTokensExpireRefreshAndLogout(t *testing.T) {
 			t.Errorf("AuthenticateIdentity(%q) = %v", bad, err)
 		}
 	}
+}
+
+func mustLogin(t *testing.T, svc *Service) Tokens {
+	t.Helper()
+	tok, _, err := svc.LoginStaff(context.Background(), "clerk", "correct-horse", "ip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 func TestPhoneVault(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -76,9 +77,34 @@ func (s *Sessions) Get(ctx context.Context, hash string) (identity.Session, bool
 	return s.read(s.rdb.Get(ctx, s.prefix+hash))
 }
 
-// Take reads and deletes a session in one step.
-func (s *Sessions) Take(ctx context.Context, hash string) (identity.Session, bool, error) {
-	return s.read(s.rdb.GetDel(ctx, s.prefix+hash))
+// takeScript marks a refresh token's session spent ("U" before its JSON)
+// for the rest of its life and returns what it held: one key, one step, so
+// that of two parallel uses exactly one finds it unspent.
+var takeScript = redis.NewScript(`
+local v = redis.call("GET", KEYS[1])
+if not v then return false end
+if string.sub(v, 1, 1) ~= "U" then
+  local ttl = redis.call("PTTL", KEYS[1])
+  if ttl > 0 then redis.call("SET", KEYS[1], "U" .. v, "PX", ttl) else redis.call("DEL", KEYS[1]) end
+end
+return v
+`)
+
+// Take marks a session spent and returns it; spent says it was already.
+func (s *Sessions) Take(ctx context.Context, hash string) (identity.Session, bool, bool, error) {
+	v, err := takeScript.Run(ctx, s.rdb, []string{s.prefix + hash}).Text()
+	if errors.Is(err, redis.Nil) {
+		return identity.Session{}, false, false, nil
+	}
+	if err != nil {
+		return identity.Session{}, false, false, unavailable(err, "take session")
+	}
+	spent := strings.HasPrefix(v, "U")
+	var sess identity.Session
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(v, "U")), &sess); err != nil {
+		return identity.Session{}, false, false, nil
+	}
+	return sess, true, spent, nil
 }
 
 func (s *Sessions) read(cmd *redis.StringCmd) (identity.Session, bool, error) {
@@ -90,6 +116,9 @@ func (s *Sessions) read(cmd *redis.StringCmd) (identity.Session, bool, error) {
 		return identity.Session{}, false, unavailable(err, "read session")
 	}
 	var sess identity.Session
+	if len(b) > 0 && b[0] == 'U' { // spent
+		return identity.Session{}, false, nil
+	}
 	if err := json.Unmarshal(b, &sess); err != nil {
 		return identity.Session{}, false, nil
 	}
@@ -121,13 +150,37 @@ func (s *Sessions) Revoke(ctx context.Context, tokenID string, ttl time.Duration
 	return nil
 }
 
-// Revoked reports whether an access token ended early.
-func (s *Sessions) Revoked(ctx context.Context, tokenID string) (bool, error) {
-	n, err := s.rdb.Exists(ctx, s.prefix+"ended:"+tokenID).Result()
+// EndFamily records that every token of a login ended, for ttl.
+func (s *Sessions) EndFamily(ctx context.Context, family string, ttl time.Duration) error {
+	if err := s.rdb.Set(ctx, s.prefix+"family:"+family, 1, ttl).Err(); err != nil {
+		return unavailable(err, "end session family")
+	}
+	return nil
+}
+
+// Revoked reports whether an access token or its family ended early (one
+// round trip; the keys are asked separately so that Redis Cluster may hold
+// them on different nodes).
+func (s *Sessions) Revoked(ctx context.Context, tokenID, family string) (bool, error) {
+	var cmds []*redis.IntCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if tokenID != "" {
+			cmds = append(cmds, p.Exists(ctx, s.prefix+"ended:"+tokenID))
+		}
+		if family != "" {
+			cmds = append(cmds, p.Exists(ctx, s.prefix+"family:"+family))
+		}
+		return nil
+	})
 	if err != nil {
 		return false, unavailable(err, "check ended access token")
 	}
-	return n > 0, nil
+	for _, c := range cmds {
+		if c.Val() > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Limiter is a fixed-window rate limiter shared by every server instance.
@@ -164,4 +217,24 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit int, per time.Dur
 		return false, time.Duration(res[1]) * time.Millisecond, nil
 	}
 	return true, 0, nil
+}
+
+// Spend counts one attempt of key in a window of per started by the first
+// attempt, and returns the window's attempts so far (this one included) and
+// the time it has left. One script: parallel attempts each get their own
+// count.
+func (l *Limiter) Spend(ctx context.Context, key string, per time.Duration) (int, time.Duration, error) {
+	res, err := windowScript.Run(ctx, l.rdb, []string{l.prefix + key}, per.Milliseconds()).Int64Slice()
+	if err != nil {
+		return 0, 0, unavailable(err, "count attempts")
+	}
+	return int(res[0]), time.Duration(res[1]) * time.Millisecond, nil
+}
+
+// Reset forgets key's attempts.
+func (l *Limiter) Reset(ctx context.Context, key string) error {
+	if err := l.rdb.Del(ctx, l.prefix+key).Err(); err != nil {
+		return unavailable(err, "reset attempts")
+	}
+	return nil
 }

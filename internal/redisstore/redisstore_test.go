@@ -42,11 +42,31 @@ func TestSessions(t *testing.T) {
 			if err != nil || !ok || got != sess {
 				t.Fatalf("Get = %+v %v %v", got, ok, err)
 			}
-			if _, ok, _ := s.Take(ctx, "h1"); !ok {
-				t.Fatal("Take found nothing")
+			if got, ok, spent, err := s.Take(ctx, "h1"); !ok || spent || err != nil || got != sess {
+				t.Fatalf("Take = %+v found %v spent %v %v", got, ok, spent, err)
 			}
-			if _, ok, _ := s.Take(ctx, "h1"); ok {
-				t.Fatal("second Take found the session again")
+			// A second use finds it spent (so that the session can be ended),
+			// and Get no longer finds a usable session.
+			if got, ok, spent, _ := s.Take(ctx, "h1"); !ok || !spent || got != sess {
+				t.Fatalf("second Take = %+v found %v spent %v; want the spent session", got, ok, spent)
+			}
+			if _, ok, _ := s.Get(ctx, "h1"); ok {
+				t.Fatal("Get found a spent session")
+			}
+			if _, ok, spent, _ := s.Take(ctx, "nope"); ok || spent {
+				t.Fatal("Take found a session never stored")
+			}
+			if ended, err := s.Revoked(ctx, "jti", "fam"); ended || err != nil {
+				t.Fatalf("Revoked before anything ended: %v %v", ended, err)
+			}
+			if err := s.EndFamily(ctx, "fam", time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if ended, _ := s.Revoked(ctx, "jti", "fam"); !ended {
+				t.Fatal("a token of an ended family is not revoked")
+			}
+			if ended, _ := s.Revoked(ctx, "jti", "other"); ended {
+				t.Fatal("a token of another family is revoked")
 			}
 			_ = s.Put(ctx, "h2", sess, 50*time.Millisecond)
 			if name == "redis" {

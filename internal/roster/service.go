@@ -78,6 +78,7 @@ type Invite struct {
 	Role        MemberRole
 	ExpiresAt   time.Time
 	UsedAt      time.Time
+	RevokedAt   time.Time // zero unless a newer code for the household replaced it
 }
 
 // Request is a bind request or a representative-change request.
@@ -152,6 +153,9 @@ type Store interface {
 	// TakeInvite locks the invite with that hash for the caller's transaction.
 	TakeInvite(ctx context.Context, hash string) (Invite, error)
 	MarkInviteUsed(ctx context.Context, id, userID int64, now time.Time) error
+	// RevokeUnusedInvites revokes the unused invites of households and
+	// says how many.
+	RevokeUnusedInvites(ctx context.Context, householdIDs []int64, now time.Time) (int64, error)
 
 	CreateRequest(ctx context.Context, r Request) (Request, error)
 	// LockRequest reads a request and locks it for the caller's transaction.
@@ -308,6 +312,9 @@ func (s *Service) BindWithInvite(ctx context.Context, p identity.Principal, code
 		if !inv.UsedAt.IsZero() {
 			return louyuan.Conflict("invite_code_used", "该邀请码已被使用，请联系社区或理事会重新领取")
 		}
+		if !inv.RevokedAt.IsZero() {
+			return louyuan.Conflict("invite_code_revoked", "该邀请码已作废：已为该户发放了新的邀请码，请使用最新的邀请码，或联系社区或理事会")
+		}
 		if !now.Before(inv.ExpiresAt) {
 			return louyuan.Conflict("invite_code_expired", "该邀请码已过期，请联系社区或理事会重新领取")
 		}
@@ -382,13 +389,21 @@ func (s *Service) IssueInvites(ctx context.Context, p identity.Principal, courty
 	chosen := all
 	if len(householdIDs) > 0 {
 		chosen = chosen[:0:0]
+		seen := make(map[int64]bool, len(householdIDs))
 		for _, id := range householdIDs {
 			h, ok := byID[id]
 			if !ok {
 				return nil, louyuan.NotFound("household_not_found", fmt.Sprintf("房屋 %d 不在该楼院", id))
 			}
-			chosen = append(chosen, h)
+			if !seen[id] { // one code per household, however often it is listed
+				seen[id] = true
+				chosen = append(chosen, h)
+			}
 		}
+	}
+	ids := make([]int64, len(chosen))
+	for i, h := range chosen {
+		ids[i] = h.ID
 	}
 	now := s.now()
 	expires := now.Add(s.InviteValidity)
@@ -403,11 +418,17 @@ func (s *Service) IssueInvites(ctx context.Context, p identity.Principal, courty
 			ExpiresAt: expires.In(louyuan.China).Format("2006-01-02")}
 	}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		// A new slip replaces the household's unused ones: a lost or
+		// superseded slip stops working.
+		revoked, err := s.store.RevokeUnusedInvites(ctx, ids, now)
+		if err != nil {
+			return err
+		}
 		if err := s.store.CreateInvites(ctx, invites, hashes, p.Ref(), now); err != nil {
 			return err
 		}
 		return s.audit.Append(ctx, audit.Record{Stream: audit.CourtyardStream(courtyardID), Actor: p.Ref(), Action: "invite.issue",
-			Object: ref("courtyard", courtyardID), Detail: map[string]any{"count": len(invites), "role": string(role)}})
+			Object: ref("courtyard", courtyardID), Detail: map[string]any{"count": len(invites), "role": string(role), "revoked": revoked}})
 	})
 	if err != nil {
 		return nil, err

@@ -291,6 +291,16 @@ func (s *Identity) AddGrant(ctx context.Context, kind identity.Kind, id int64, g
 	return wrap(s.db.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error, "add grant")
 }
 
+// RemoveGrant deletes a grant.
+func (s *Identity) RemoveGrant(ctx context.Context, kind identity.Kind, id int64, g identity.Grant) (bool, error) {
+	res := s.db.conn(ctx).Where("principal_type = ? AND principal_id = ? AND role = ? AND scope_type = ? AND scope_id = ?",
+		string(kind), id, string(g.Role), string(g.ScopeType), g.ScopeID).Delete(&grantRow{})
+	if res.Error != nil {
+		return false, wrap(res.Error, "remove grant")
+	}
+	return res.RowsAffected > 0, nil
+}
+
 // ScopePlace locates a subdistrict, community or courtyard in the hierarchy.
 func (s *Identity) ScopePlace(ctx context.Context, t identity.ScopeType, id int64) (identity.Place, error) {
 	var p identity.Place

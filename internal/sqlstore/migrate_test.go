@@ -111,9 +111,13 @@ func TestMigrationFilesExpanded(t *testing.T) {
 			if bytes.Contains(b, []byte("{{")) {
 				t.Errorf("%s: %s still has unexpanded dialect tokens", d, e.Name())
 			}
-			// Every migration creates tables, so the core tokens show.
+			// Each token the source uses shows in the dialect's spelling.
+			src, err := migrationFiles.ReadFile("migrations/" + e.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
 			for _, token := range []string{"{{ID}}", "{{TIME}}"} {
-				if spelling := dialectTokens[d][token]; !bytes.Contains(b, []byte(spelling)) {
+				if spelling := dialectTokens[d][token]; bytes.Contains(src, []byte(token)) && !bytes.Contains(b, []byte(spelling)) {
 					t.Errorf("%s: %s lacks %q", d, e.Name(), spelling)
 				}
 			}

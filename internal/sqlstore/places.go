@@ -92,6 +92,30 @@ func (s *Places) CreateCouncil(ctx context.Context, name string, courtyardIDs []
 	return councilID, termID, err
 }
 
+// CouncilTerm returns the council term of a courtyard that runs from
+// startsOn to endsOn, making a council for the courtyard with that term
+// when there is none.
+func (s *Places) CouncilTerm(ctx context.Context, courtyardID int64, startsOn, endsOn string) (int64, error) {
+	var ids []int64
+	err := s.db.conn(ctx).Table("council_terms t").Joins("JOIN council_courtyards cc ON cc.council_id = t.council_id").
+		Where("cc.courtyard_id = ? AND t.starts_on = ? AND t.ends_on = ?", courtyardID, startsOn, endsOn).Order("t.id").Pluck("t.id", &ids).Error
+	if err != nil {
+		return 0, wrap(err, "find council term")
+	}
+	if len(ids) > 0 {
+		return ids[0], nil
+	}
+	var names []string
+	if err := s.db.conn(ctx).Table("courtyards").Where("id = ?", courtyardID).Pluck("name", &names).Error; err != nil {
+		return 0, wrap(err, "read courtyard")
+	}
+	if len(names) == 0 {
+		return 0, fmt.Errorf("courtyard %d does not exist", courtyardID)
+	}
+	_, termID, err := s.CreateCouncil(ctx, names[0]+"理事会", []int64{courtyardID}, startsOn, endsOn)
+	return termID, err
+}
+
 // AddCouncilMember adds a WeChat user to a term as "chair", "member" or
 // "treasurer".
 func (s *Places) AddCouncilMember(ctx context.Context, termID, userID int64, role string) error {

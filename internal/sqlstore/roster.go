@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -117,6 +118,7 @@ type inviteRow struct {
 	CreatedAt   time.Time
 	UsedAt      *time.Time
 	UsedBy      *int64
+	RevokedAt   *time.Time
 }
 
 func (inviteRow) TableName() string { return "invite_codes" }
@@ -572,7 +574,23 @@ func (s *Roster) TakeInvite(ctx context.Context, hash string) (roster.Invite, er
 	if r.UsedAt != nil {
 		inv.UsedAt = *r.UsedAt
 	}
+	if r.RevokedAt != nil {
+		inv.RevokedAt = *r.RevokedAt
+	}
 	return inv, nil
+}
+
+// RevokeUnusedInvites revokes the unused, unrevoked invites of households.
+func (s *Roster) RevokeUnusedInvites(ctx context.Context, householdIDs []int64, now time.Time) (int64, error) {
+	var n int64
+	for chunk := range slices.Chunk(householdIDs, 500) {
+		res := s.db.conn(ctx).Model(&inviteRow{}).Where("household_id IN ? AND used_at IS NULL AND revoked_at IS NULL", chunk).Update("revoked_at", now)
+		if res.Error != nil {
+			return n, wrap(res.Error, "revoke invites")
+		}
+		n += res.RowsAffected
+	}
+	return n, nil
 }
 
 // MarkInviteUsed spends an invite; spending one twice is a conflict.

@@ -97,7 +97,7 @@ func (b *bench) snapshot() snapshot {
 		}
 		rows.Close()
 	}
-	status, data, err := b.api.do(context.Background(), 5*time.Second, "GET", "/metrics", "", nil, "")
+	status, data, err := b.metrics.do(context.Background(), 5*time.Second, "GET", "/metrics", "", nil, "")
 	if err == nil && status == 200 {
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		sc.Buffer(make([]byte, 1<<20), 1<<20)

@@ -40,6 +40,7 @@ type bench struct {
 	srvLog    *os.File
 	srvExited chan struct{}
 	api       *apiClient
+	metrics   *apiClient // the server's private metrics listener
 	// fake is the fake WeChat API the server talks to, served by this
 	// process so that scenarios can script it and read what it was sent.
 	fake    *wechatfake.Server
@@ -158,6 +159,10 @@ func (b *bench) startEnvironment(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	metricsPort, err := freePort()
+	if err != nil {
+		return err
+	}
 	// The fake WeChat API runs here, not inside the server (the server's
 	// built-in one needs no LOUYUAN_WECHAT_APPID but cannot be scripted).
 	// It is stopped after the server (cleanups run last registered first).
@@ -179,6 +184,7 @@ func (b *bench) startEnvironment(ctx context.Context) error {
 		"LOUYUAN_AUDIT_KEY=" + hex.EncodeToString(auditKey),
 		"LOUYUAN_DEMO=true",
 		fmt.Sprintf("LOUYUAN_HTTP_ADDR=127.0.0.1:%d", port),
+		fmt.Sprintf("LOUYUAN_METRICS_ADDR=127.0.0.1:%d", metricsPort),
 		"LOUYUAN_LOGINS_PER_IP_PER_MINUTE=1000000",
 		"LOUYUAN_LOG_LEVEL=warn",
 		"LOUYUAN_SCHEDULER_INTERVAL=1s",
@@ -201,6 +207,8 @@ func (b *bench) startEnvironment(ctx context.Context) error {
 	}
 	b.api = newAPIClient(fmt.Sprintf("http://127.0.0.1:%d", port))
 	b.onCleanup(func() error { b.api.close(); return nil })
+	b.metrics = newAPIClient(fmt.Sprintf("http://127.0.0.1:%d", metricsPort))
+	b.onCleanup(func() error { b.metrics.close(); return nil })
 	return b.waitReady(ctx)
 }
 

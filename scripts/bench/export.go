@@ -485,7 +485,7 @@ func (b *bench) timeExportQueries(ctx context.Context, petition int64) {
 // serverMemStats reads the server's Go memory gauges from GET /metrics.
 func (b *bench) serverMemStats() map[string]float64 {
 	out := map[string]float64{}
-	status, data, err := b.api.do(context.Background(), 5*time.Second, "GET", "/metrics", "", nil, "")
+	status, data, err := b.metrics.do(context.Background(), 5*time.Second, "GET", "/metrics", "", nil, "")
 	if err != nil || status != http.StatusOK {
 		return out
 	}
