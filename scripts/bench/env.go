@@ -32,6 +32,7 @@ type bench struct {
 	runID     string
 	tmp       string
 	dbName    string
+	peerDSN   string  // the bench database, for the peer baseline
 	adminDB   *sql.DB // no database selected: CREATE/DROP DATABASE
 	db        *sql.DB // the bench database: baselines and bulk loads
 	rdb       *redis.Client
@@ -143,6 +144,9 @@ func (b *bench) startEnvironment(ctx context.Context) error {
 		return err
 	}
 	serverDSN.DBName = b.dbName
+	peerDSN := serverDSN.Clone()
+	peerDSN.ParseTime = true
+	b.peerDSN = peerDSN.FormatDSN()
 
 	b.rdb = redis.NewClient(&redis.Options{Addr: b.o.redisAddr, DialTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second})
 	b.onCleanup(b.rdb.Close)
