@@ -230,19 +230,21 @@ func TestE2EHugeRefLessRosterRefusedQuickly(t *testing.T) {
 			}
 		}
 	}()
-	start := time.Now()
+	start, cpu := time.Now(), testenv.ProcessCPU()
 	r := s.call(t, "POST", "/api/v1/courtyards/1/roster", staff, e2eMultipart{Field: "file", FileName: "名册.xlsx", Data: file})
-	took := time.Since(start)
+	took, used := time.Since(start), testenv.ProcessCPU()-cpu
 	close(stop)
 	<-done
 	grew := int64(peak.Load()) - int64(base.HeapAlloc)
-	t.Logf("%d KB upload refused in %v; heap grew by at most %d MB", len(file)>>10, took, grew>>20)
+	t.Logf("%d KB upload refused in %v (%v of CPU, server and client); heap grew by at most %d MB", len(file)>>10, took, used, grew>>20)
 	details := ownersE2ERowErrors(t, r)
 	if len(details) == 0 || !strings.Contains(details[0].Reason, "文件太大") {
 		t.Errorf("first row error %+v, want the size error", details[:min(len(details), 1)])
 	}
-	if took > 2*time.Second {
-		t.Errorf("the server took %v to refuse the file, want under 2 s", took)
+	// CPU time, not the wall clock of a busy shared machine (which only
+	// gets a loose bound); it includes the test's client, so it overstates.
+	if used > 2*time.Second || took > 30*time.Second {
+		t.Errorf("the server took %v of CPU (%v in all) to refuse the file, want under 2 s", used, took)
 	}
 	if grew > 100<<20 {
 		t.Errorf("the heap grew by %d MB, want under 100 MB", grew>>20)

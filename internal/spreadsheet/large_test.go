@@ -50,13 +50,13 @@ func TestParseRosterRefusesHugeRefLessSheetQuickly(t *testing.T) {
 			}
 		}
 	}()
-	start := time.Now()
+	start, cpu := time.Now(), testenv.ProcessCPU()
 	rows, errs, err := ParseRoster(bytes.NewReader(file), 20000)
-	took := time.Since(start)
+	took, used := time.Since(start), testenv.ProcessCPU()-cpu
 	close(stop)
 	<-done
 	grew := int64(peak.Load()) - int64(base.HeapAlloc)
-	t.Logf("%d KB zipped, refused in %v, heap grew by at most %d MB", len(file)>>10, took, grew>>20)
+	t.Logf("%d KB zipped, refused in %v (%v of CPU), heap grew by at most %d MB", len(file)>>10, took, used, grew>>20)
 	if err != nil {
 		t.Fatalf("ParseRoster: %v", err)
 	}
@@ -67,8 +67,10 @@ func TestParseRosterRefusesHugeRefLessSheetQuickly(t *testing.T) {
 		t.Errorf("%d errors listed, want at most %d", len(errs), maxRowErrors+2)
 	}
 	_ = rows
-	if took > 2*time.Second {
-		t.Errorf("refusing the file took %v, want under 2 s", took)
+	// The work is bounded by CPU time (the wall clock of a shared 2-core
+	// machine is not the parser's), and the wall clock only loosely.
+	if used > 2*time.Second || took > 30*time.Second {
+		t.Errorf("refusing the file took %v of CPU (%v in all), want under 2 s", used, took)
 	}
 	if grew > 100<<20 {
 		t.Errorf("the heap grew by %d MB, want under 100 MB", grew>>20)
