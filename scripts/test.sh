@@ -38,6 +38,12 @@ if [ -n "$unformatted" ]; then
   echo "test.sh: gofmt would change: $unformatted" >&2
   exit 1
 fi
+# go.mod and go.sum say exactly what the code imports.
+if ! tidy=$(go mod tidy -diff 2>&1); then
+  echo "test.sh: go mod tidy would change go.mod/go.sum (run go mod tidy):" >&2
+  echo "$tidy" | head -40 >&2
+  exit 1
+fi
 go vet ./...
 go test -count=1 -timeout 20m "$@" ./...
 
