@@ -28,6 +28,10 @@
 //	                               API directly, same Redis rate limit (200/s), 50 ms
 //	                               fake latency (also prints notice_fanout_duplicates:
 //	                               recipients that got more than one message)
+//	soak (only when asked: `bench soak`)  mixed load for -soak-duration (10m):
+//	                               soak_rss_growth_mb (target ≤ 50) and
+//	                               soak_error_rate (target 0), p50/p99 per
+//	                               endpoint on standard error
 //
 // The server talks to a fake WeChat API (internal/wechat/wechatfake) that
 // this process serves on loopback, configured as a real WeChat app
@@ -82,9 +86,15 @@ type options struct {
 	rev        string
 	keepLog    bool
 	serverEnv  []string
+	soak       time.Duration // the soak's measured time; it runs only when asked for
 }
 
-func (o *options) want(name string) bool { return o.only == nil || o.only[name] }
+func (o *options) want(name string) bool {
+	if name == "soak" {
+		return o.only["soak"]
+	}
+	return o.only == nil || o.only[name]
+}
 
 func parseFlags(args []string) (*options, error) {
 	o := &options{}
@@ -100,7 +110,11 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.keepLog, "keep-log", false, "keep a copy of the server's log in the system temporary folder (always kept when the run fails)")
 	fs.StringVar(&o.rev, "rev", "", "build the server from this git revision (e.g. HEAD) instead of the working tree")
 	serverEnv := fs.String("server-env", "", "extra LOUYUAN_* settings for the server, comma-separated KEY=VALUE (e.g. LOUYUAN_VOTING_BATCH_MAX=16,LOUYUAN_DEBUG_ADDR=127.0.0.1:6060)")
-	only := fs.String("only", "", "comma-separated scenarios to run (default all): "+strings.Join(scenarioNames, ","))
+	only := fs.String("only", "", "comma-separated scenarios to run (default all but soak): "+strings.Join(scenarioNames, ",")+",soak")
+	fs.DurationVar(&o.soak, "soak-duration", 10*time.Minute, "measured time of the soak (mixed load; `bench soak` or -only soak)")
+	if len(args) > 0 && args[0] == "soak" {
+		args = append([]string{"-only", "soak"}, args[1:]...)
+	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -125,7 +139,7 @@ func parseFlags(args []string) (*options, error) {
 			case "notice_fanout_duplicates": // printed by notice_fanout_2000
 				n = "notice_fanout_2000"
 			}
-			if !slices.Contains(scenarioNames, n) {
+			if !slices.Contains(scenarioNames, n) && n != "soak" {
 				return nil, fmt.Errorf("-only: unknown scenario %q (have %s)", n, strings.Join(scenarioNames, ", "))
 			}
 			o.only[n] = true
@@ -216,8 +230,8 @@ func emitRatio(name string, ours, baseline, ratio float64, target string) {
 func (b *bench) run(ctx context.Context) error {
 	o := b.o
 	casts := o.want("vote_cast_c16") || o.want("vote_cast_c64") || o.want("vote_cast_peer_c16") || o.want("vote_cast_peer_c64")
-	needVoters := casts || o.want("tally_read_c64") || o.want("notice_fanout_2000")
-	needMotions := casts || o.want("tally_read_c64") || o.want("tally_read_scale")
+	needVoters := casts || o.want("tally_read_c64") || o.want("notice_fanout_2000") || o.want("soak")
+	needMotions := casts || o.want("tally_read_c64") || o.want("tally_read_scale") || o.want("soak")
 	if err := b.startEnvironment(ctx); err != nil {
 		return err
 	}
@@ -265,6 +279,11 @@ func (b *bench) run(ctx context.Context) error {
 	}
 	if o.want("notice_fanout_2000") {
 		if err := b.noticeFanout(ctx); err != nil {
+			return err
+		}
+	}
+	if o.want("soak") {
+		if err := b.soak(ctx); err != nil {
 			return err
 		}
 	}
