@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/louyuan/louyuan/internal/council"
 	"github.com/louyuan/louyuan/internal/files"
 	"github.com/louyuan/louyuan/internal/identity"
 	"github.com/louyuan/louyuan/internal/notice"
@@ -46,6 +47,7 @@ type Server struct {
 	Voting    *voting.Service
 	Petitions *petition.Service
 	Notices   *notice.Service
+	Councils  *council.Service
 	// Phones opens encrypted phones for exports with the permission.
 	Phones         interface{ Open([]byte) (string, error) }
 	VotingExport   voting.ExportStore
@@ -168,6 +170,7 @@ func (s *Server) Handler() http.Handler {
 	a.POST("/me/subscriptions", small, s.subscribe)
 	a.GET("/motions/:id/results.xlsx", s.exportResults("xlsx"))
 	a.GET("/motions/:id/results.csv", s.exportResults("csv"))
+	s.councilRoutes(a, small)
 	return r
 }
 
