@@ -17,7 +17,9 @@ type Councils struct {
 }
 
 // NewCouncils returns the council store of db.
-func NewCouncils(db *DB) *Councils { return &Councils{db: db, voting: NewVoting(db), places: NewPlaces(db)} }
+func NewCouncils(db *DB) *Councils {
+	return &Councils{db: db, voting: NewVoting(db), places: NewPlaces(db)}
+}
 
 var _ council.Store = (*Councils)(nil)
 
@@ -248,7 +250,6 @@ func (r electionRow) toElection() council.Election {
 	}
 	return e
 }
-
 
 func (s *Councils) electionSelect() string {
 	return "SELECT id, council_id, courtyard_id, scope_type, scope_id, title, seats, " + s.dateCol("term_starts_on") + " AS term_starts_on, " +
