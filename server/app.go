@@ -19,6 +19,7 @@ import (
 
 	"github.com/louyuan/louyuan/internal/api"
 	"github.com/louyuan/louyuan/internal/audit"
+	"github.com/louyuan/louyuan/internal/council"
 	"github.com/louyuan/louyuan/internal/files"
 	"github.com/louyuan/louyuan/internal/identity"
 	"github.com/louyuan/louyuan/internal/louyuan"
@@ -50,6 +51,7 @@ type App struct {
 	Files     *files.Service
 	Voting    *voting.Service
 	Petitions *petition.Service
+	Councils  *council.Service
 	Notices   *notice.Service
 	Delivery  *notice.Worker
 	API       *api.Server
@@ -253,9 +255,13 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 	a.Delivery = notice.NewWorker(a.Notices, subscribeSender{wx}, redisstore.NewPacer(a.Redis, cfg.Redis.KeyPrefix), notice.WorkerConfig{Workers: cfg.Notices.Workers, RatePerSecond: cfg.Notices.RatePerSecond})
 	a.Voting.SetNotifier(notifier{a.Notices})
 	a.Petitions.SetNotifier(notifier{a.Notices})
+	if a.Councils, err = council.NewService(sqlstore.NewCouncils(a.DB), a.Voting, a.Audit, nil, log); err != nil {
+		return nil, err
+	}
+	a.Councils.SetNotifier(notifier{a.Notices})
 	a.Phones = phones
 	a.API = &api.Server{
-		Identity: a.Identity, Roster: a.Roster, Files: a.Files, Voting: a.Voting, Petitions: a.Petitions, Notices: a.Notices, Log: log,
+		Identity: a.Identity, Roster: a.Roster, Files: a.Files, Voting: a.Voting, Petitions: a.Petitions, Notices: a.Notices, Councils: a.Councils, Log: log,
 		Phones: phones, VotingExport: sqlstore.NewVoting(a.DB), PetitionExport: sqlstore.NewPetitions(a.DB),
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 		MaxBody:        cfg.HTTP.MaxBodyBytes, MaxUpload: cfg.HTTP.MaxUploadBytes, Collectors: []prometheus.Collector{batchSize, batchWait, batchTook},

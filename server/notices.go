@@ -97,3 +97,14 @@ func (nf notifier) PetitionClosed(ctx context.Context, p petition.Petition) erro
 		Title: "征求已结束：" + p.Title, Body: "您签名的征求意见已经结束，可以在小程序中查看结果。",
 		Page: "pages/petition/detail?id=" + strconv.FormatInt(p.ID, 10), To: notice.EventRecipients{Petition: p.ID}})
 }
+
+// Tell sends a council or opinion event (candidates published, an
+// election's result, an opinion answered, a survey opened) to users as a
+// system notice.
+func (nf notifier) Tell(ctx context.Context, courtyardID int64, key, title, body, page string, users []int64) error {
+	if len(users) == 0 {
+		return nil
+	}
+	return nf.n.Notify(ctx, notice.Event{Key: key, Kind: notice.KindNotice, CourtyardID: courtyardID, Title: title, Body: body, Page: page,
+		To: notice.EventRecipients{Users: users}})
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/louyuan/louyuan/internal/council"
 	"github.com/louyuan/louyuan/internal/files"
 	"github.com/louyuan/louyuan/internal/identity"
 	"github.com/louyuan/louyuan/internal/notice"
@@ -43,6 +44,7 @@ type Server struct {
 	Voting    *voting.Service
 	Petitions *petition.Service
 	Notices   *notice.Service
+	Councils  *council.Service
 	// Phones opens encrypted phones for exports with the permission.
 	Phones         interface{ Open([]byte) (string, error) }
 	VotingExport   voting.ExportStore
@@ -196,6 +198,7 @@ func (s *Server) Handler() http.Handler {
 	a.POST("/me/subscriptions", small, s.subscribe)
 	a.GET("/motions/:id/results.xlsx", s.exportResults("xlsx"))
 	a.GET("/motions/:id/results.csv", s.exportResults("csv"))
+	s.councilRoutes(a, small)
 	return r
 }
 

@@ -39,6 +39,10 @@ const (
 	PurposeAuthorisation Purpose = "proxy_authorisation"
 	PurposeSignature     Purpose = "signature"
 	PurposeNoticeImage   Purpose = "notice_image"
+	// PurposeVettingEvidence backs staff's finding on a candidate.
+	PurposeVettingEvidence Purpose = "vetting_evidence"
+	// PurposeOpinionPhoto is a photo of a resident's opinion.
+	PurposeOpinionPhoto Purpose = "opinion_photo"
 )
 
 type rule struct {
@@ -48,11 +52,13 @@ type rule struct {
 }
 
 var rules = map[Purpose]rule{
-	PurposePaperBallot:   {8 << 20, []string{"image/jpeg", "image/png"}, 8000},
-	PurposePaperSheet:    {8 << 20, []string{"image/jpeg", "image/png"}, 8000},
-	PurposeAuthorisation: {8 << 20, []string{"image/jpeg", "image/png"}, 8000},
-	PurposeSignature:     {512 << 10, []string{"image/png"}, 2000},
-	PurposeNoticeImage:   {4 << 20, []string{"image/jpeg", "image/png"}, 6000},
+	PurposePaperBallot:     {8 << 20, []string{"image/jpeg", "image/png"}, 8000},
+	PurposePaperSheet:      {8 << 20, []string{"image/jpeg", "image/png"}, 8000},
+	PurposeAuthorisation:   {8 << 20, []string{"image/jpeg", "image/png"}, 8000},
+	PurposeSignature:       {512 << 10, []string{"image/png"}, 2000},
+	PurposeNoticeImage:     {4 << 20, []string{"image/jpeg", "image/png"}, 6000},
+	PurposeVettingEvidence: {8 << 20, []string{"image/jpeg", "image/png"}, 8000},
+	PurposeOpinionPhoto:    {8 << 20, []string{"image/jpeg", "image/png"}, 8000},
 }
 
 // Meta describes a stored file.
