@@ -26,6 +26,7 @@ import (
 	"github.com/louyuan/louyuan/internal/notice"
 	"github.com/louyuan/louyuan/internal/petition"
 	"github.com/louyuan/louyuan/internal/roster"
+	"github.com/louyuan/louyuan/internal/share"
 	"github.com/louyuan/louyuan/internal/voting"
 )
 
@@ -46,6 +47,7 @@ type Server struct {
 	Voting    *voting.Service
 	Petitions *petition.Service
 	Notices   *notice.Service
+	Shares    *share.Service
 	// Phones opens encrypted phones for exports with the permission.
 	Phones         interface{ Open([]byte) (string, error) }
 	VotingExport   voting.ExportStore
@@ -166,6 +168,9 @@ func (s *Server) Handler() http.Handler {
 	a.GET("/me/notices/unread", s.myUnreadNotices)
 	a.GET("/me/subscriptions", s.mySubscriptions)
 	a.POST("/me/subscriptions", small, s.subscribe)
+	a.GET("/courtyards/:id/wechat-group", s.weChatGroup)
+	a.POST("/courtyards/:id/wechat-group", small, s.linkWeChatGroup)
+	a.POST("/notices/:id/opens", small, s.openFromGroup)
 	a.GET("/motions/:id/results.xlsx", s.exportResults("xlsx"))
 	a.GET("/motions/:id/results.csv", s.exportResults("csv"))
 	return r
