@@ -51,7 +51,10 @@ func (m *memStore) GroupCourtyard(_ context.Context, gid string) (int64, bool, e
 	}
 	return 0, false, nil
 }
-func (m *memStore) SetGroup(_ context.Context, g Group) error { m.groups[g.CourtyardID] = g; return nil }
+func (m *memStore) SetGroup(_ context.Context, g Group) error {
+	m.groups[g.CourtyardID] = g
+	return nil
+}
 func (m *memStore) AddOpen(_ context.Context, n, u int64, _ time.Time) (bool, error) {
 	k := [2]int64{n, u}
 	if m.opens[k] {
@@ -79,7 +82,10 @@ func (plainDecrypter) ShareGroup(key, enc, _ string) (string, time.Time, error) 
 
 type auditLog struct{ recs []audit.Record }
 
-func (a *auditLog) Append(_ context.Context, r audit.Record) error { a.recs = append(a.recs, r); return nil }
+func (a *auditLog) Append(_ context.Context, r audit.Record) error {
+	a.recs = append(a.recs, r)
+	return nil
+}
 
 func TestLinkAndOpen(t *testing.T) {
 	st := &memStore{groups: map[int64]Group{}, opens: map[[2]int64]bool{}}
