@@ -27,6 +27,7 @@ import (
 	"github.com/louyuan/louyuan/internal/petition"
 	"github.com/louyuan/louyuan/internal/redisstore"
 	"github.com/louyuan/louyuan/internal/roster"
+	"github.com/louyuan/louyuan/internal/share"
 	"github.com/louyuan/louyuan/internal/sqlstore"
 	"github.com/louyuan/louyuan/internal/voting"
 	"github.com/louyuan/louyuan/internal/wechat"
@@ -53,6 +54,7 @@ type App struct {
 	Petitions *petition.Service
 	Councils  *council.Service
 	Notices   *notice.Service
+	Shares    *share.Service
 	Delivery  *notice.Worker
 	API       *api.Server
 	// Fake is the in-process fake WeChat API of the embedded default.
@@ -185,6 +187,9 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 		a.Fake = fake
 		wxCfg.AppID, wxCfg.AppSecret, wxCfg.BaseURL = demoAppID, demoSecret, url
 		log.Info("no LOUYUAN_WECHAT_APPID: using the built-in fake WeChat API", "url", url)
+		if err := writeFakeURL(cfg.DataDir, url); err != nil {
+			return nil, fmt.Errorf("write the fake WeChat API's URL: %w", err)
+		}
 	} else if cfg.WeChat.Secret == "" {
 		return nil, errors.New("LOUYUAN_WECHAT_SECRET must be set in the environment when LOUYUAN_WECHAT_APPID is")
 	}
@@ -259,9 +264,11 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 		return nil, err
 	}
 	a.Councils.SetNotifier(notifier{a.Notices})
+	a.Shares = share.NewService(sqlstore.NewShares(a.DB), shareDecrypter{wx}, a.Audit, log)
 	a.Phones = phones
 	a.API = &api.Server{
 		Identity: a.Identity, Roster: a.Roster, Files: a.Files, Voting: a.Voting, Petitions: a.Petitions, Notices: a.Notices, Councils: a.Councils, Log: log,
+		Shares: a.Shares,
 		Phones: phones, VotingExport: sqlstore.NewVoting(a.DB), PetitionExport: sqlstore.NewPetitions(a.DB),
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 		MaxBody:        cfg.HTTP.MaxBodyBytes, MaxUpload: cfg.HTTP.MaxUploadBytes, Collectors: []prometheus.Collector{batchSize, batchWait, batchTook},

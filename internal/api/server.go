@@ -24,6 +24,7 @@ import (
 	"github.com/louyuan/louyuan/internal/notice"
 	"github.com/louyuan/louyuan/internal/petition"
 	"github.com/louyuan/louyuan/internal/roster"
+	"github.com/louyuan/louyuan/internal/share"
 	"github.com/louyuan/louyuan/internal/voting"
 )
 
@@ -45,6 +46,7 @@ type Server struct {
 	Petitions *petition.Service
 	Notices   *notice.Service
 	Councils  *council.Service
+	Shares    *share.Service
 	// Phones opens encrypted phones for exports with the permission.
 	Phones         interface{ Open([]byte) (string, error) }
 	VotingExport   voting.ExportStore
@@ -196,6 +198,9 @@ func (s *Server) Handler() http.Handler {
 	a.GET("/me/notices/unread", s.myUnreadNotices)
 	a.GET("/me/subscriptions", s.mySubscriptions)
 	a.POST("/me/subscriptions", small, s.subscribe)
+	a.GET("/courtyards/:id/wechat-group", s.weChatGroup)
+	a.POST("/courtyards/:id/wechat-group", small, s.linkWeChatGroup)
+	a.POST("/notices/:id/opens", small, s.openFromGroup)
 	a.GET("/motions/:id/results.xlsx", s.exportResults("xlsx"))
 	a.GET("/motions/:id/results.csv", s.exportResults("csv"))
 	s.councilRoutes(a, small)

@@ -219,6 +219,9 @@ type Report struct {
 	States     map[string]int `json:"states"`
 	Failures   []Failure      `json:"failures"`
 	Readers    []Reader       `json:"readers"`
+	// GroupOpens counts the people who opened the notice from its
+	// courtyard's linked WeChat group (package share), each once.
+	GroupOpens int `json:"group_opens"`
 }
 
 // Failure is a delivery that did not go out, and why.

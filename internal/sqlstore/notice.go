@@ -640,6 +640,11 @@ WHERE d.notice_id = ? ORDER BY d.id`, noticeID).Scan(&rows).Error
 			r.Failures = append(r.Failures, f)
 		}
 	}
+	var opens int64
+	if err := s.db.conn(ctx).Table("notice_group_opens").Where("notice_id = ?", noticeID).Count(&opens).Error; err != nil {
+		return notice.Report{}, wrap(err, "count group opens")
+	}
+	r.GroupOpens = int(opens)
 	return r, nil
 }
 

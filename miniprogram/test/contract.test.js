@@ -6,7 +6,15 @@
 // against the Go server in its embedded default (SQLite, in-process Redis,
 // fake WeChat that accepts login codes "<user>.<anything>", demo courtyard
 // with invite codes). login → bind → vote → delegate and vote as proxy →
-// sign with a drawn signature PNG → read a notice.
+// sign with a drawn signature PNG → read a notice → share a notice into a
+// group and open it from there.
+//
+// wx.getShareInfo cannot run outside WeChat: here it asks the embedded
+// server's built-in fake WeChat API, whose development-only route
+// (/louyuan-fake/share-info, URL in <data>/fake-wechat-url) encrypts the
+// share info as WeChat does, under the person's current session key. That
+// route and file exist only while the built-in fake runs (no WeChat app
+// configured), never in production.
 const fs = require('fs')
 const os = require('os')
 const net = require('net')
@@ -66,6 +74,17 @@ function realWx(user) {
     setStorageSync: (k, v) => storage.set(k, v),
     removeStorageSync: k => storage.delete(k),
     login: o => cb(o, Promise.resolve({ code: `${user}.${Date.now()}.${n++}` })),
+    // a share ticket here is "ticket:<group name>"; the fake encrypts that group's openGId
+    getShareInfo: o => cb(o, (async () => {
+      const fakeUrl = fs.readFileSync(path.join(dir, 'data', 'fake-wechat-url'), 'utf8').trim()
+      const res = await fetch(fakeUrl + '/louyuan-fake/share-info', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ handle: user, group: String(o.shareTicket).replace(/^ticket:/, '') }),
+      })
+      const body = await res.json()
+      if (!res.ok) throw new Error(body.errMsg)
+      return body
+    })()),
     request: o => cb(o, (async () => {
       const res = await fetch(o.url, { method: o.method, headers: o.header, body: o.data === undefined || o.method === 'GET' ? undefined : JSON.stringify(o.data) })
       return { statusCode: res.status, data: await parse(res), header: Object.fromEntries(res.headers) }
@@ -83,12 +102,12 @@ function realWx(user) {
 // Each person gets their own instance of utils/api.js and their own wx.
 function person(user) {
   const wx = realWx(user)
-  let api
-  jest.isolateModules(() => { api = require('../utils/api') })
+  let api, share
+  jest.isolateModules(() => { api = require('../utils/api'); share = require('../utils/share') })
   api.config = Object.assign({}, api.config, { apiBase: baseUrl })
-  return { user, wx, api }
+  return { user, wx, api, share }
 }
-async function as(p, fn) { global.wx = p.wx; return fn(p.api) }
+async function as(p, fn) { global.wx = p.wx; return fn(p.api, p.share) }
 
 // A "hand-drawn" signature: a white 240×80 PNG with a dark wavy stroke.
 function signaturePng() {
@@ -114,7 +133,7 @@ function signaturePng() {
 
 const iso = ms => new Date(Date.now() + ms).toISOString().replace(/\.\d+Z$/, 'Z')
 
-test('login → bind → vote → delegate and vote as proxy → sign → read a notice', async () => {
+test('login → bind → vote → delegate and vote as proxy → sign → read a notice → share it into a group and open it from there', async () => {
   const invites = fs.readFileSync(path.join(dir, 'data', 'demo-invites.tsv'), 'utf8').trim().split('\n').slice(1).map(l => l.split('\t'))
   const wang = person('wang'), zhao = person('zhao'), chair = person('lizhang')
 
@@ -201,6 +220,25 @@ test('login → bind → vote → delegate and vote as proxy → sign → read a
   const report = await as(chair, api => api.noticeReport(n.id))
   expect(report.read).toBeGreaterThanOrEqual(1)
   expect(report.readers.map(x => x.user_id)).toContain(me.id)
+
+  // share the notice into the courtyard's WeChat group: the chair's card (the
+  // notice page's onShareAppMessage, with a share ticket) is opened from the
+  // group; the chair links the group, wang opens the notice from it
+  const ticket = 'ticket:铝厂小区业主群'
+  expect((await as(chair, api => api.weChatGroup(1))).linked).toBe(false)
+  const g = await as(chair, (api, share) => share.linkGroup(1, ticket))
+  expect(g).toMatchObject({ courtyard_id: 1, linked: true, changed: true })
+  expect(JSON.stringify(g)).not.toMatch(/tG[\w-]{26}/) // the openGId stays on the server
+  expect(await as(wang, (api, share) => share.countOpen(n.id, ticket))).toEqual({ counted: true })
+  expect(await as(wang, (api, share) => share.countOpen(n.id, ticket))).toEqual({ counted: false })
+  expect((await as(chair, api => api.noticeReport(n.id))).group_opens).toBe(1)
+  // from another group: not counted, and reading is not blocked
+  expect(await as(wang, (api, share) => share.countOpen(n.id, 'ticket:广场舞群'))).toBe(null)
+  // zhao logs in on a second phone (WeChat gives a new session key): the
+  // first phone's share info no longer decrypts, so it logs in again and retries
+  await as(person('zhao'), api => api.me())
+  expect(await as(zhao, (api, share) => share.countOpen(n.id, ticket))).toEqual({ counted: true })
+  expect((await as(chair, api => api.noticeReport(n.id))).group_opens).toBe(2)
 
   // council: turnout by unit
   const t = await as(chair, api => api.turnout(m.id))

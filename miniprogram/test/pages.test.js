@@ -317,6 +317,103 @@ describe.each(['callback', 'promise'])('wx in %s style', style => {
     expect(text(p)).toContain('没开微信提醒')
   })
 
+  test('notice detail opened from a group card: the share info goes to the server, which counts the open', async () => {
+    const n = fx('notice_view')
+    const wx = useWx(Object.assign(base(), {
+      'GET /api/v1/notices/2': n, 'POST /api/v1/notices/2/read': { __status: 204 },
+      'POST /api/v1/notices/2/opens': { counted: true },
+    }), style)
+    wx.__enter = { scene: 1044, path: 'pages/notice/detail', query: { id: '2' }, shareTicket: 'TICKET-1' }
+    const p = await openPage('pages/notice/detail', { id: '2' })
+    expect(text(p)).toContain('您收到一项投票委托')
+    expect(wx.__calls.find(c => c.name === 'getShareInfo').opts.shareTicket).toBe('TICKET-1')
+    expect(wx.bodyOf('POST /api/v1/notices/2/opens')).toEqual({ encrypted_data: 'ENC', iv: 'IV' })
+    expect(wx.__calls.find(c => c.name === 'showShareMenu').opts.withShareTicket).toBe(true)
+  })
+
+  test('notice detail from a group: stale share info is fetched again after a new login; a refusal never blocks reading', async () => {
+    const n = fx('notice_view')
+    let tries = 0
+    const wx = useWx(Object.assign(base(), {
+      'GET /api/v1/notices/2': n, 'POST /api/v1/notices/2/read': { __status: 204 },
+      'POST /api/v1/notices/2/opens': body => (++tries === 1
+        ? { __status: 400, body: { error: { code: 'share_data_invalid', message: '没能识别这个微信群' } } }
+        : { counted: body.encrypted_data === 'ENC-2' }),
+    }), style)
+    let made = 0
+    wx.__shareInfo = () => ({ errMsg: 'getShareInfo:ok', encryptedData: `ENC-${++made}`, iv: 'IV' })
+    wx.__enter = { scene: 1044, shareTicket: 'TICKET-1' }
+    let p = await openPage('pages/notice/detail', { id: '2' })
+    await flush()
+    expect(wx.requests().filter(r => r === 'POST /api/v1/auth/wechat/login')).toHaveLength(1)
+    expect(wx.bodyOf('POST /api/v1/notices/2/opens')).toEqual({ encrypted_data: 'ENC-2', iv: 'IV' })
+    expect(wx.__modals).toEqual([])
+
+    wx.__routes['POST /api/v1/notices/2/opens'] = { __status: 400, body: { error: { code: 'group_not_linked', message: '本楼院还没有关联微信群' } } }
+    p = await openPage('pages/notice/detail', { id: '2' })
+    expect(text(p)).toContain('您收到一项投票委托')
+    expect(wx.__modals).toEqual([])
+  })
+
+  test('notice detail opened normally asks for no share info', async () => {
+    const wx = useWx(Object.assign(base(), { 'GET /api/v1/notices/2': fx('notice_view'), 'POST /api/v1/notices/2/read': { __status: 204 } }), style)
+    await openPage('pages/notice/detail', { id: '2' })
+    expect(wx.__calls.some(c => c.name === 'getShareInfo')).toBe(false)
+    expect(wx.requests()).not.toContain('POST /api/v1/notices/2/opens')
+  })
+
+  test('council home opened from a group card: link the group; the report counts opens from it', async () => {
+    const wx = useWx(Object.assign(base(), {
+      'GET /api/v1/me': CHAIR,
+      'GET /api/v1/courtyards/1/motions': fx('court_motions'), 'GET /api/v1/courtyards/1/notices': fx('court_notices'),
+      'GET /api/v1/courtyards/1/wechat-group': { courtyard_id: 1, linked: false },
+      'POST /api/v1/courtyards/1/wechat-group': { courtyard_id: 1, linked: true, linked_by: 'user:1', linked_at: '2026-12-07T12:55:26Z', changed: true },
+      'GET /api/v1/notices/4/report': fx('notice_report'),
+    }), style)
+    wx.__enter = { scene: 1044, shareTicket: 'TICKET-G' }
+    const p = await openPage('pages/council/index', { courtyard: '1' })
+    expect(text(p)).toContain('还没有关联楼院微信群')
+    expect(text(p)).toContain('您是从微信群里打开的小程序')
+    await tap(p, '关联本群')
+    await flush()
+    expect(wx.__calls.find(c => c.name === 'getShareInfo').opts.shareTicket).toBe('TICKET-G')
+    expect(wx.bodyOf('POST /api/v1/courtyards/1/wechat-group')).toEqual({ encrypted_data: 'ENC', iv: 'IV' })
+    expect(text(p)).toContain('✓ 已把这个群关联为本楼院的微信群')
+    expect(text(p)).toContain('已关联楼院微信群（2026年12月7日')
+    expect(text(p)).not.toContain('关联本群')
+
+    const r = await openPage('pages/council/notice-report', { id: '4' })
+    expect(text(r)).toContain('从楼院微信群打开过的：1 人')
+  })
+
+  test('council home outside a group explains how to link; a refusal is shown in the server\'s words', async () => {
+    const routes = Object.assign(base(), {
+      'GET /api/v1/courtyards/1/motions': fx('court_motions'), 'GET /api/v1/courtyards/1/notices': fx('court_notices'),
+      'GET /api/v1/courtyards/1/wechat-group': { courtyard_id: 1, linked: false },
+      'POST /api/v1/courtyards/1/wechat-group': { __status: 409, body: { error: { code: 'wechat_group_taken', message: '这个微信群已关联到另一个楼院' } } },
+    })
+    let wx = useWx(routes, style)
+    let p = await openPage('pages/council/index', { courtyard: '1' })
+    expect(text(p)).toContain('关联方法：把一条通知转发到楼院微信群')
+    expect(text(p).split('关联本群').length - 1).toBe(1) // the hint's words, no button
+    wx = useWx(routes, style)
+    wx.__enter = { scene: 1044, shareTicket: 'TICKET-G' }
+    p = await openPage('pages/council/index', { courtyard: '1' })
+    await tap(p, '关联本群')
+    await flush()
+    expect(wx.__modals.map(m => m.content)).toEqual(['这个微信群已关联到另一个楼院'])
+  })
+
+  test('motion detail and a new notice share cards with a share ticket', async () => {
+    const wx = useWx(base(), style)
+    const m = await openPage('pages/motion/detail', { id: '1' })
+    expect(m.instance.onShareAppMessage().path).toBe('/pages/motion/detail?id=1')
+    const nn = await openPage('pages/council/notice-new', { courtyard: '1' })
+    expect(nn.instance.onShareAppMessage().title).toBe('楼院通知')
+    const menus = wx.__calls.filter(c => c.name === 'showShareMenu').map(c => c.opts.withShareTicket)
+    expect(menus).toEqual([true, true])
+  })
+
   test('council: turnout by building and unit lists who has not voted', async () => {
     useWx(Object.assign(base(), { 'GET /api/v1/motions/1/turnout': fx('turnout') }), style)
     const p = await openPage('pages/council/turnout', { id: '1' })

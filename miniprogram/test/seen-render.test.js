@@ -68,6 +68,7 @@ const base = () => ({
   'GET /api/v1/receipts/6FKNWR66HFYC': fx('receipt'),
   'GET /api/v1/courtyards/1/motions': fx('court_motions'),
   'GET /api/v1/courtyards/1/notices': fx('court_notices'),
+  'GET /api/v1/courtyards/1/wechat-group': { courtyard_id: 1, linked: false },
   'GET /api/v1/notices/4/report': fx('notice_report'),
   'GET /api/v1/motions/1/turnout': fx('turnout'),
   'POST /api/v1/notices/preview': { recipients: 56 },
@@ -122,4 +123,8 @@ test('render states after taps: vote confirmation, receipt checked, error', asyn
   await tap(p, '下一步：确认发送')
   await flush()
   save('council-notice-confirm', p)
+  const wx = useWx(base())
+  wx.__enter = { scene: 1044, shareTicket: 'TICKET-G' }
+  p = await openPage('pages/council/index', { courtyard: '1' })
+  save('council-index-from-group', p)
 })

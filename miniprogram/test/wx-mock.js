@@ -75,7 +75,13 @@ function createWx({ routes = {}, style = 'callback', base = 'http://127.0.0.1:80
     canvasToTempFilePath: o => answer('canvasToTempFilePath', o, () => ({ tempFilePath: 'http://tmp/signature.png' })),
     chooseMedia: o => answer('chooseMedia', o, () => ({ tempFiles: [{ tempFilePath: 'http://tmp/paper.jpg', size: 2048 }] })),
     showShareMenu: o => answer('showShareMenu', o || {}, () => ({})),
-    getShareInfo: o => answer('getShareInfo', o, () => ({ encryptedData: 'ENC', iv: 'IV' })),
+    getShareInfo: o => answer('getShareInfo', o, () => {
+      if (self.__shareInfo) return self.__shareInfo(o)
+      return { errMsg: 'getShareInfo:ok', encryptedData: 'ENC', iv: 'IV' }
+    }),
+    // how the mini-program was entered: set __enter to { scene: 1044, shareTicket } for a group card
+    getEnterOptionsSync: () => self.__enter || { scene: 1001, path: '', query: {} },
+    getLaunchOptionsSync: () => self.__enter || { scene: 1001, path: '', query: {} },
     setClipboardData: o => answer('setClipboardData', o, () => ({})),
     getWindowInfo: () => ({ pixelRatio: 2, windowWidth: 375, windowHeight: 667, screenWidth: 375, screenHeight: 667 }),
     getAppBaseInfo: () => ({ SDKVersion: '3.6.0', language: 'zh_CN', theme: 'light' }),

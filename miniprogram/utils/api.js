@@ -224,6 +224,11 @@ module.exports = {
   sendNotice: nid => post(`/api/v1/notices/${id(nid)}/send`),
   noticeReport: nid => get(`/api/v1/notices/${id(nid)}/report`),
 
+  // the courtyard's WeChat group (see utils/share.js)
+  weChatGroup: cid => get(`/api/v1/courtyards/${id(cid)}/wechat-group`),
+  linkWeChatGroup: (cid, info) => post(`/api/v1/courtyards/${id(cid)}/wechat-group`, info),
+  openedFromGroup: (nid, info) => post(`/api/v1/notices/${id(nid)}/opens`, info),
+
   // subscribe messages
   subscriptions: () => get('/api/v1/me/subscriptions'),
   reportSubscriptions: results => post('/api/v1/me/subscriptions', { results }),

@@ -197,7 +197,11 @@ func (s *Server) serveCode2Session(r *http.Request) any {
 	if code != 0 {
 		return errorAnswer(code)
 	}
-	return sessionBody{SessionKey: newSessionKey(), UnionID: user.UnionID, OpenID: user.OpenID}
+	key := newSessionKey()
+	s.mu.Lock()
+	s.sessionKeys[user.OpenID] = key // a new login replaces the user's key, as on WeChat
+	s.mu.Unlock()
+	return sessionBody{SessionKey: key, UnionID: user.UnionID, OpenID: user.OpenID}
 }
 
 type phoneBody struct {

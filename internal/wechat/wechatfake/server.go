@@ -12,7 +12,8 @@
 //
 // Tests script failures (FailNext, FailHTTPNext, SetLatency, ExpireTokens,
 // RevokeTokens, SetSubscribeResult, SetRiskyWords, SetReviewWords) and read
-// counters (Calls, TokensIssued, Sent, SentTo).
+// counters (Calls, TokensIssued, Sent, SentTo). ShareInfo makes what
+// wx.getShareInfo gives a user's mini-program (see share.go).
 package wechatfake
 
 import (
@@ -162,6 +163,7 @@ type Server struct {
 	tokensIssued     int
 	sent             []SentMessage
 	nextMsgID        int64
+	sessionKeys      map[string]string // openid → session_key of the latest login
 
 	lifecycle sync.Mutex
 	srv       *http.Server
@@ -188,6 +190,7 @@ func New(opts ...Option) *Server {
 	mux.Handle(PathPhoneNumber, s.endpoint(PathPhoneNumber, http.MethodPost, s.servePhoneNumber))
 	mux.Handle(PathSubscribeSend, s.endpoint(PathSubscribeSend, http.MethodPost, s.serveSubscribeSend))
 	mux.Handle(PathMsgSecCheck, s.endpoint(PathMsgSecCheck, http.MethodPost, s.serveMsgSecCheck))
+	mux.HandleFunc(PathDevShareInfo, s.serveDevShareInfo)
 	s.handler = mux
 	return s
 }
@@ -271,6 +274,7 @@ func (s *Server) resetLocked() {
 	s.tokensIssued = 0
 	s.sent = nil
 	s.nextMsgID = 3_000_000_000_000_000_001
+	s.sessionKeys = make(map[string]string)
 }
 
 // SetUser scripts the user behind handle. Empty fields keep their derived

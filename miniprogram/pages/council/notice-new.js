@@ -1,5 +1,6 @@
 const api = require('../../utils/api')
 const nav = require('../../utils/nav')
+const share = require('../../utils/share')
 const pageBehavior = require('../../utils/page-behavior')
 
 // Writing a notice to the whole courtyard: the server checks the text with
@@ -10,7 +11,7 @@ Component({
   behaviors: [pageBehavior],
   data: { loading: false, courtyard: 0, title: '', body: '', confirm: false, lines: [], result: null },
   methods: {
-    onLoad(q) { this.setData({ courtyard: Number(q.courtyard) }) },
+    onLoad(q) { this.setData({ courtyard: Number(q.courtyard) }); share.enableTicket() },
     onTitle(e) { this.setData({ title: (e.detail.value || '').trim() }) },
     onBody(e) { this.setData({ body: e.detail.value || '' }) },
     targets() { return [{ scope_type: 'courtyard', scope_id: this.data.courtyard }] },

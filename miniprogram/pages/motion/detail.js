@@ -2,6 +2,7 @@ const api = require('../../utils/api')
 const fmt = require('../../utils/format')
 const nav = require('../../utils/nav')
 const subscribe = require('../../utils/subscribe')
+const share = require('../../utils/share')
 const pageBehavior = require('../../utils/page-behavior')
 
 // Motion text, the live tally with each threshold as a bar and in words,
@@ -16,7 +17,7 @@ Component({
     mine: null, held: [], choice: '', choiceLabel: '', mode: '', confirm: false, lines: [], results: [],
   },
   methods: {
-    onLoad(q) { this.setData({ id: Number(q.id) }); return this.reload() },
+    onLoad(q) { this.setData({ id: Number(q.id) }); share.enableTicket(); return this.reload() },
     reload() {
       return this.load(async () => {
         const id = this.data.id

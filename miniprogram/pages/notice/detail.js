@@ -1,19 +1,24 @@
 const api = require('../../utils/api')
 const fmt = require('../../utils/format')
 const nav = require('../../utils/nav')
+const share = require('../../utils/share')
 const pageBehavior = require('../../utils/page-behavior')
 
 // A notice: text and images; opening it sends the read receipt. A council
 // member also sees how many received it and can share it into the
-// courtyard's WeChat group.
+// courtyard's WeChat group (a card with a share ticket). Opened from a card
+// in a group, the page tells the server, which counts the open when that
+// group is the courtyard's (utils/share.js); the count never gets in the
+// way of reading.
 Component({
   behaviors: [pageBehavior],
   data: { id: 0, notice: null, images: [], readNow: false },
   methods: {
     onLoad(q) {
       this.setData({ id: Number(q.id) })
-      wx.showShareMenu && wx.showShareMenu({ withShareTicket: true, menus: ['shareAppMessage'] })
-      return this.reload()
+      share.enableTicket()
+      const counted = share.countOpen(this.data.id, share.ticket(q))
+      return Promise.all([this.reload(), counted])
     },
     reload() {
       return this.load(async () => {

@@ -1,6 +1,7 @@
 const api = require('../../utils/api')
 const fmt = require('../../utils/format')
 const nav = require('../../utils/nav')
+const share = require('../../utils/share')
 const pageBehavior = require('../../utils/page-behavior')
 
 // A petition: its text, live progress against each target (bars and
@@ -12,7 +13,7 @@ Component({
   methods: {
     onLoad(q) {
       this.setData({ id: Number(q.id) })
-      wx.showShareMenu && wx.showShareMenu({ withShareTicket: true, menus: ['shareAppMessage'] })
+      share.enableTicket()
       return this.reload()
     },
     onShow() { if (this.data.petition) this.reload() },
