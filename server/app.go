@@ -57,6 +57,7 @@ type App struct {
 	Fake    *wechatfake.Server
 	Phones  *identity.PhoneVault
 	closers []func()
+	anchors anchorPublisher
 }
 
 // Close releases everything in reverse order of opening.

@@ -225,9 +225,9 @@ func (p Problem) String() string { return fmt.Sprintf("%s #%d: %s", p.Stream, p.
 
 // Head is the last link of a stream as recorded in the head table.
 type Head struct {
-	Stream string
-	Seq    int64
-	Hash   string
+	Stream string `json:"stream"`
+	Seq    int64  `json:"seq"`
+	Hash   string `json:"hash"`
 }
 
 // Verifier checks streams entry by entry. Feed it each stream's entries in
