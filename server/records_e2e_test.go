@@ -3,13 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/louyuan/louyuan/internal/audit"
 	"github.com/louyuan/louyuan/internal/sqlstore"
@@ -165,4 +172,173 @@ func readAnchorsFile(path string) ([]audit.Anchor, error) {
 	}
 	defer f.Close()
 	return audit.ReadAnchors(f)
+}
+
+// clerkDigestCSV is what a clerk's tool does with a CSV export (README,
+// "Exports that can be checked"): the data rows are the lines after the
+// header up to the empty line before the "#校验信息" footer; each cell's
+// guard is undone (="0301" → 0301, a leading ' before = + - @ TAB CR ' is
+// dropped); cells are escaped, joined by TAB and ended by LF; SHA-256.
+func clerkDigestCSV(t *testing.T, body []byte) (digest string, footer map[string]string) {
+	t.Helper()
+	body = bytes.TrimPrefix(body, []byte("\xEF\xBB\xBF"))
+	r := csv.NewReader(bytes.NewReader(body))
+	r.FieldsPerRecord = -1
+	recs, err := r.ReadAll()
+	if err != nil {
+		t.Fatalf("parse CSV: %v", err)
+	}
+	h := sha256.New()
+	footer = map[string]string{}
+	for _, rec := range recs[1:] {
+		if rec[0] == "#校验信息" {
+			footer[rec[1]] = rec[2]
+			continue
+		}
+		for i, f := range rec {
+			if in, ok := strings.CutPrefix(f, `="`); ok && strings.HasSuffix(in, `"`) {
+				f = strings.TrimSuffix(in, `"`)
+			} else if len(f) > 1 && f[0] == '\'' && strings.ContainsRune("=+-@\t\r'", rune(f[1])) {
+				f = f[1:]
+			}
+			if i > 0 {
+				h.Write([]byte{'\t'})
+			}
+			h.Write([]byte(clerkEscape(f)))
+		}
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil)), footer
+}
+
+// clerkDigestXLSX does the same with the data sheets of a workbook: rows
+// from the third (after the title and the header), cells as shown.
+func clerkDigestXLSX(t *testing.T, body []byte, sheets ...string) (digest string, footer map[string]string) {
+	t.Helper()
+	f, err := excelize.OpenReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("open XLSX: %v", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	for _, sh := range sheets {
+		rows, err := f.GetRows(sh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := f.GetCols(sh)
+		for _, row := range rows[min(2, len(rows)):] {
+			for i := 0; i < len(cols); i++ {
+				if i > 0 {
+					h.Write([]byte{'\t'})
+				}
+				if i < len(row) {
+					h.Write([]byte(clerkEscape(row[i])))
+				}
+			}
+			h.Write([]byte{'\n'})
+		}
+	}
+	footer = map[string]string{}
+	rows, err := f.GetRows("校验信息")
+	if err != nil {
+		t.Fatalf("no 校验信息 sheet: %v", err)
+	}
+	for _, r := range rows {
+		if len(r) == 2 {
+			footer[r[0]] = r[1]
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), footer
+}
+
+func clerkEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`).Replace(s)
+}
+
+// auditDigests lists the digests of a courtyard's export entries of action.
+func auditDigests(t *testing.T, dataDir, action string) []string {
+	t.Helper()
+	db, err := sqlstore.Open(context.Background(), "sqlite:"+filepath.Join(dataDir, "louyuan.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var details []string
+	if err := db.Raw("SELECT detail FROM audit_log WHERE action = ? ORDER BY id", action).Scan(&details).Error; err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, d := range details {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(d), &m); err != nil {
+			t.Fatal(err)
+		}
+		if s, ok := m["digest"].(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// TestExportsCanBeChecked: each export carries what it is and a digest of
+// its rows; the export's audit entry holds the same digest; a clerk
+// recomputes it from the file; one changed byte gives another digest.
+func TestExportsCanBeChecked(t *testing.T) {
+	cfg := vtConfig(e2eEmbeddedConfig(t))
+	s := e2eStart(t, cfg)
+	env := vtSetup(t, s)
+
+	pt := env.createPetition(t, map[string]any{})
+	base := fmt.Sprintf("/api/v1/petitions/%d", pt.ID)
+	e2eWant(t, s.call(t, "POST", base+"/publish", env.staff, nil), http.StatusOK)
+	for _, rep := range env.reps[:3] {
+		e2eWant(t, s.call(t, "POST", base+"/signatures", rep.token, map[string]any{"household_id": rep.householdID, "real_name": "张三"}), http.StatusCreated)
+	}
+
+	r := s.call(t, "GET", base+"/export.csv?list=signed", env.staff, nil)
+	e2eWant(t, r, http.StatusOK)
+	csvBody := r.Body
+	got, footer := clerkDigestCSV(t, csvBody)
+	if footer["摘要"] != got || footer["数据行数"] != "3" || !strings.Contains(footer["对象"], fmt.Sprintf("联名 #%d", pt.ID)) || footer["生成时间"] == "" || footer["范围"] == "" {
+		t.Errorf("CSV footer %v; clerk's digest %s", footer, got)
+	}
+	// Room numbers stay text in Excel and WPS.
+	if !bytes.Contains(csvBody, []byte(`"=""101"""`)) {
+		t.Errorf("CSV room numbers are not written as =\"101\": %s", csvBody)
+	}
+
+	r = s.call(t, "GET", base+"/export.xlsx", env.staff, nil)
+	e2eWant(t, r, http.StatusOK)
+	xlsxDigest, xfooter := clerkDigestXLSX(t, r.Body, "已签名", "未签名")
+	if xfooter["摘要"] != xlsxDigest || xfooter["数据行数（已签名）"] != "3" || xfooter["数据行数（未签名）"] != "53" {
+		t.Errorf("XLSX 校验信息 %v; clerk's digest %s", xfooter, xlsxDigest)
+	}
+	if ds := auditDigests(t, cfg.DataDir, "export.signatures"); len(ds) != 2 || ds[0] != got || ds[1] != xlsxDigest {
+		t.Errorf("audit digests of the signature exports %v; want [%s %s]", ds, got, xlsxDigest)
+	}
+
+	// A changed byte in a data row: the clerk's digest no longer matches.
+	changed := bytes.Replace(csvBody, []byte("张三"), []byte("张王"), 1)
+	if d, _ := clerkDigestCSV(t, changed); d == got {
+		t.Errorf("a changed name gives the same digest")
+	}
+
+	// Results of a named motion, CSV and XLSX.
+	m := env.openMotion(t, map[string]any{"rule": "ordinary"}, time.Hour)
+	for _, rep := range env.reps[:4] {
+		e2eWant(t, s.call(t, "POST", fmt.Sprintf("/api/v1/motions/%d/ballots", m.ID), rep.token, map[string]any{"household_id": rep.householdID, "options": []string{"agree"}}), http.StatusCreated)
+	}
+	r = s.call(t, "GET", fmt.Sprintf("/api/v1/motions/%d/results.csv", m.ID), env.staff, nil)
+	e2eWant(t, r, http.StatusOK)
+	resCSV, rfooter := clerkDigestCSV(t, r.Body)
+	r = s.call(t, "GET", fmt.Sprintf("/api/v1/motions/%d/results.xlsx", m.ID), env.staff, nil)
+	e2eWant(t, r, http.StatusOK)
+	resXLSX, _ := clerkDigestXLSX(t, r.Body, "逐户明细")
+	if rfooter["摘要"] != resCSV || rfooter["数据行数"] != "56" {
+		t.Errorf("results CSV footer %v, clerk's digest %s", rfooter, resCSV)
+	}
+	if ds := auditDigests(t, cfg.DataDir, "export.results"); len(ds) != 2 || ds[0] != resCSV || ds[1] != resXLSX {
+		t.Errorf("audit digests of the results exports %v; want [%s %s]", ds, resCSV, resXLSX)
+	}
 }
