@@ -228,6 +228,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 		checkOpenID = a.Fake.User("louyuan-operator").OpenID
 	}
 	a.Petitions = petition.NewService(sqlstore.NewPetitions(a.DB), contentCheck{wx, checkOpenID, log}, a.Audit, log)
+	a.Petitions.SetCostTables(sqlstore.NewPetitions(a.DB))
 	calendar, err := loadCalendar(cfg.Calendar.HolidaysFile, time.Now(), log)
 	if err != nil {
 		return nil, err

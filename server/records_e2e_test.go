@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/louyuan/louyuan/internal/audit"
+	"github.com/louyuan/louyuan/internal/louyuan"
 	"github.com/louyuan/louyuan/internal/sqlstore"
 )
 
@@ -341,4 +343,127 @@ func TestExportsCanBeChecked(t *testing.T) {
 	if ds := auditDigests(t, cfg.DataDir, "export.results"); len(ds) != 2 || ds[0] != resCSV || ds[1] != resXLSX {
 		t.Errorf("audit digests of the results exports %v; want [%s %s]", ds, resCSV, resXLSX)
 	}
+}
+
+type costTableVersion struct {
+	ID      int64 `json:"id"`
+	Version int   `json:"version"`
+	Latest  bool  `json:"latest"`
+	Rows    []struct {
+		HouseholdID int64  `json:"household_id"`
+		Area        string `json:"area"`
+		ShareFen    int64  `json:"share_fen"`
+	} `json:"rows"`
+	Changes []struct {
+		HouseholdID int64  `json:"household_id"`
+		Field       string `json:"field"`
+		Old, New    string
+		Text        string `json:"text"`
+	} `json:"changes"`
+	Pledges []struct {
+		HouseholdID int64 `json:"household_id"`
+		PledgeFen   int64 `json:"pledge_fen"`
+	} `json:"pledges"`
+}
+
+func (v costTableVersion) share(household int64) int64 {
+	for _, r := range v.Rows {
+		if r.HouseholdID == household {
+			return r.ShareFen
+		}
+	}
+	return -1
+}
+
+// TestCostTablesAreFrozen: a unit's cost table is frozen when the petition
+// is published; a roster edit after pledges moves neither the published
+// table nor the pledges; a new version is a new table with the differences
+// listed, and the pledges stay with the old one.
+func TestCostTablesAreFrozen(t *testing.T) {
+	cfg := vtConfig(e2eEmbeddedConfig(t))
+	s := e2eStart(t, cfg)
+	env := vtSetup(t, s)
+
+	pt := env.createPetition(t, map[string]any{"cost_sharing": true})
+	base := fmt.Sprintf("/api/v1/petitions/%d", pt.ID)
+	e2eWant(t, s.call(t, "PUT", base+"/cost-plan", env.staff, map[string]any{"unit_id": 1, "total_fen": 45000000,
+		"coefficients": map[string]int64{"1": 0, "2": 0, "3": 600, "4": 800, "5": 1000, "6": 1200, "7": 1400}}), http.StatusOK)
+	e2eWant(t, s.call(t, "POST", base+"/publish", env.staff, nil), http.StatusOK)
+
+	versions := func(token string) []costTableVersion {
+		t.Helper()
+		r := s.call(t, "GET", base+"/cost-tables?unit_id=1", token, nil)
+		e2eWant(t, r, http.StatusOK)
+		var out struct {
+			Versions []costTableVersion `json:"versions"`
+		}
+		r.decode(t, &out)
+		return out.Versions
+	}
+	v := versions(env.staff)
+	if len(v) != 1 || v[0].Version != 1 || !v[0].Latest || len(v[0].Rows) == 0 {
+		t.Fatalf("after publishing: %+v; want version 1 frozen", v)
+	}
+	v1 := v[0]
+
+	// Two households of unit 1 pledge their shares.
+	var unit1 []e2eHousehold
+	for _, h := range env.households {
+		if h.Building+h.Unit == "1号楼1单元" {
+			unit1 = append(unit1, h)
+		}
+	}
+	top, other := unit1[len(unit1)-1], unit1[len(unit1)-2]
+	for _, h := range []e2eHousehold{top, other} {
+		rep := env.byHouse[h.ID]
+		e2eWant(t, s.call(t, "POST", base+"/signatures", rep.token, map[string]any{"household_id": h.ID, "real_name": "张三", "pledge_fen": v1.share(h.ID)}), http.StatusCreated)
+	}
+
+	// The roster is edited: the top household's area grows by 10 m².
+	area, err := louyuan.ParseArea(top.Area)
+	if err != nil || len(top.Owners) != 1 {
+		t.Fatalf("top household %+v: %v", top, err)
+	}
+	file := e2eXLSX(t, [][]any{e2eRosterHeader, {top.Building, top.Unit, top.Room, top.Floor, (area + 1000).String(), top.Owners[0]}})
+	e2eWant(t, s.call(t, "POST", "/api/v1/courtyards/1/roster", env.staff, e2eMultipart{Field: "file", FileName: "名册.xlsx", Data: file}), http.StatusOK)
+
+	// The published table, the residents' shares and the pledges do not move.
+	v = versions(env.byHouse[top.ID].token)
+	if len(v) != 1 || !reflect.DeepEqual(v[0].Rows, v1.Rows) {
+		t.Fatalf("after the roster edit the published table moved: %+v", v)
+	}
+	if len(v[0].Pledges) != 2 || v[0].Pledges[0].PledgeFen+v[0].Pledges[1].PledgeFen != v1.share(top.ID)+v1.share(other.ID) {
+		t.Errorf("pledges of version 1: %+v", v[0].Pledges)
+	}
+	r := s.call(t, "GET", "/api/v1/me/petitions", env.byHouse[top.ID].token, nil)
+	var mine ptMine
+	r.decode(t, &mine)
+	for _, p := range mine.Petitions {
+		if p.Petition.ID == pt.ID && (p.ShareFen == nil || *p.ShareFen != v1.share(top.ID)) {
+			t.Errorf("the resident's share after the roster edit: %v, want the frozen %d", p.ShareFen, v1.share(top.ID))
+		}
+	}
+
+	// A new version: the differences are listed; the pledges stay with version 1.
+	r = s.call(t, "POST", base+"/cost-tables", env.staff, map[string]any{"unit_id": 1})
+	e2eWant(t, r, http.StatusCreated)
+	var v2 costTableVersion
+	r.decode(t, &v2)
+	if v2.Version != 2 || !v2.Latest || len(v2.Pledges) != 0 {
+		t.Errorf("version 2: %+v", v2)
+	}
+	var areaChange, shareChange bool
+	for _, c := range v2.Changes {
+		areaChange = areaChange || (c.HouseholdID == top.ID && c.Field == "area" && c.Old == area.String() && c.New == (area+1000).String() && strings.Contains(c.Text, "面积"))
+		shareChange = shareChange || (c.HouseholdID == top.ID && c.Field == "share_fen")
+	}
+	if !areaChange || !shareChange || v2.share(top.ID) <= v1.share(top.ID) {
+		t.Errorf("version 2 changes %+v; want the top household's area and share (%d → %d)", v2.Changes, v1.share(top.ID), v2.share(top.ID))
+	}
+	v = versions(env.staff)
+	if len(v) != 2 || v[0].Latest || !reflect.DeepEqual(v[0].Rows, v1.Rows) || len(v[0].Pledges) != 2 {
+		t.Errorf("version 1 after version 2: %+v", v[0])
+	}
+	e2eWantError(t, s.call(t, "POST", base+"/cost-tables", env.staff, map[string]any{"unit_id": 1}), http.StatusConflict, "cost_table_unchanged")
+	e2eWantError(t, s.call(t, "POST", base+"/cost-tables", env.byHouse[top.ID].token, map[string]any{"unit_id": 1}), http.StatusForbidden, "not_in_scope")
 }
