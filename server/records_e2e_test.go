@@ -467,3 +467,91 @@ func TestCostTablesAreFrozen(t *testing.T) {
 	e2eWantError(t, s.call(t, "POST", base+"/cost-tables", env.staff, map[string]any{"unit_id": 1}), http.StatusConflict, "cost_table_unchanged")
 	e2eWantError(t, s.call(t, "POST", base+"/cost-tables", env.byHouse[top.ID].token, map[string]any{"unit_id": 1}), http.StatusForbidden, "not_in_scope")
 }
+
+// TestPaperTrailSheet: the printable reconciliation sheet of a secret
+// motion lists households and channels (paper, electronic, both) with the
+// counting staff's signature lines, never a choice; its digest is audited.
+func TestPaperTrailSheet(t *testing.T) {
+	cfg := vtConfig(e2eEmbeddedConfig(t))
+	s := e2eStart(t, cfg)
+	env := vtSetup(t, s)
+	m := env.openMotion(t, map[string]any{"rule": "ordinary", "ballot_mode": "secret"}, time.Hour)
+	ballots := fmt.Sprintf("/api/v1/motions/%d/ballots", m.ID)
+	paper := func(household int64, option string) {
+		t.Helper()
+		photo := pdKey(t, pdUpload(t, s, env.staff, "paper_ballot", "1"))
+		e2eWant(t, s.call(t, "POST", fmt.Sprintf("/api/v1/motions/%d/paper-ballots", m.ID), env.staff,
+			map[string]any{"household_id": household, "options": []string{option}, "photo": photo}), http.StatusCreated)
+	}
+	// reps[0]: electronic only; reps[1]: paper only; reps[2]: both.
+	e2eWant(t, s.call(t, "POST", ballots, env.reps[0].token, map[string]any{"household_id": env.reps[0].householdID, "options": []string{"agree"}}), http.StatusCreated)
+	paper(env.reps[1].householdID, "oppose")
+	e2eWant(t, s.call(t, "POST", ballots, env.reps[2].token, map[string]any{"household_id": env.reps[2].householdID, "options": []string{"agree"}}), http.StatusCreated)
+	paper(env.reps[2].householdID, "abstain")
+
+	e2eWantError(t, s.call(t, "GET", fmt.Sprintf("/api/v1/motions/%d/paper-trail.xlsx", m.ID), env.reps[0].token, nil), http.StatusForbidden, "not_in_scope")
+	r := s.call(t, "GET", fmt.Sprintf("/api/v1/motions/%d/paper-trail.xlsx", m.ID), env.staff, nil)
+	e2eWant(t, r, http.StatusOK)
+	f, err := excelize.OpenReader(bytes.NewReader(r.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := f.GetRows("纸质与电子核对")
+	byRoom := map[string][]string{}
+	var all strings.Builder
+	for _, row := range rows {
+		all.WriteString(strings.Join(row, "|") + "\n")
+		if len(row) >= 3 {
+			byRoom[strings.Join(row[:3], "")] = row
+		}
+	}
+	label := func(id int64) string {
+		for _, h := range env.households {
+			if h.ID == id {
+				return h.label()
+			}
+		}
+		return ""
+	}
+	check := func(i int, paper, electronic, both string) {
+		t.Helper()
+		row := append(byRoom[label(env.reps[i].householdID)], "", "", "", "", "", "")
+		if row[3] != paper || row[4] != electronic || row[5] != both {
+			t.Errorf("household %d: row %q; want 纸质 %q 电子 %q 两者 %q", env.reps[i].householdID, row, paper, electronic, both)
+		}
+	}
+	check(0, "", "是", "")
+	check(1, "是", "", "")
+	check(2, "是", "是", "是")
+	for _, want := range []string{"计票人（签字）", "监票人（签字）", "合计"} {
+		if !strings.Contains(all.String(), want) {
+			t.Errorf("the sheet has no %q:\n%s", want, all.String())
+		}
+	}
+	for _, leak := range []string{"同意", "反对", "弃权"} {
+		if strings.Contains(all.String(), leak) {
+			t.Errorf("the secret motion's sheet shows a choice (%q):\n%s", leak, all.String())
+		}
+	}
+	// The digest: the household rows (up to the first empty row), as a clerk recomputes it.
+	n := 2
+	for n < len(rows) && len(rows[n]) > 0 {
+		n++
+	}
+	h := sha256.New()
+	for _, row := range rows[2:n] {
+		row = append(row, make([]string, 8-len(row))...)
+		h.Write([]byte(strings.Join(row, "\t") + "\n"))
+	}
+	digest := hex.EncodeToString(h.Sum(nil))
+	seal, _ := f.GetRows("校验信息")
+	var sealDigest string
+	for _, r := range seal {
+		if len(r) == 2 && r[0] == "摘要" {
+			sealDigest = r[1]
+		}
+	}
+	if ds := auditDigests(t, cfg.DataDir, "export.paper_trail"); n-2 != 3 || sealDigest != digest || len(ds) != 1 || ds[0] != digest {
+		t.Errorf("%d household rows; digest %s, 校验信息 %s, audited %v", n-2, digest, sealDigest, ds)
+	}
+}

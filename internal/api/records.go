@@ -1,12 +1,15 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/louyuan/louyuan/internal/export"
 	"github.com/louyuan/louyuan/internal/louyuan"
+	"github.com/louyuan/louyuan/internal/voting"
 )
 
 // Records that hold up in a dispute (issue #17): frozen cost tables and
@@ -16,6 +19,24 @@ import (
 func (s *Server) recordsRoutes(a *gin.RouterGroup, small gin.HandlerFunc) {
 	a.GET("/petitions/:id/cost-tables", s.costTables)
 	a.POST("/petitions/:id/cost-tables", small, s.publishCostTable)
+	a.GET("/motions/:id/paper-trail.xlsx", s.paperTrail)
+}
+
+// paperTrail streams a motion's printable reconciliation sheet.
+func (s *Server) paperTrail(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	d := &download{c: c, ctype: xlsxType}
+	ctx, att := sealed(c)
+	err := s.Voting.PaperTrail(ctx, principal(c), id, s.VotingExport, func(m voting.Motion, rows []voting.TrailRow) error {
+		seal := &export.Seal{What: "纸质票与电子票核对表", Subject: fmt.Sprintf("表决 #%d %s", m.ID, m.Title), Scope: scopeText(m.ScopeType, m.ScopeID)}
+		defer att.take(seal)
+		d.name = fmt.Sprintf("%s核对表-%s.xlsx", m.Title, stamp())
+		return export.PaperTrailXLSX(d, m, rows, seal)
+	})
+	d.finish(err)
 }
 
 type costTableRequest struct {
