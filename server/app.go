@@ -61,6 +61,7 @@ type App struct {
 	Fake    *wechatfake.Server
 	Phones  *identity.PhoneVault
 	closers []func()
+	anchors anchorPublisher
 }
 
 // Close releases everything in reverse order of opening.
@@ -237,6 +238,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 		checkOpenID = a.Fake.User("louyuan-operator").OpenID
 	}
 	a.Petitions = petition.NewService(sqlstore.NewPetitions(a.DB), contentCheck{wx, checkOpenID, log}, a.Audit, log)
+	a.Petitions.SetCostTables(sqlstore.NewPetitions(a.DB))
 	calendar, err := loadCalendar(cfg.Calendar.HolidaysFile, time.Now(), log)
 	if err != nil {
 		return nil, err

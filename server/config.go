@@ -70,6 +70,12 @@ type Config struct {
 	Scheduler struct {
 		Interval time.Duration `yaml:"interval"`
 	} `yaml:"scheduler"`
+	Audit struct {
+		// AnchorInterval is how often every audit stream's head is
+		// published (a notice to each courtyard's council, a log line);
+		// periods start at 00:00 China time. 0 publishes nothing.
+		AnchorInterval time.Duration `yaml:"anchor_interval"`
+	} `yaml:"audit"`
 	Voting struct {
 		BatchWorkers int `yaml:"batch_workers"`
 		BatchMax     int `yaml:"batch_max"`
@@ -129,6 +135,7 @@ func defaultConfig() *Config {
 	c.Security.BcryptCost = 12
 	c.Security.LoginsPerIPMin = 120
 	c.Scheduler.Interval = 5 * time.Second
+	c.Audit.AnchorInterval = 24 * time.Hour
 	c.Voting.BatchWorkers = voting.DefaultBatching.Workers
 	c.Voting.BatchMax = voting.DefaultBatching.Max
 	c.Voting.SecretMinElectorate = voting.DefaultSecretMinElectorate
@@ -195,6 +202,7 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 		"LOUYUAN_WECHAT_TIMEOUT":          &c.WeChat.Timeout,
 		"LOUYUAN_SHUTDOWN_TIMEOUT":        &c.HTTP.ShutdownTimeout,
 		"LOUYUAN_SCHEDULER_INTERVAL":      &c.Scheduler.Interval,
+		"LOUYUAN_AUDIT_ANCHOR_INTERVAL":   &c.Audit.AnchorInterval,
 		"LOUYUAN_NOTICES_REMINDER_BEFORE": &c.Notices.ReminderBefore,
 	}
 	for name, p := range durations {

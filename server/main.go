@@ -5,7 +5,8 @@
 //	server [serve]            run the HTTP server (the default)
 //	server migrate [status]   apply (or list) database migrations
 //	server admin ...          create staff accounts, grant roles, add courtyards
-//	server audit verify       check the audit log's hash chains
+//	server audit verify       check the audit log's hash chains (-anchors FILE: against anchors)
+//	server audit anchor       print the audit anchors (every stream head, digest, MAC)
 package main
 
 import (
@@ -22,6 +23,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/louyuan/louyuan/internal/audit"
 )
 
 func main() {
@@ -41,7 +44,8 @@ commands:
   admin create-staff ...    create a staff account (server admin create-staff -h)
   admin grant ...           grant a role over a scope (server admin grant -h)
   admin add-courtyard ...   add a subdistrict/community/courtyard (server admin add-courtyard -h)
-  audit verify              verify the audit log's hash chains
+  audit verify [-anchors F] verify the audit log's hash chains (and against published anchors)
+  audit anchor [-o F]       print or write the current anchors (-published: those published so far)
   motion unseal ...         the exact count of a closed motion, for a court or a recount (audited)
 `
 
@@ -72,10 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, stdin io.
 	case "admin":
 		return adminCmd(ctx, cfg, log, rest, stdout, stderr, stdin)
 	case "audit":
-		if len(rest) != 1 || rest[0] != "verify" {
-			return errors.New("usage: server audit verify")
-		}
-		return auditVerify(ctx, cfg, log, stdout)
+		return auditCmd(ctx, cfg, log, rest, stdout, stderr)
 	case "motion":
 		return motionCmd(ctx, cfg, log, rest, stdout, stderr)
 	case "help", "-h", "--help":
@@ -194,7 +195,22 @@ func migrateCmd(ctx context.Context, cfg *Config, log *slog.Logger, args []strin
 	return nil
 }
 
-func auditVerify(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer) error {
+func auditVerify(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer, anchorsFile string) error {
+	var anchors []audit.Anchor
+	if anchorsFile != "" {
+		f, err := os.Open(anchorsFile)
+		if err != nil {
+			return err
+		}
+		anchors, err = audit.ReadAnchors(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		if len(anchors) == 0 {
+			return fmt.Errorf("%s holds no anchors", anchorsFile)
+		}
+	}
 	a, err := openStores(ctx, cfg, log, false)
 	if err != nil {
 		return err
@@ -204,11 +220,25 @@ func auditVerify(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.W
 	if err != nil {
 		return err
 	}
+	if len(anchors) > 0 {
+		ps, err := a.Audit.CheckAnchors(ctx, anchors)
+		if err != nil {
+			return err
+		}
+		problems = append(problems, ps...)
+		for _, an := range anchors {
+			fmt.Fprintf(stdout, "anchor %s %s digest %s\n", an.Scope, an.At.Format(time.RFC3339), an.Digest)
+		}
+	}
 	for _, p := range problems {
 		fmt.Fprintln(stdout, "BROKEN", p.String())
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("audit log: %d problems in %d entries", len(problems), checked)
+	}
+	if len(anchors) > 0 {
+		fmt.Fprintf(stdout, "audit log intact: %d entries verified, %d anchors hold\n", checked, len(anchors))
+		return nil
 	}
 	fmt.Fprintf(stdout, "audit log intact: %d entries verified\n", checked)
 	return nil

@@ -20,6 +20,7 @@ func runScheduler(ctx context.Context, a *App, every time.Duration) {
 		a.Voting.Tick(ctx)
 		a.Petitions.Tick(ctx)
 		a.Notices.Remind(ctx)
+		a.anchors.tick(ctx, a)
 		if n%12 == 0 {
 			// Every minute at the default interval: cheap count check.
 			a.Voting.CheckLive(ctx, false)

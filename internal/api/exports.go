@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/louyuan/louyuan/internal/audit"
 	"github.com/louyuan/louyuan/internal/export"
 	"github.com/louyuan/louyuan/internal/louyuan"
 	"github.com/louyuan/louyuan/internal/petition"
@@ -93,20 +94,22 @@ func (s *Server) exportSignatures(format string) gin.HandlerFunc {
 			return
 		}
 		d := &download{c: c, ctype: xlsxType}
-		ctx, rows := exportContexts(c)
+		ctx, rows, att := exportContexts(c)
 		err := s.Petitions.Export(ctx, principal(c), id, full, s.Phones, petitionRows{s.PetitionExport, rows},
 			func(pt petition.Petition, lists petition.Lists) error {
+				seal := &export.Seal{Subject: fmt.Sprintf("联名 #%d %s", pt.ID, pt.Title), Scope: scopeText(pt.ScopeType, pt.ScopeID)}
+				defer att.take(seal)
 				if format == "xlsx" {
-					d.name = fmt.Sprintf("%s签名名单-%s.xlsx", pt.Title, stamp())
-					return export.SignaturesXLSX(d, pt, lists.All)
+					d.name, seal.What = fmt.Sprintf("%s签名名单-%s.xlsx", pt.Title, stamp()), "签名名单（已签名、未签名）"
+					return export.SignaturesXLSXSealed(d, pt, lists.All, seal)
 				}
 				d.ctype = csvType
 				if list == "signed" {
-					d.name = fmt.Sprintf("%s已签名-%s.csv", pt.Title, stamp())
-					return export.SignaturesCSV(d, lists.Signed, true)
+					d.name, seal.What = fmt.Sprintf("%s已签名-%s.csv", pt.Title, stamp()), "签名名单（已签名）"
+					return export.SignaturesCSVSealed(d, lists.Signed, true, seal)
 				}
-				d.name = fmt.Sprintf("%s未签名-%s.csv", pt.Title, stamp())
-				return export.SignaturesCSV(d, lists.NotSigned, false)
+				d.name, seal.What = fmt.Sprintf("%s未签名-%s.csv", pt.Title, stamp()), "签名名单（未签名）"
+				return export.SignaturesCSVSealed(d, lists.NotSigned, false, seal)
 			})
 		d.finish(err)
 	}
@@ -123,15 +126,17 @@ func (s *Server) exportResults(format string) gin.HandlerFunc {
 			return
 		}
 		d := &download{c: c, ctype: xlsxType}
-		ctx, rows := exportContexts(c)
+		ctx, rows, att := exportContexts(c)
 		err := s.Voting.ExportResults(ctx, principal(c), id, full, s.Phones, resultRows{s.VotingExport, rows},
 			func(m voting.Motion, t voting.Disclosure, rows func(func(voting.ResultRow) error) error) error {
+				seal := &export.Seal{What: "表决结果", Subject: fmt.Sprintf("表决 #%d %s", m.ID, m.Title), Scope: scopeText(m.ScopeType, m.ScopeID)}
+				defer att.take(seal)
 				if format == "xlsx" {
 					d.name = fmt.Sprintf("%s表决结果-%s.xlsx", m.Title, stamp())
-					return export.ResultsXLSX(d, m, t, rows)
+					return export.ResultsXLSXSealed(d, m, t, rows, seal)
 				}
 				d.ctype, d.name = csvType, fmt.Sprintf("%s表决结果-%s.csv", m.Title, stamp())
-				return export.ResultsCSV(d, m, t, rows)
+				return export.ResultsCSVSealed(d, m, t, rows, seal)
 			})
 		d.finish(err)
 	}
@@ -142,11 +147,13 @@ var _ io.Writer = (*download)(nil)
 // exportContexts splits an export's context in two. The service runs on one
 // that outlives the request, so that its audit entry ("completed": false)
 // is written even when the client hangs up mid-download: rows may already
-// have left. The rows are read on the request's own, so that the database
-// stops streaming once nobody is listening.
-func exportContexts(c *gin.Context) (service, rows context.Context) {
+// have left; it carries the attachment through which the export's seal
+// reaches that audit entry. The rows are read on the request's own, so
+// that the database stops streaming once nobody is listening.
+func exportContexts(c *gin.Context) (service, rows context.Context, att sealAttachment) {
 	rows = c.Request.Context()
-	return context.WithoutCancel(rows), rows
+	at := &audit.Attachment{}
+	return audit.WithAttachment(context.WithoutCancel(rows), at), rows, sealAttachment{at}
 }
 
 // petitionRows streams a petition's households on the request's context.
@@ -167,4 +174,24 @@ type resultRows struct {
 
 func (r resultRows) EachResult(_ context.Context, motionID int64, fn func(voting.ResultRow) error) error {
 	return r.store.EachResult(r.ctx, motionID, fn)
+}
+
+// sealAttachment hands an export's seal to the export's audit entry.
+type sealAttachment struct{ *audit.Attachment }
+
+// take records the seal's digest once the file is written (a failed
+// export has none: completed is false in its audit entry).
+func (a sealAttachment) take(s *export.Seal) {
+	if s.Digest != "" {
+		a.Detail = s.SealDetail()
+	}
+}
+
+// scopeText names a scope for an export's seal ("unit 12").
+func scopeText(scopeType string, id int64) string {
+	label := map[string]string{"courtyard": "楼院", "building": "楼栋", "unit": "单元"}[scopeType]
+	if label == "" {
+		label = scopeType
+	}
+	return fmt.Sprintf("%s #%d（%s %d）", label, id, scopeType, id)
 }

@@ -185,6 +185,7 @@ func (s *Server) Handler() http.Handler {
 	a.GET("/petitions/:id/totals", s.petitionTotals)
 	a.GET("/petitions/:id/export.xlsx", s.exportSignatures("xlsx"))
 	a.GET("/petitions/:id/export.csv", s.exportSignatures("csv"))
+	s.recordsRoutes(a, small)
 	a.POST("/notices", small, s.createNotice)
 	a.POST("/notices/preview", small, s.previewNotice)
 	a.GET("/courtyards/:id/notices", s.listNotices)

@@ -225,9 +225,9 @@ func (p Problem) String() string { return fmt.Sprintf("%s #%d: %s", p.Stream, p.
 
 // Head is the last link of a stream as recorded in the head table.
 type Head struct {
-	Stream string
-	Seq    int64
-	Hash   string
+	Stream string `json:"stream"`
+	Seq    int64  `json:"seq"`
+	Hash   string `json:"hash"`
 }
 
 // Verifier checks streams entry by entry. Feed it each stream's entries in
@@ -277,4 +277,26 @@ func (v *Verifier) Finish(heads []Head) {
 	for s, last := range v.last {
 		v.Problems = append(v.Problems, Problem{s, last.Seq, "stream has no head record"})
 	}
+}
+
+// Attachment carries what a caller learns while a change is being made —
+// an export's digest, known only once the file is written — into the audit
+// entry the service writes for that change.
+type Attachment struct{ Detail map[string]any }
+
+type attachmentKey struct{}
+
+// WithAttachment returns ctx carrying at.
+func WithAttachment(ctx context.Context, at *Attachment) context.Context {
+	return context.WithValue(ctx, attachmentKey{}, at)
+}
+
+// Attach adds the attachment's fields (if ctx carries one) to detail.
+func Attach(ctx context.Context, detail map[string]any) map[string]any {
+	if at, ok := ctx.Value(attachmentKey{}).(*Attachment); ok && at != nil {
+		for k, v := range at.Detail {
+			detail[k] = v
+		}
+	}
+	return detail
 }

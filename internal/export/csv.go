@@ -17,6 +17,13 @@ const csvFlushEvery = 256
 // writeCSV writes a BOM, the header and the rows fill produces to w, with
 // CRLF line endings, each row as it arrives.
 func writeCSV(w io.Writer, header []string, fill func(emit rowSink) error) error {
+	return writeSealedCSV(w, header, fill, nil)
+}
+
+// writeSealedCSV is writeCSV that, with a seal, digests the rows and ends
+// the file with the seal's lines.
+func writeSealedCSV(w io.Writer, header []string, fill func(emit rowSink) error, seal *Seal) error {
+	d := newDigester(seal, "")
 	if _, err := io.WriteString(w, bom); err != nil {
 		return err
 	}
@@ -28,6 +35,7 @@ func writeCSV(w io.Writer, header []string, fill func(emit rowSink) error) error
 	record := make([]string, len(header))
 	n := 0
 	err := fill(func(cells []value) error {
+		d.row(0, cells)
 		for i, v := range cells {
 			record[i] = v.csvString()
 		}
@@ -44,5 +52,9 @@ func writeCSV(w io.Writer, header []string, fill func(emit rowSink) error) error
 		return err
 	}
 	cw.Flush()
-	return cw.Error()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	d.finish()
+	return writeCSVSeal(w, seal)
 }

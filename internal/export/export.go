@@ -126,12 +126,53 @@ func ratText(r *big.Rat) string {
 // labels come from residents and rosters. Such cells get a leading
 // apostrophe, which the spreadsheet shows and does not execute. XLSX cells
 // are typed strings and need no formula guard.
+//
+// A cell that Excel and WPS would take for a number or a date — a room
+// number such as 0301 (the leading zero lost), 3/2 (read as 2 March), a
+// long digit string (turned into 1.38E+10) — is written as ="0301": the
+// spreadsheet evaluates the formula to the text itself and keeps it as
+// text. Only cells that start with a digit and hold nothing but digits,
+// spaces and . , - / : + e E % get this form, so the formula is never
+// more than a quoted literal made of those characters. (A leading tab,
+// the other common trick, stays in the cell's value and turns the cell
+// into one the formula guard must escape.)
+//
+// A cell starting with an apostrophe gets one more, so that removing the
+// guard's apostrophe always gives back the stored text.
 func csvText(s string) string {
 	s = louyuan.StripUnsafe(s)
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if s == "" {
+		return s
+	}
+	if numberLike(s) {
+		return `="` + s + `"`
+	}
+	return formulaGuard(s)
+}
+
+// formulaGuard puts an apostrophe before text that a spreadsheet would run
+// as a formula (or that starts with an apostrophe).
+func formulaGuard(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r'", rune(s[0])) {
 		return "'" + s
 	}
 	return s
+}
+
+// numberLike reports whether a spreadsheet would read s as a number, a
+// date or a time: it starts with a digit and holds only digits, spaces and
+// . , - / : + e E %.
+func numberLike(s string) bool {
+	if s[0] < '0' || s[0] > '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && !strings.ContainsRune(" .,-/:+eE%", rune(c)) {
+			return false
+		}
+	}
+	return true
 }
 
 // csvString is how a value reads in a CSV file.

@@ -333,10 +333,20 @@ func yesNo(b bool) string {
 // ballot rows must be nil, and the workbook then holds no household at all;
 // rows for a secret ballot are refused.
 func ResultsXLSX(w io.Writer, m voting.Motion, t voting.Disclosure, rows func(func(voting.ResultRow) error) error) error {
+	return ResultsXLSXSealed(w, m, t, rows, nil)
+}
+
+// ResultsXLSXSealed is ResultsXLSX with the sheet "校验信息" when seal is not
+// nil. Its digest covers the rows of "逐户明细" (a named ballot) or, with no
+// household rows, the summary's lines as ResultsCSV writes them.
+func ResultsXLSXSealed(w io.Writer, m voting.Motion, t voting.Disclosure, rows func(func(voting.ResultRow) error) error, seal *Seal) error {
 	if m.Mode == voting.ModeSecret && rows != nil {
 		return errSecretRows
 	}
 	generated := time.Now()
+	if seal != nil {
+		seal.At = generated
+	}
 	f, st, err := newWorkbook(summarySheet)
 	if err != nil {
 		return fmt.Errorf("start results workbook: %w", err)
@@ -349,11 +359,25 @@ func ResultsXLSX(w io.Writer, m voting.Motion, t voting.Disclosure, rows func(fu
 		if _, err := f.NewSheet(detailSheet); err != nil {
 			return fmt.Errorf("add sheet %s: %w", detailSheet, err)
 		}
+		d := newDigester(seal, detailSheet)
+		fill := resultRows(m, rows)
 		err := streamTable(f, st, table{sheet: detailSheet, title: m.Title + "逐户明细", columns: detailColumns},
-			generated, resultRows(m, rows))
+			generated, func(emit rowSink) error {
+				return fill(func(cells []value) error { d.row(0, cells); return emit(cells) })
+			})
 		if err != nil {
 			return err
 		}
+		d.finish()
+	} else if seal != nil {
+		d := newDigester(seal, summarySheet)
+		if err := summaryCSVRows(summarize(m, t))(func(cells []value) error { d.row(0, cells); return nil }); err != nil {
+			return err
+		}
+		d.finish()
+	}
+	if err := writeSealSheet(f, st, seal); err != nil {
+		return fmt.Errorf("write sheet %s: %w", SealSheet, err)
 	}
 	if err := writeWorkbook(f, w); err != nil {
 		return fmt.Errorf("write results workbook: %w", err)
@@ -491,14 +515,28 @@ func countValues(c countLine) []value {
 //
 // Every line has all ten fields, empty where they do not apply.
 func ResultsCSV(w io.Writer, m voting.Motion, t voting.Disclosure, rows func(func(voting.ResultRow) error) error) error {
+	return ResultsCSVSealed(w, m, t, rows, nil)
+}
+
+// ResultsCSVSealed is ResultsCSV that, with a seal, ends the file with an
+// empty line and the seal's lines ("#校验信息,key,value").
+func ResultsCSVSealed(w io.Writer, m voting.Motion, t voting.Disclosure, rows func(func(voting.ResultRow) error) error, seal *Seal) error {
 	if m.Mode == voting.ModeSecret && rows != nil {
 		return errSecretRows
 	}
-	if rows != nil {
-		return writeCSV(w, headers(detailColumns), resultRows(m, rows))
+	if seal != nil {
+		seal.At = time.Now()
 	}
-	s := summarize(m, t)
-	return writeCSV(w, summaryCSVColumns, func(emit rowSink) error {
+	if rows != nil {
+		return writeSealedCSV(w, headers(detailColumns), resultRows(m, rows), seal)
+	}
+	return writeSealedCSV(w, summaryCSVColumns, summaryCSVRows(summarize(m, t)), seal)
+}
+
+// summaryCSVRows are the lines of a results summary as ResultsCSV writes
+// them.
+func summaryCSVRows(s summary) func(emit rowSink) error {
+	return func(emit rowSink) error {
 		line := make([]value, len(summaryCSVColumns))
 		put := func(vs ...value) error {
 			clear(line)
@@ -527,5 +565,5 @@ func ResultsCSV(w io.Writer, m voting.Motion, t voting.Disclosure, rows func(fun
 			}
 		}
 		return nil
-	})
+	}
 }

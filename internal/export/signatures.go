@@ -95,7 +95,18 @@ func householdRows(rows func(func(petition.HouseholdRow) error) error, build fun
 // (HouseholdRow.Signed tells which sheet each goes to): both sheets are
 // streamed at once, so the database reads the scope once.
 func SignaturesXLSX(w io.Writer, p petition.Petition, all func(func(petition.HouseholdRow) error) error) error {
+	return SignaturesXLSXSealed(w, p, all, nil)
+}
+
+// SignaturesXLSXSealed is SignaturesXLSX with the sheet "校验信息" (what the
+// file is, row counts and the digest of the rows of both lists, see Seal),
+// when seal is not nil.
+func SignaturesXLSXSealed(w io.Writer, p petition.Petition, all func(func(petition.HouseholdRow) error) error, seal *Seal) error {
 	generated := time.Now()
+	if seal != nil {
+		seal.At = generated
+	}
+	d := newDigester(seal, signedSheet, notSignedSheet)
 	f, st, err := newWorkbook(signedSheet)
 	if err != nil {
 		return fmt.Errorf("start signature workbook: %w", err)
@@ -116,14 +127,20 @@ func SignaturesXLSX(w io.Writer, p petition.Petition, all func(func(petition.Hou
 		return all(func(r petition.HouseholdRow) error {
 			if r.Signed {
 				cells = signedCells(cells, r)
+				d.row(0, cells)
 				return emit(0, cells)
 			}
 			cells = notSignedCells(cells, r)
+			d.row(1, cells)
 			return emit(1, cells)
 		})
 	})
 	if err != nil {
 		return err
+	}
+	d.finish()
+	if err := writeSealSheet(f, st, seal); err != nil {
+		return fmt.Errorf("write sheet %s: %w", SealSheet, err)
 	}
 	if err := writeWorkbook(f, w); err != nil {
 		return fmt.Errorf("write signature workbook: %w", err)
@@ -141,9 +158,18 @@ func SignaturesXLSX(w io.Writer, p petition.Petition, all func(func(petition.Hou
 // csvText). Rows are written to w as they are read; an error of rows is
 // returned as it is, after the rows before it were written.
 func SignaturesCSV(w io.Writer, rows func(func(petition.HouseholdRow) error) error, signed bool) error {
+	return SignaturesCSVSealed(w, rows, signed, nil)
+}
+
+// SignaturesCSVSealed is SignaturesCSV that, with a seal, ends the file
+// with an empty line and the seal's lines ("#校验信息,key,value").
+func SignaturesCSVSealed(w io.Writer, rows func(func(petition.HouseholdRow) error) error, signed bool, seal *Seal) error {
 	cols, build := notSignedColumns, notSignedCells
 	if signed {
 		cols, build = signedColumns, signedCells
 	}
-	return writeCSV(w, headers(cols), householdRows(rows, build))
+	if seal != nil {
+		seal.At = time.Now()
+	}
+	return writeSealedCSV(w, headers(cols), householdRows(rows, build), seal)
 }

@@ -30,11 +30,12 @@ const (
 	KindDelegationAccepted = "delegation_accepted" // to the household's representative
 	KindDelegationRevoked  = "delegation_revoked"  // to the proxy
 	KindPetitionClosed     = "petition_closed"     // to the households that signed
+	KindAuditAnchor        = "audit_anchor"        // the audit chains' published digest, to the council
 )
 
 // Kinds lists every kind, for configuration checks.
 var Kinds = []string{KindNotice, KindMotionOpened, KindMotionReminder, KindMotionResult,
-	KindDelegationReceived, KindDelegationAccepted, KindDelegationRevoked, KindPetitionClosed}
+	KindDelegationReceived, KindDelegationAccepted, KindDelegationRevoked, KindPetitionClosed, KindAuditAnchor}
 
 // Status of a notice.
 const (

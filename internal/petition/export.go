@@ -98,8 +98,8 @@ func (s *Service) Export(ctx context.Context, p identity.Principal, id int64, fu
 	werr := write(pt, Lists{Signed: each(ListSigned), NotSigned: each(ListNotSigned), All: each(ListAll)})
 	// Recorded whether or not the export completed: rows may have left.
 	aerr := s.audit.Append(ctx, audit.Record{Stream: audit.CourtyardStream(pt.CourtyardID), Actor: p.Ref(), Action: "export.signatures",
-		Object: ref("petition", pt.ID), Detail: map[string]any{"signed_rows": counts[true], "not_signed_rows": counts[false],
-			"full_phones": fullPhones, "completed": werr == nil}})
+		Object: ref("petition", pt.ID), Detail: audit.Attach(ctx, map[string]any{"signed_rows": counts[true], "not_signed_rows": counts[false],
+			"full_phones": fullPhones, "completed": werr == nil})})
 	if werr != nil {
 		return werr
 	}

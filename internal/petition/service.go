@@ -174,6 +174,7 @@ type Service struct {
 	audit   audit.Appender
 	log     *slog.Logger
 	now     func() time.Time
+	tables  CostTableStore // frozen cost tables; nil: shares follow the roster
 }
 
 // NewService wires the petition service.
@@ -308,6 +309,18 @@ func (s *Service) Publish(ctx context.Context, p identity.Principal, id int64) (
 		if err := s.store.UpdatePetition(ctx, cur, StatusDraft); err != nil {
 			return err
 		}
+		// Published to residents: each unit's cost table is frozen.
+		if cur.CostSharing {
+			plans, err := s.store.CostPlans(ctx, cur.ID)
+			if err != nil {
+				return err
+			}
+			for _, plan := range plans {
+				if _, _, err := s.freeze(ctx, cur, plan.UnitID, p.Ref()); err != nil {
+					return err
+				}
+			}
+		}
 		out = cur
 		return s.record(ctx, cur, p.Ref(), "petition.publish", map[string]any{"content_check": verdict})
 	})
@@ -398,8 +411,14 @@ func (s *Service) SetCostPlan(ctx context.Context, p identity.Principal, id int6
 		for _, r := range rs {
 			inUnit[r.HouseholdID] = true
 		}
+		// Pledges made against a frozen version stay with it; without
+		// one, they would follow the plan, which then may not change.
+		_, frozen, err := s.latestTable(ctx, id, plan.UnitID)
+		if err != nil {
+			return err
+		}
 		for _, sg := range sigs {
-			if sg.PledgeFen != nil && inUnit[sg.HouseholdID] {
+			if sg.PledgeFen != nil && inUnit[sg.HouseholdID] && !frozen {
 				return louyuan.Conflict("pledges_exist", "该单元已有住户按原分摊表认缴，不能再修改")
 			}
 		}
@@ -409,7 +428,14 @@ func (s *Service) SetCostPlan(ctx context.Context, p identity.Principal, id int6
 		if err := s.store.PutCostPlan(ctx, id, plan, p.Ref(), s.now().UTC()); err != nil {
 			return err
 		}
-		return s.record(ctx, pt, p.Ref(), "petition.cost_plan", map[string]any{"unit": plan.UnitID, "total_fen": plan.TotalFen, "coefficients": plan.Coefficients})
+		if err := s.record(ctx, pt, p.Ref(), "petition.cost_plan", map[string]any{"unit": plan.UnitID, "total_fen": plan.TotalFen, "coefficients": plan.Coefficients}); err != nil {
+			return err
+		}
+		if pt.Status == StatusOpen {
+			// Residents see it at once: a new frozen version.
+			_, _, err = s.freeze(ctx, pt, plan.UnitID, p.Ref())
+		}
+		return err
 	})
 	return shares, err
 }
@@ -428,6 +454,16 @@ func dwellings(rs []Resident) []Dwelling {
 
 // shareOf returns a household's share under its unit's plan.
 func (s *Service) shareOf(ctx context.Context, pt Petition, r Resident) (int64, bool, error) {
+	if t, ok, err := s.latestTable(ctx, pt.ID, r.UnitID); err != nil || ok {
+		// A published table is the document: its share, whatever the
+		// roster says now (a household not in it has none).
+		for _, row := range t.Rows {
+			if row.HouseholdID == r.HouseholdID {
+				return row.ShareFen, true, nil
+			}
+		}
+		return 0, false, err
+	}
 	plans, err := s.store.CostPlans(ctx, pt.ID)
 	if err != nil {
 		return 0, false, err
@@ -562,6 +598,16 @@ func (s *Service) sign(ctx context.Context, id int64, req SignRequest, channel, 
 			SignatureFile: req.SignatureFile, PaperFile: photo, PledgeFen: req.PledgeFen, SignedAt: now}
 		if err := s.store.InsertSignature(ctx, sg); err != nil {
 			return err
+		}
+		if req.PledgeFen != nil {
+			// The pledge stays attached to the version it was made against.
+			if t, ok, err := s.latestTable(ctx, pt.ID, r.UnitID); err != nil {
+				return err
+			} else if ok {
+				if err := s.tables.AttachPledge(ctx, id, req.HouseholdID, t.ID); err != nil {
+					return err
+				}
+			}
 		}
 		event := "sign"
 		if channel == ChannelPaper {

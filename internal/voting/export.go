@@ -82,7 +82,7 @@ func (s *Service) ExportResults(ctx context.Context, p identity.Principal, id in
 	}
 	werr := write(m, d, rows)
 	aerr := s.audit.Append(ctx, audit.Record{Stream: audit.CourtyardStream(m.CourtyardID), Actor: p.Ref(), Action: "export.results",
-		Object: motionRef(m.ID), Detail: map[string]any{"rows": n, "mode": m.Mode, "full_phones": fullPhones, "completed": werr == nil}})
+		Object: motionRef(m.ID), Detail: audit.Attach(ctx, map[string]any{"rows": n, "mode": m.Mode, "full_phones": fullPhones, "completed": werr == nil})})
 	if werr != nil {
 		return werr
 	}
