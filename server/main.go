@@ -6,6 +6,7 @@
 //	server migrate [status]   apply (or list) database migrations
 //	server admin ...          create staff accounts, grant roles, add courtyards
 //	server audit verify       check the audit log's hash chains
+//	server healthcheck        exit 0 when the running server's /readyz answers 200
 package main
 
 import (
@@ -42,6 +43,7 @@ commands:
   admin grant ...           grant a role over a scope (server admin grant -h)
   admin add-courtyard ...   add a subdistrict/community/courtyard (server admin add-courtyard -h)
   audit verify              verify the audit log's hash chains
+  healthcheck               GET /readyz of the running server (http.addr); exit 0 when ready, 1 otherwise
 `
 
 // run is main without the process: tests call it.
@@ -75,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, stdin io.
 			return errors.New("usage: server audit verify")
 		}
 		return auditVerify(ctx, cfg, log, stdout)
+	case "healthcheck":
+		return healthcheckCmd(ctx, cfg, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -100,6 +104,13 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 // serve runs the HTTP server until ctx ends, then drains requests for up to
 // the shutdown timeout. ready, when not nil, receives the listening address.
 func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer, ready chan<- string) error {
+	if cfg.Demo && !cfg.Embedded() {
+		// The demo writes its invite codes there (the embedded default's
+		// check is in openStores).
+		if err := checkWritableDir(cfg.DataDir, "data folder"); err != nil {
+			return err
+		}
+	}
 	a, err := buildApp(ctx, cfg, log)
 	if err != nil {
 		return err
