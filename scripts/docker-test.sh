@@ -38,6 +38,15 @@ cannot() {
   exit 0
 }
 
+# What needs no engine: no frontend fetched, the Go image pinned to go.mod's
+# release, the context filtered.
+! grep -qiE '^# *syntax *=' Dockerfile || die "Dockerfile has a '# syntax=' line: BuildKit would fetch a frontend image"
+GOVERSION=$(sed -nE 's/^go ([0-9]+\.[0-9]+\.[0-9]+)$/\1/p' go.mod)
+grep -q "^ARG GO_IMAGE=golang:$GOVERSION-" Dockerfile || die "the Dockerfile's Go image is not golang:$GOVERSION-… (go.mod says go $GOVERSION)"
+for p in .git data bin .env node_modules; do
+  grep -qxE "(\*\*/)?$p" .dockerignore || die ".dockerignore does not exclude $p"
+done
+
 [ "$(uname -s)" = Linux ] || cannot "needs Linux"
 [ "$(id -u)" = 0 ] || cannot "needs root to run its own dockerd"
 command -v go >/dev/null || die "go is not installed"
@@ -236,5 +245,5 @@ log "unwritable data folder: refused with the actionable message"
 if [ "${LOUYUAN_DOCKER_FULL:-}" = 1 ]; then
   [ -f scripts/docker-full-test.sh ] || die "LOUYUAN_DOCKER_FULL=1 but scripts/docker-full-test.sh does not exist"
   log "LOUYUAN_DOCKER_FULL=1: the multi-stage build and compose.yaml"
-  DOCKER_BIN=$DOCKER_BIN WORK=$WORK bash scripts/docker-full-test.sh
+  DOCKER_BIN=$DOCKER_BIN WORK=$WORK TAG=$TAG bash scripts/docker-full-test.sh
 fi
