@@ -75,6 +75,12 @@ func (a *App) Close() {
 // audit log; enough for migrate, admin and audit commands.
 func openStores(ctx context.Context, cfg *Config, log *slog.Logger, migrate bool) (*App, error) {
 	a := &App{cfg: cfg, log: log}
+	if cfg.Embedded() {
+		// SQLite and the development keys live there.
+		if err := checkWritableDir(cfg.DataDir, "data folder"); err != nil {
+			return nil, err
+		}
+	}
 	if err := resolveSecrets(cfg, log); err != nil {
 		return nil, err
 	}
@@ -205,6 +211,9 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 	}
 	if cfg.Files.Dir == "" {
 		cfg.Files.Dir = filepath.Join(cfg.DataDir, "files")
+	}
+	if err := checkWritableDir(cfg.Files.Dir, "file folder"); err != nil {
+		return nil, err
 	}
 	blobs, err := files.NewDir(cfg.Files.Dir)
 	if err != nil {

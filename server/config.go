@@ -100,6 +100,10 @@ type Config struct {
 		Level  string `yaml:"level"`
 		Format string `yaml:"format"`
 	} `yaml:"log"`
+
+	// DemoPassword (LOUYUAN_DEMO_PASSWORD only) is the demo staff account's
+	// password when the demo is seeded into a production database.
+	DemoPassword string `yaml:"-"`
 }
 
 // sessionSigningKey is the key that signs access tokens:
@@ -189,6 +193,7 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 		"LOUYUAN_CALENDAR_HOLIDAYS_FILE":      &c.Calendar.HolidaysFile,
 		"LOUYUAN_LOG_LEVEL":                   &c.Log.Level,
 		"LOUYUAN_LOG_FORMAT":                  &c.Log.Format,
+		"LOUYUAN_DEMO_PASSWORD":               &c.DemoPassword,
 	}
 	for name, p := range str {
 		if v, ok := lookup(name); ok {

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/louyuan/louyuan/internal/audit"
 	"github.com/louyuan/louyuan/internal/identity"
@@ -15,12 +18,47 @@ import (
 	"github.com/louyuan/louyuan/internal/sqlstore"
 )
 
-// The demo staff account. Its password is public: the demo runs only on a
-// developer's machine.
+// The demo staff account. Its password is public, so it is used only by the
+// embedded default (SQLite in the data folder, on a developer's machine).
+// Seeded into a production database (LOUYUAN_DEMO with a DSN), the account
+// gets LOUYUAN_DEMO_PASSWORD or a generated password that is printed once.
 const (
 	demoStaffUser     = "shequ"
 	demoStaffPassword = "louyuan-demo"
 )
+
+// minDemoPassword is the shortest LOUYUAN_DEMO_PASSWORD accepted for a
+// production database.
+const minDemoPassword = 12
+
+// demoPassword decides the demo staff password: the configured one, the
+// public one in the embedded default, or a fresh random one for a
+// production database. generated says that nobody else knows it yet, so it
+// must be printed (once, at seed time).
+func demoPassword(cfg *Config) (password string, generated bool, err error) {
+	p := cfg.DemoPassword
+	if cfg.Embedded() {
+		if p == "" {
+			p = demoStaffPassword
+		}
+		return p, false, nil
+	}
+	switch {
+	case p == demoStaffPassword:
+		return "", false, fmt.Errorf("LOUYUAN_DEMO_PASSWORD is the public demo password %q; with a production database choose another one "+
+			"(at least %d characters) or unset it to have one generated and printed once / 生产数据库不能使用公开的演示密码", demoStaffPassword, minDemoPassword)
+	case p != "" && utf8.RuneCountInString(p) < minDemoPassword:
+		return "", false, fmt.Errorf("LOUYUAN_DEMO_PASSWORD must be at least %d characters with a production database, "+
+			"or unset to have one generated and printed once / 演示密码至少 %d 个字符", minDemoPassword, minDemoPassword)
+	case p != "":
+		return p, false, nil
+	}
+	b := make([]byte, 15)
+	if _, err := rand.Read(b); err != nil {
+		return "", false, err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), true, nil
+}
 
 // demoOwners are the owners of the demo's 56 households, in room order.
 // 王春芬 owns two households (she counts once in the headcount; her rows
@@ -81,7 +119,11 @@ func seedDemoTx(ctx context.Context, a *App, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	staff, err := a.Identity.CreateStaff(ctx, "demo", demoStaffUser, "桐本北路社区网格员", demoStaffPassword)
+	password, generated, err := demoPassword(a.cfg)
+	if err != nil {
+		return err
+	}
+	staff, err := a.Identity.CreateStaff(ctx, "demo", demoStaffUser, "桐本北路社区网格员", password)
 	if err != nil {
 		return err
 	}
@@ -102,7 +144,7 @@ func seedDemoTx(ctx context.Context, a *App, out io.Writer) error {
 	if a.Fake == nil {
 		// A real WeChat app is configured: the demo's council members are
 		// fake WeChat users nobody could log in as.
-		a.log.Warn("demo: council members not seeded because a real WeChat app is configured; add them with `server admin grant -user ID -role council_member -scope COURTYARD`")
+		a.log.Warn("demo: council members not seeded because a real WeChat app is configured; add them with `server admin council-member -courtyard COURTYARD -user ID -seat member`")
 		councilUsers = nil
 	}
 	for _, m := range councilUsers {
@@ -132,7 +174,11 @@ func seedDemoTx(ctx context.Context, a *App, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "\n演示数据已创建 / demo courtyard seeded: 新华路街道 › 桐本北路社区 › 铝厂小区 (courtyard %d, 56 households)\n", yardID)
-	fmt.Fprintf(out, "  staff login: %s / %s (community staff of 桐本北路社区)\n", demoStaffUser, demoStaffPassword)
+	// The password goes to stdout only, here and once; it is never logged.
+	fmt.Fprintf(out, "  staff login: %s / %s (community staff of 桐本北路社区)\n", demoStaffUser, password)
+	if generated {
+		fmt.Fprintf(out, "  生成的密码只显示这一次 / this generated password is shown only now: keep it or change it\n")
+	}
 	fmt.Fprintf(out, "  council: fake WeChat users \"lizhang\" (chair) and \"lishi\" (member); log in with code \"lizhang.1\"\n")
 	fmt.Fprintf(out, "  invite codes (one per household, all in %s):\n", path)
 	for _, s := range slips[:5] {

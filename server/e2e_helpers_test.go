@@ -116,7 +116,21 @@ func e2eProductionConfig(t *testing.T, dsn, redisURL, prefix string, sec e2eSecr
 	cfg.Security.PhoneKey = append([]byte(nil), sec.PhoneKey...)
 	cfg.Security.AuditKey = []byte(sec.AuditKey)
 	cfg.Demo = true
+	// A production database never gets the public demo password.
+	cfg.DemoPassword = e2eProductionDemoPassword
 	return cfg
+}
+
+// e2eProductionDemoPassword is the demo staff password of the production-mode
+// tests (LOUYUAN_DEMO_PASSWORD); the embedded default keeps the public one.
+const e2eProductionDemoPassword = "e2e-production-demo-password"
+
+// demoPassword is the demo staff account's password on this server.
+func (s *e2eServer) demoPassword() string {
+	if s.cfg.DemoPassword != "" {
+		return s.cfg.DemoPassword
+	}
+	return demoStaffPassword
 }
 
 // e2eServer is one running server.

@@ -187,7 +187,7 @@ func e2eScenario(t *testing.T, s *e2eServer, mode e2eMode) {
 	})
 
 	gate("4_representative_change", func(t *testing.T) {
-		st.staff = s.staffLogin(t, demoStaffUser, demoStaffPassword)
+		st.staff = s.staffLogin(t, demoStaffUser, s.demoPassword())
 		if st.staff.User != nil {
 			t.Errorf("staff login answers a WeChat user: %+v", st.staff.User)
 		}
@@ -882,7 +882,7 @@ func TestE2ETwoInstances(t *testing.T) {
 	if me := b.me(t, user.AccessToken); me.ID != user.User.ID || me.Kind != "user" {
 		t.Errorf("instance B resolves A's token to %+v, want user %d", me, user.User.ID)
 	}
-	staff := b.staffLogin(t, demoStaffUser, demoStaffPassword)
+	staff := b.staffLogin(t, demoStaffUser, b.demoPassword())
 	me := a.me(t, staff.AccessToken)
 	if me.Kind != "staff" || len(me.Grants) != 1 {
 		t.Fatalf("instance A resolves B's staff token to %+v", me)
@@ -946,7 +946,7 @@ func TestE2ELimitsAndLockout(t *testing.T) {
 	cfg := e2eEmbeddedConfig(t)
 	cfg.HTTP.MaxUploadBytes = 32 << 10
 	s := e2eStart(t, cfg)
-	staff := s.staffLogin(t, demoStaffUser, demoStaffPassword)
+	staff := s.staffLogin(t, demoStaffUser, s.demoPassword())
 	me := s.me(t, staff.AccessToken)
 	if len(me.Grants) != 1 {
 		t.Fatalf("demo staff grants: %+v", me.Grants)

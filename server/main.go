@@ -7,6 +7,7 @@
 //	server admin ...          create staff accounts, grant roles, add courtyards
 //	server audit verify       check the audit log's hash chains (-anchors FILE: against anchors)
 //	server audit anchor       print the audit anchors (every stream head, digest, MAC)
+//	server healthcheck        exit 0 when the running server's /readyz answers 200
 package main
 
 import (
@@ -47,6 +48,7 @@ commands:
   audit verify [-anchors F] verify the audit log's hash chains (and against published anchors)
   audit anchor [-o F]       print or write the current anchors (-published: those published so far)
   motion unseal ...         the exact count of a closed motion, for a court or a recount (audited)
+  healthcheck               GET /readyz of the running server (http.addr); exit 0 when ready, 1 otherwise
 `
 
 // run is main without the process: tests call it.
@@ -79,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, stdin io.
 		return auditCmd(ctx, cfg, log, rest, stdout, stderr)
 	case "motion":
 		return motionCmd(ctx, cfg, log, rest, stdout, stderr)
+	case "healthcheck":
+		return healthcheckCmd(ctx, cfg, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -104,6 +108,13 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 // serve runs the HTTP server until ctx ends, then drains requests for up to
 // the shutdown timeout. ready, when not nil, receives the listening address.
 func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer, ready chan<- string) error {
+	if cfg.Demo && !cfg.Embedded() {
+		// The demo writes its invite codes there (the embedded default's
+		// check is in openStores).
+		if err := checkWritableDir(cfg.DataDir, "data folder"); err != nil {
+			return err
+		}
+	}
 	a, err := buildApp(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -488,7 +488,7 @@ func TestNoticeCrashSafety(t *testing.T) {
 	cfg.Notices.RatePerSecond = 400
 	fake := ntFake(t)
 	s := e2eStart(t, cfg)
-	staff := s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	staff := s.staffLogin(t, demoStaffUser, s.demoPassword()).AccessToken
 	const n = 2000
 	openids := ntBulk(t, cfg, fake, n, tmpl)
 	fake.SetLatency("/cgi-bin/message/subscribe/send", 20*time.Millisecond)
@@ -511,7 +511,7 @@ func TestNoticeCrashSafety(t *testing.T) {
 
 	// Restart: the sweeper finds what was left and finishes it.
 	s = e2eStart(t, cfg)
-	staff = s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	staff = s.staffLogin(t, demoStaffUser, s.demoPassword()).AccessToken
 	ntWait(t, s, staff, id, 60*time.Second, func(r ntReport) bool { return r.States[notice.StateSent] == n })
 	got := sentOf(fake, tmpl)
 	for _, o := range openids {
@@ -549,7 +549,7 @@ func TestNoticeCrashSafety(t *testing.T) {
 	}
 	a := e2eStart(t, cfg)
 	b := e2eStart(t, &cfg2)
-	staff = a.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	staff = a.staffLogin(t, demoStaffUser, a.demoPassword()).AccessToken
 	id2, _ := ntCreate(t, a, staff, yard, "第二次通知", "两台服务器同时发送。")
 	start := time.Now()
 	ntSend(t, b, staff, id2)

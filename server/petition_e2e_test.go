@@ -263,7 +263,7 @@ func TestPetitionsAndExports(t *testing.T) {
 	}
 	// A new grant shows on the next login at once (and within seconds on a
 	// token already in use: principals are cached briefly per instance).
-	staff := s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	staff := s.staffLogin(t, demoStaffUser, s.demoPassword()).AccessToken
 	e2eWant(t, s.call(t, "GET", base+"/export.csv?phones=full", staff, nil), http.StatusOK)
 }
 

@@ -48,7 +48,7 @@ func vtConfig(cfg *Config) *Config {
 func vtSetup(t *testing.T, s *e2eServer) *vtEnv {
 	t.Helper()
 	env := &vtEnv{s: s, yard: 1, byHouse: map[int64]vtRep{}}
-	env.staff = s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	env.staff = s.staffLogin(t, demoStaffUser, s.demoPassword()).AccessToken
 	env.households = s.courtyardHouseholds(t, env.staff, env.yard)
 	for i, inv := range e2eDemoInvites(t, s.cfg.DataDir) {
 		h, ok := e2eFind(env.households, inv.Building, inv.Unit, inv.Room)

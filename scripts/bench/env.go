@@ -187,6 +187,7 @@ func (b *bench) startEnvironment(ctx context.Context) error {
 		"LOUYUAN_PHONE_KEY=" + base64.StdEncoding.EncodeToString(phoneKey),
 		"LOUYUAN_AUDIT_KEY=" + hex.EncodeToString(auditKey),
 		"LOUYUAN_DEMO=true",
+		"LOUYUAN_DEMO_PASSWORD=" + demoStaffPassword,
 		fmt.Sprintf("LOUYUAN_HTTP_ADDR=127.0.0.1:%d", port),
 		fmt.Sprintf("LOUYUAN_METRICS_ADDR=127.0.0.1:%d", metricsPort),
 		"LOUYUAN_LOGINS_PER_IP_PER_MINUTE=1000000",

@@ -15,10 +15,12 @@ import (
 )
 
 // The demo seeds these (server/demo.go); the bench's setup goes through the
-// API as the demo's community staff.
+// API as the demo's community staff. On a production database the demo's
+// staff password is LOUYUAN_DEMO_PASSWORD (never the public demo password),
+// which the bench sets to this one (env.go).
 const (
 	demoStaffUser     = "shequ"
-	demoStaffPassword = "louyuan-demo"
+	demoStaffPassword = "bench-demo-staff-password"
 	demoCourtyard     = 1
 	demoCommunity     = "桐本北路社区"
 )
