@@ -24,6 +24,7 @@ import (
 	"github.com/louyuan/louyuan/internal/identity"
 	"github.com/louyuan/louyuan/internal/louyuan"
 	"github.com/louyuan/louyuan/internal/notice"
+	"github.com/louyuan/louyuan/internal/opinion"
 	"github.com/louyuan/louyuan/internal/petition"
 	"github.com/louyuan/louyuan/internal/redisstore"
 	"github.com/louyuan/louyuan/internal/roster"
@@ -53,6 +54,7 @@ type App struct {
 	Voting    *voting.Service
 	Petitions *petition.Service
 	Councils  *council.Service
+	Opinions  *opinion.Service
 	Notices   *notice.Service
 	Shares    *share.Service
 	Delivery  *notice.Worker
@@ -276,9 +278,11 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 	}
 	a.Councils.SetNotifier(notifier{a.Notices})
 	a.Shares = share.NewService(sqlstore.NewShares(a.DB), shareDecrypter{wx}, a.Audit, log)
+	a.Opinions = opinion.NewService(sqlstore.NewOpinions(a.DB), a.Voting, a.Petitions, a.Audit, log)
+	a.Opinions.SetNotifier(notifier{a.Notices})
 	a.Phones = phones
 	a.API = &api.Server{
-		Identity: a.Identity, Roster: a.Roster, Files: a.Files, Voting: a.Voting, Petitions: a.Petitions, Notices: a.Notices, Councils: a.Councils, Log: log,
+		Identity: a.Identity, Roster: a.Roster, Files: a.Files, Voting: a.Voting, Petitions: a.Petitions, Notices: a.Notices, Councils: a.Councils, Opinions: a.Opinions, Log: log,
 		Shares: a.Shares,
 		Phones: phones, VotingExport: sqlstore.NewVoting(a.DB), PetitionExport: sqlstore.NewPetitions(a.DB),
 		TrustedProxies: cfg.HTTP.TrustedProxies,

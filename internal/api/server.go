@@ -22,6 +22,7 @@ import (
 	"github.com/louyuan/louyuan/internal/files"
 	"github.com/louyuan/louyuan/internal/identity"
 	"github.com/louyuan/louyuan/internal/notice"
+	"github.com/louyuan/louyuan/internal/opinion"
 	"github.com/louyuan/louyuan/internal/petition"
 	"github.com/louyuan/louyuan/internal/roster"
 	"github.com/louyuan/louyuan/internal/share"
@@ -47,6 +48,7 @@ type Server struct {
 	Notices   *notice.Service
 	Councils  *council.Service
 	Shares    *share.Service
+	Opinions  *opinion.Service
 	// Phones opens encrypted phones for exports with the permission.
 	Phones         interface{ Open([]byte) (string, error) }
 	VotingExport   voting.ExportStore
@@ -205,6 +207,8 @@ func (s *Server) Handler() http.Handler {
 	a.GET("/motions/:id/results.xlsx", s.exportResults("xlsx"))
 	a.GET("/motions/:id/results.csv", s.exportResults("csv"))
 	s.councilRoutes(a, small)
+	s.opinionRoutes(a, small)
+	s.surveyRoutes(a, small)
 	return r
 }
 
