@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -58,6 +59,8 @@ type Server struct {
 	// MaxBody caps JSON bodies; MaxUpload caps roster and file uploads.
 	MaxBody   int64
 	MaxUpload int64
+	// Console is the staff console's built files; nil serves the embedded build.
+	Console fs.FS
 
 	rendered renderedTallies
 }
@@ -87,6 +90,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	s.consoleRoutes(r)
 	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml; charset=utf-8", openAPIDoc) })
 
 	small, upload := limitBody(s.MaxBody), limitBody(s.MaxUpload)
@@ -104,6 +108,7 @@ func (s *Server) Handler() http.Handler {
 	a.GET("/me", s.me)
 	a.POST("/me/phone", small, s.bindPhone)
 	a.GET("/me/households", s.myHouseholds)
+	a.GET("/me/courtyards", s.myCourtyards)
 	a.POST("/me/households", small, s.bindWithInvite)
 	a.POST("/households/:id/bind-requests", small, s.requestBind)
 	a.POST("/households/:id/representative-requests", small, s.requestRepresentative)
