@@ -45,3 +45,8 @@ go test -count=1 -timeout 20m "$@" ./...
 if [ -z "${LOUYUAN_SKIP_MINIPROGRAM:-}" ]; then
   bash scripts/miniprogram-test.sh
 fi
+
+# The staff web console (internal/console/); LOUYUAN_SKIP_CONSOLE=1 skips it.
+if [ -z "${LOUYUAN_SKIP_CONSOLE:-}" ]; then
+  bash scripts/console-test.sh
+fi
