@@ -8,6 +8,7 @@ import MotionDetail from './views/MotionDetail.vue'
 import Dashboard from './views/Dashboard.vue'
 import Petitions from './views/Petitions.vue'
 import Notices from './views/Notices.vue'
+import Requests from './views/Requests.vue'
 
 // One route = one view. Every view but the login needs a session; what a
 // staff member may see inside a view is decided by the server.
@@ -16,6 +17,7 @@ export const routes = [
   { path: '/', redirect: '/places' },
   { path: '/places', component: Places, meta: { title: '楼院与房屋', menu: true } },
   { path: '/roster', component: Roster, meta: { title: '名册导入', menu: true } },
+  { path: '/requests', component: Requests, meta: { title: '住户申请审核', menu: true } },
   { path: '/motions', component: Motions, meta: { title: '表决事项', menu: true } },
   { path: '/motions/:id', component: MotionDetail, meta: { title: '表决详情' } },
   { path: '/dashboard', component: Dashboard, meta: { title: '参与情况', menu: true } },

@@ -4,7 +4,7 @@
 // a fresh data folder. Each scenario is a person's task, checked by what is
 // on the screen; a screenshot of every main page lands in test-artifacts/.
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -152,6 +152,15 @@ async function main() {
       opens_at: new Date(soon).toISOString(), closes_at: new Date(soon + 7 * 86400 * 1000).toISOString(),
     })
 
+    // A resident: wang binds 1号楼1单元101 with its invite code and allows
+    // one notice message; zhao asks to bind 1号楼1单元301 as a tenant.
+    const wechat = async (who) => (await apiCall(base, null, 'POST', '/auth/wechat/login', { code: who + '.1' })).access_token
+    const wang = await wechat('wang')
+    const invite = readFileSync(join(srv.env.LOUYUAN_DATA_DIR, 'demo-invites.tsv'), 'utf8').split('\n')[1].split('\t')[3]
+    await apiCall(base, wang, 'POST', '/me/households', { invite_code: invite })
+    await apiCall(base, wang, 'POST', '/me/subscriptions', { results: { 'demo-notice': 'accept' } })
+    await apiCall(base, await wechat('zhao'), 'POST', '/households/5/bind-requests', { role: 'tenant', real_name: '赵租户', note: '租住三年' })
+
     // A notice sent to the demo courtyard, for the delivery report.
     const staff = await staffToken(base, srv.user, srv.password)
     const n = await apiCall(base, staff, 'POST', '/notices', { targets: [{ scope_type: 'courtyard', scope_id: 1 }], title: '本周六停水通知', body: '因管道检修，本周六8:00至12:00停水。' })
@@ -234,6 +243,18 @@ async function main() {
     await plain(page, 'roster')
     await shot(page, '04-roster-errors')
 
+    // --- A resident's request to bind, approved.
+    log('requests')
+    await page.click('text=住户申请审核')
+    const req = page.locator('[data-test=requests] tr', { hasText: '赵租户' })
+    await req.getByText('1号楼1单元301').waitFor()
+    await req.getByText('租户', { exact: true }).waitFor()
+    await plain(page, 'requests')
+    await shot(page, '05-requests')
+    await req.getByRole('button', { name: '同意', exact: true }).click()
+    await page.locator('.el-message').getByText('已同意').waitFor()
+    await page.locator('[data-test=requests]').getByText('暂无数据').waitFor()
+
     // --- Motions: create, publish, open.
     log('motion: create, publish, open')
     await page.click('text=表决事项')
@@ -247,7 +268,7 @@ async function main() {
       await input.press('Enter')
     }
     await page.locator('.el-dialog__title', { hasText: '新建表决' }).click()
-    await shot(page, '05-motion-create')
+    await shot(page, '06-motion-create')
     await page.click('[data-test=motion-save]')
     await page.waitForURL(/\/console\/motions\/\d+$/)
     const motionId = Number(/motions\/(\d+)$/.exec(page.url())[1])
@@ -270,6 +291,9 @@ async function main() {
     }
     await page.locator('[data-test=motion-status]').getByText('投票中').waitFor()
 
+    // wang votes in the mini-program; a paper ballot for the same household will differ.
+    await apiCall(base, wang, 'POST', `/motions/${motionId}/ballots`, { household_id: 1, options: ['agree'] })
+
     // --- Paper ballot with a photo.
     log('paper ballot')
     const pform = page.locator('[data-test=paper-form]')
@@ -282,23 +306,29 @@ async function main() {
     await page.locator('.el-message').getByText('纸质票已录入').waitFor()
     const tally = page.locator('[data-test=tally]')
     await tally.getByText('已表决房屋').waitFor()
-    await page.waitForFunction(() => document.querySelector('[data-test=tally]')?.innerText.includes('1 户'))
+    await page.waitForFunction(() => document.querySelector('[data-test=tally]')?.innerText.includes('2 户'))
     assert.ok((await page.locator('[data-test=threshold]').count()) >= 4, 'four thresholds of an ordinary motion')
     await tally.getByText('还差').first().waitFor()
     await plain(page, 'motion detail')
-    await shot(page, '06-motion-detail')
-    // A second paper ballot, for the chart below.
+    await shot(page, '07-motion-detail-tally')
+    // A paper ballot for 101, whose representative voted 同意 in the mini-program.
     await pform.locator('[data-test=paper-household]').click()
-    await page.keyboard.type('1号楼1单元202')
-    await page.locator('.el-select-dropdown__item:visible', { hasText: '1号楼1单元202' }).click()
+    await page.keyboard.type('1号楼1单元101')
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '1号楼1单元101' }).click()
     await pform.getByText('反对').click()
     await page.setInputFiles('[data-test=paper-photo]', { name: '纸质票.png', mimeType: 'image/png', buffer: png(2) })
     await page.click('[data-test=paper-submit]')
-    await page.locator('.el-message').getByText('纸质票已录入').nth(0).waitFor()
+    const recon = page.locator('[data-test=reconciliation] tr', { hasText: '1号楼1单元101' })
+    await recon.getByText('不一致').waitFor()
+    await recon.getByText('同意').waitFor()
+    await recon.getByText('反对').waitFor()
+    await plain(page, 'reconciliation')
+    await page.locator('[data-test=reconciliation]').scrollIntoViewIfNeeded()
+    await shot(page, '07-motion-reconciliation')
 
     await page.click('text=表决事项')
     await page.locator('[data-test=motions]').getByText('1号楼加装电梯').waitFor()
-    await shot(page, '07-motions')
+    await shot(page, '08-motions')
 
     // --- Dashboard: the chart's numbers are the server's turnout.
     log('dashboard')
@@ -314,7 +344,7 @@ async function main() {
     await page.locator('[data-test=buildings]').getByText('2号楼：已表决 0 / 28 户').waitFor()
     await page.getByText('共 54 户').waitFor()
     await plain(page, 'dashboard')
-    await shot(page, '08-dashboard')
+    await shot(page, '09-dashboard')
 
     // --- Petitions: create, publish, a paper signature, the signature XLSX.
     log('petition and export')
@@ -335,7 +365,7 @@ async function main() {
     await dlg.locator('input[type=file]').setInputFiles({ name: '签字页.png', mimeType: 'image/png', buffer: png(3) })
     await dlg.getByRole('button', { name: '录入' }).click()
     await page.locator('.el-message').getByText('纸质签名已录入').waitFor()
-    await shot(page, '09-petitions')
+    await shot(page, '10-petitions')
     const [download] = await Promise.all([page.waitForEvent('download'), prow.getByText('签名名单（Excel）').click()])
     assert.match(download.suggestedFilename(), /\.xlsx$/)
     const xbook = new ExcelJS.Workbook()
@@ -359,11 +389,11 @@ async function main() {
     await page.click('text=通知与送达')
     const nrow = page.locator('[data-test=notices] tr', { hasText: '本周六停水通知' })
     await nrow.getByText('已发送').waitFor()
-    await shot(page, '10-notices')
+    await shot(page, '11-notices')
     await nrow.getByText('送达情况').click()
-    await page.locator('.el-dialog').getByText('接收人').waitFor()
+    await page.locator('.el-dialog').getByText('接收人 1 人').waitFor()
     await plain(page, 'notice report')
-    await shot(page, '11-notice-report')
+    await shot(page, '12-notice-report')
     await page.keyboard.press('Escape')
 
     // --- Outside the scope: a page and an object are refused, in words.
@@ -372,14 +402,14 @@ async function main() {
     await page.locator('[data-test=refused]').getByText('您无权管理该楼院').waitFor()
     assert.equal(await page.locator('[data-test=households]').count(), 0)
     await plain(page, 'refused place')
-    await shot(page, '12-refused-place')
+    await shot(page, '13-refused-place')
     await page.goto(url(`/motions/${otherMotion.id}`))
     await page.locator('[data-test=refused]').waitFor()
     const refusedText = await page.locator('[data-test=refused]').innerText()
     assert.ok(/无权|不存在|没有这项表决/.test(refusedText), `refused motion says: ${refusedText}`)
     assert.equal(await page.getByText('光明小区更换路灯').count(), 0, 'the other courtyard\'s motion is shown')
     await plain(page, 'refused motion')
-    await shot(page, '13-refused-motion')
+    await shot(page, '14-refused-motion')
 
     // --- Sessions: an expired access token is refreshed; a dead session asks to log in again.
     log('session expiry')
@@ -403,7 +433,7 @@ async function main() {
     await page.waitForURL(/\/console\/login/)
     await page.locator('[data-test=login-notice]').getByText('登录已过期，请重新登录').waitFor()
     await plain(page, 'expired')
-    await shot(page, '14-session-expired')
+    await shot(page, '15-session-expired')
 
     // --- Logout.
     await page.fill(inp('username'), srv.user)
