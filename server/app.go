@@ -253,7 +253,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 	a.Phones = phones
 	a.API = &api.Server{
 		Identity: a.Identity, Roster: a.Roster, Files: a.Files, Voting: a.Voting, Petitions: a.Petitions, Notices: a.Notices, Log: log,
-		Phones: phones, VotingExport: sqlstore.NewVoting(a.DB), PetitionExport: sqlstore.NewPetitions(a.DB),
+		Phones: phones, VotingExport: sqlstore.NewVoting(a.DB), PetitionExport: sqlstore.NewPetitions(a.DB), AuditLog: a.Audit,
 		MaxBody: cfg.HTTP.MaxBodyBytes, MaxUpload: cfg.HTTP.MaxUploadBytes, Collectors: []prometheus.Collector{batchSize, batchWait, batchTook},
 		Checks: []api.Check{
 			{Name: "database", Ping: a.DB.Ping},

@@ -1,14 +1,20 @@
 package api
 
 import (
+	"context"
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/louyuan/louyuan/internal/audit"
 	"github.com/louyuan/louyuan/internal/console"
+	"github.com/louyuan/louyuan/internal/identity"
+	"github.com/louyuan/louyuan/internal/louyuan"
 )
 
 // consoleTypes are the content types of the console's files, fixed here
@@ -99,4 +105,121 @@ func (s *Server) myCourtyards(c *gin.Context) {
 			Community: y.Community, SubdistrictID: y.SubdistrictID, Subdistrict: y.Subdistrict}
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// AuditReader reads the audit log for the console: a courtyard's entries
+// and the verification of every chain.
+type AuditReader interface {
+	Search(ctx context.Context, q audit.Query) ([]audit.Entry, int64, error)
+	Verify(ctx context.Context) (checked int, problems []audit.Problem, err error)
+}
+
+var (
+	errAuditUnavailable = &louyuan.Error{Kind: louyuan.KindUnavailable, Code: "audit_unavailable", Message: "审计日志暂时无法查询"}
+	errAuditBadTime     = louyuan.Invalid("bad_time", "时间格式不正确")
+	errVerifyForbidden  = louyuan.Forbidden("audit_verify_forbidden", "只有街道管理员可以核验审计日志")
+)
+
+type auditEntryJSON struct {
+	Stream    string         `json:"stream"`
+	Seq       int64          `json:"seq"`
+	At        time.Time      `json:"at"`
+	Actor     string         `json:"actor"`
+	Action    string         `json:"action"`
+	Object    string         `json:"object"`
+	IP        string         `json:"ip"`
+	RequestID string         `json:"request_id"`
+	Detail    map[string]any `json:"detail"`
+	Hash      string         `json:"hash"`
+}
+
+// courtyardAudit pages through a courtyard's audit entries for its staff,
+// filtered on the server by who, what, when and object.
+func (s *Server) courtyardAudit(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	if _, err := s.Roster.CourtyardForStaff(ctx, principal(c), id); err != nil {
+		fail(c, err)
+		return
+	}
+	if s.AuditLog == nil {
+		fail(c, errAuditUnavailable)
+		return
+	}
+	q := audit.Query{CourtyardID: id, Actor: c.Query("actor"), Action: c.Query("action"), Object: c.Query("object")}
+	for _, b := range []struct {
+		name string
+		to   *time.Time
+	}{{"from", &q.From}, {"to", &q.To}} {
+		if v := c.Query(b.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				fail(c, errAuditBadTime)
+				return
+			}
+			*b.to = t
+		}
+	}
+	page, size := queryInt(c, "page", 1, 1, 1_000_000), queryInt(c, "page_size", 20, 1, 100)
+	q.Offset, q.Limit = (page-1)*size, size
+	entries, total, err := s.AuditLog.Search(ctx, q)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]auditEntryJSON, len(entries))
+	for i, e := range entries {
+		d := e.Detail
+		if d == nil {
+			d = map[string]any{}
+		}
+		out[i] = auditEntryJSON{Stream: e.Stream, Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Object: e.Object,
+			IP: e.IP, RequestID: e.RequestID, Detail: d, Hash: e.Hash}
+	}
+	c.JSON(http.StatusOK, gin.H{"entries": out, "total": total, "page": page, "page_size": size})
+}
+
+func queryInt(c *gin.Context, name string, def, lo, hi int) int {
+	n, err := strconv.Atoi(c.Query(name))
+	if err != nil {
+		return def
+	}
+	return min(max(n, lo), hi)
+}
+
+type auditProblemJSON struct {
+	Stream string `json:"stream"`
+	Seq    int64  `json:"seq"`
+	Reason string `json:"reason"`
+}
+
+// verifyAudit checks every hash chain of the audit log; subdistrict
+// administrators only (the log spans every courtyard).
+func (s *Server) verifyAudit(c *gin.Context) {
+	p := principal(c)
+	allowed := false
+	for _, g := range p.Grants {
+		allowed = allowed || g.Role == identity.RoleSubdistrictAdmin
+	}
+	if !allowed {
+		fail(c, errVerifyForbidden)
+		return
+	}
+	if s.AuditLog == nil {
+		fail(c, errAuditUnavailable)
+		return
+	}
+	checked, problems, err := s.AuditLog.Verify(c.Request.Context())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]auditProblemJSON, len(problems))
+	for i, pr := range problems {
+		out[i] = auditProblemJSON{Stream: pr.Stream, Seq: pr.Seq, Reason: pr.Reason}
+	}
+	c.JSON(http.StatusOK, gin.H{"checked": checked, "intact": len(problems) == 0, "problems": out})
 }

@@ -61,6 +61,8 @@ type Server struct {
 	MaxUpload int64
 	// Console is the staff console's built files; nil serves the embedded build.
 	Console fs.FS
+	// AuditLog serves the console's audit log pages.
+	AuditLog AuditReader
 
 	rendered renderedTallies
 }
@@ -109,6 +111,8 @@ func (s *Server) Handler() http.Handler {
 	a.POST("/me/phone", small, s.bindPhone)
 	a.GET("/me/households", s.myHouseholds)
 	a.GET("/me/courtyards", s.myCourtyards)
+	a.GET("/courtyards/:id/audit", s.courtyardAudit)
+	a.GET("/audit/verification", s.verifyAudit)
 	a.POST("/me/households", small, s.bindWithInvite)
 	a.POST("/households/:id/bind-requests", small, s.requestBind)
 	a.POST("/households/:id/representative-requests", small, s.requestRepresentative)
