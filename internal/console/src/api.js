@@ -260,3 +260,10 @@ export function save({ blob, filename }) {
 }
 export const paperSignature = (id, householdId, realName, photo) =>
   call('POST', `/petitions/${id}/paper-signatures`, { json: { household_id: householdId, real_name: realName, photo } })
+
+// ---- audit log ----
+
+/** auditEntries: filters {actor, action, object, from, to} and page, filtered and paged by the server. */
+export const auditEntries = (courtyardId, filters, page, pageSize) =>
+  call('GET', `/courtyards/${courtyardId}/audit`, { params: { ...filters, page, page_size: pageSize } })
+export const verifyAudit = () => call('GET', '/audit/verification')

@@ -9,6 +9,7 @@ import Dashboard from './views/Dashboard.vue'
 import Petitions from './views/Petitions.vue'
 import Notices from './views/Notices.vue'
 import Requests from './views/Requests.vue'
+import Audit from './views/Audit.vue'
 
 // One route = one view. Every view but the login needs a session; what a
 // staff member may see inside a view is decided by the server.
@@ -23,6 +24,7 @@ export const routes = [
   { path: '/dashboard', component: Dashboard, meta: { title: '参与情况', menu: true } },
   { path: '/petitions', component: Petitions, meta: { title: '征求意见与导出', menu: true } },
   { path: '/notices', component: Notices, meta: { title: '通知与送达', menu: true } },
+  { path: '/audit', component: Audit, meta: { title: '审计日志', menu: true } },
   { path: '/:rest(.*)*', redirect: '/places' },
 ]
 

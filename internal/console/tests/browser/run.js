@@ -396,20 +396,44 @@ async function main() {
     await shot(page, '12-notice-report')
     await page.keyboard.press('Escape')
 
+    // --- The audit log: filtered on the server, an entry's detail, verification refused.
+    log('audit log')
+    await page.click('text=审计日志')
+    const audit = page.locator('[data-test=audit-entries]')
+    await audit.getByText('发布公示').first().waitFor()
+    await page.locator('[data-test=audit-action]').click()
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '投票' }).first().click()
+    await page.click('[data-test=audit-search]')
+    await audit.getByText('改票').first().waitFor() // the paper ballot that replaced wang's vote
+    await page.waitForFunction(() => !document.querySelector('[data-test=audit-entries]').innerText.includes('发布公示'))
+    const auditApi = await apiCall(base, staff, 'GET', '/courtyards/1/audit?action=ballot.')
+    await page.locator('.el-pagination__total').getByText(`共 ${auditApi.total} 条`).waitFor()
+    await audit.locator('tr', { hasText: '工作人员 1 号' }).filter({ hasText: '改票' }).first().click()
+    const detail = page.locator('[data-test=audit-detail]')
+    await detail.getByText('工作人员 1 号').waitFor()
+    await detail.getByText('改票').waitFor()
+    await plain(page, 'audit detail')
+    await shot(page, '13-audit-detail')
+    await page.keyboard.press('Escape')
+    await page.click('[data-test=audit-verify]')
+    await page.locator('[data-test=verify-result]').getByText('只有街道管理员可以核验审计日志').waitFor()
+    await plain(page, 'audit')
+    await shot(page, '13-audit')
+
     // --- Outside the scope: a page and an object are refused, in words.
     log('scope')
     await page.goto(url(`/places?courtyard=${otherYard}`))
     await page.locator('[data-test=refused]').getByText('您无权管理该楼院').waitFor()
     assert.equal(await page.locator('[data-test=households]').count(), 0)
     await plain(page, 'refused place')
-    await shot(page, '13-refused-place')
+    await shot(page, '14-refused-place')
     await page.goto(url(`/motions/${otherMotion.id}`))
     await page.locator('[data-test=refused]').waitFor()
     const refusedText = await page.locator('[data-test=refused]').innerText()
     assert.ok(/无权|不存在|没有这项表决/.test(refusedText), `refused motion says: ${refusedText}`)
     assert.equal(await page.getByText('光明小区更换路灯').count(), 0, 'the other courtyard\'s motion is shown')
     await plain(page, 'refused motion')
-    await shot(page, '14-refused-motion')
+    await shot(page, '15-refused-motion')
 
     // --- Sessions: an expired access token is refreshed; a dead session asks to log in again.
     log('session expiry')
@@ -433,7 +457,7 @@ async function main() {
     await page.waitForURL(/\/console\/login/)
     await page.locator('[data-test=login-notice]').getByText('登录已过期，请重新登录').waitFor()
     await plain(page, 'expired')
-    await shot(page, '15-session-expired')
+    await shot(page, '16-session-expired')
 
     // --- Logout.
     await page.fill(inp('username'), srv.user)
