@@ -396,6 +396,25 @@ async function main() {
     await shot(page, '12-notice-report')
     await page.keyboard.press('Escape')
 
+    // --- Extend voting; an early close is refused.
+    log('extend; close refused')
+    await page.goto(url(`/motions/${motionId}`))
+    await page.locator('[data-test=motion-status]').getByText('投票中').waitFor()
+    const later = new Date(Date.now() + 10 * 86400 * 1000)
+    const extendInput = page.locator(inp('extend-to'))
+    await extendInput.fill(chinaTime(later))
+    await extendInput.press('Enter')
+    await page.click('[data-test=extend]')
+    await page.locator('.el-message').getByText('已延长投票时间').waitFor()
+    const extended = (await apiCall(base, staff, 'GET', `/motions/${motionId}`)).motion
+    assert.equal(new Date(extended.closes_at).getTime(), Math.floor(later.getTime() / 1000) * 1000, 'closes_at as typed')
+    // Voting closes at closes_at; before it the server refuses, in words.
+    await page.click('[data-test=step-close]')
+    await page.locator('.el-message').getByText('还没到投票截止时间').waitFor()
+    await page.locator('[data-test=motion-status]').getByText('投票中').waitFor()
+    await plain(page, 'close refused')
+    await shot(page, '12-motion-extended')
+
     // --- The audit log: filtered on the server, an entry's detail, verification refused.
     log('audit log')
     await page.click('text=审计日志')
