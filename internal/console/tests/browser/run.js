@@ -135,6 +135,7 @@ async function main() {
   const port = await freePort()
   const srv = await startServer(work, port)
   let browser
+  const profile = mkdtempSync(join(tmpdir(), 'louyuan-chromium-'))
   try {
     const { base } = srv
     log('server up at', base, 'demo staff', srv.user)
@@ -166,7 +167,6 @@ async function main() {
     const n = await apiCall(base, staff, 'POST', '/notices', { targets: [{ scope_type: 'courtyard', scope_id: 1 }], title: '本周六停水通知', body: '因管道检修，本周六8:00至12:00停水。' })
     await apiCall(base, staff, 'POST', `/notices/${n.id}/send`)
 
-    const profile = mkdtempSync(join(tmpdir(), 'louyuan-chromium-'))
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
@@ -501,6 +501,7 @@ async function main() {
     if (browser) await browser.close()
     srv.proc.kill('SIGTERM')
     rmSync(work, { recursive: true, force: true })
+    rmSync(profile, { recursive: true, force: true })
   }
 }
 
