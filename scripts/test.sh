@@ -59,3 +59,7 @@ if [ "${LOUYUAN_SKIP_DOCKER:-}" = 1 ] && [ "${CI:-}" != true ]; then
 else
   timeout 1200 bash scripts/docker-test.sh
 fi
+# The staff web console (internal/console/); LOUYUAN_SKIP_CONSOLE=1 skips it.
+if [ -z "${LOUYUAN_SKIP_CONSOLE:-}" ]; then
+  bash scripts/console-test.sh
+fi

@@ -284,7 +284,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 	a.API = &api.Server{
 		Identity: a.Identity, Roster: a.Roster, Files: a.Files, Voting: a.Voting, Petitions: a.Petitions, Notices: a.Notices, Councils: a.Councils, Opinions: a.Opinions, Log: log,
 		Shares: a.Shares,
-		Phones: phones, VotingExport: sqlstore.NewVoting(a.DB), PetitionExport: sqlstore.NewPetitions(a.DB),
+		Phones: phones, VotingExport: sqlstore.NewVoting(a.DB), PetitionExport: sqlstore.NewPetitions(a.DB), AuditLog: a.Audit,
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 		MaxBody:        cfg.HTTP.MaxBodyBytes, MaxUpload: cfg.HTTP.MaxUploadBytes, Collectors: []prometheus.Collector{batchSize, batchWait, batchTook},
 		Checks: []api.Check{

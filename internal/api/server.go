@@ -7,6 +7,7 @@ package api
 import (
 	"context"
 	_ "embed"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -66,6 +67,10 @@ type Server struct {
 	// MaxBody caps JSON bodies; MaxUpload caps roster and file uploads.
 	MaxBody   int64
 	MaxUpload int64
+	// Console is the staff console's built files; nil serves the embedded build.
+	Console fs.FS
+	// AuditLog serves the console's audit log pages.
+	AuditLog AuditReader
 
 	rendered renderedTallies
 
@@ -120,6 +125,7 @@ func (s *Server) Handler() http.Handler {
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
+	s.consoleRoutes(r)
 	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml; charset=utf-8", openAPIDoc) })
 
 	small, upload := limitBody(s.MaxBody), limitBody(s.MaxUpload)
@@ -137,6 +143,9 @@ func (s *Server) Handler() http.Handler {
 	a.GET("/me", s.me)
 	a.POST("/me/phone", small, s.bindPhone)
 	a.GET("/me/households", s.myHouseholds)
+	a.GET("/me/courtyards", s.myCourtyards)
+	a.GET("/courtyards/:id/audit", s.courtyardAudit)
+	a.GET("/audit/verification", s.verifyAudit)
 	a.POST("/me/households", small, s.bindWithInvite)
 	a.POST("/households/:id/bind-requests", small, s.requestBind)
 	a.POST("/households/:id/representative-requests", small, s.requestRepresentative)

@@ -135,6 +135,8 @@ type HeadSummary struct {
 type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	Courtyard(ctx context.Context, id int64) (Courtyard, error)
+	// Courtyards lists every courtyard with its community and subdistrict.
+	Courtyards(ctx context.Context) ([]Courtyard, error)
 	SetCourtyardSettings(ctx context.Context, id int64, st Settings) error
 	Household(ctx context.Context, id int64) (Household, error)
 	Households(ctx context.Context, courtyardID int64) ([]Household, error)
