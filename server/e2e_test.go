@@ -973,10 +973,10 @@ func TestE2ELimitsAndLockout(t *testing.T) {
 		r := s.call(t, "POST", "/api/v1/auth/staff/login", "", map[string]string{"username": demoStaffUser, "password": fmt.Sprintf("wrong-%d-password", i)})
 		e2eWantError(t, r, http.StatusUnauthorized, "wrong_password")
 	}
-	r = s.call(t, "POST", "/api/v1/auth/staff/login", "", map[string]string{"username": demoStaffUser, "password": demoStaffPassword})
+	r = s.call(t, "POST", "/api/v1/auth/staff/login", "", map[string]string{"username": demoStaffUser, "password": s.demoPassword()})
 	e2eWantError(t, r, http.StatusTooManyRequests, "account_locked")
 	// An unknown user is told the same as a wrong password.
-	r = s.call(t, "POST", "/api/v1/auth/staff/login", "", map[string]string{"username": "nobody", "password": demoStaffPassword})
+	r = s.call(t, "POST", "/api/v1/auth/staff/login", "", map[string]string{"username": "nobody", "password": s.demoPassword()})
 	e2eWantError(t, r, http.StatusUnauthorized, "wrong_password")
 	// A session opened before the lockout is not ended by it.
 	s.me(t, staff.AccessToken)

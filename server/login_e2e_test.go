@@ -134,7 +134,7 @@ func TestE2EStaffLockoutUnderParallelGuesses(t *testing.T) {
 	if fmt.Sprint(counts) != fmt.Sprint(want) {
 		t.Errorf("answers to 5 bursts of 40 wrong passwords: %v; want %v (five passwords checked, then locked)", counts, want)
 	}
-	r := s.call(t, "POST", "/api/v1/auth/staff/login", "", map[string]string{"username": demoStaffUser, "password": demoStaffPassword})
+	r := s.call(t, "POST", "/api/v1/auth/staff/login", "", map[string]string{"username": demoStaffUser, "password": s.demoPassword()})
 	e2eWantError(t, r, http.StatusTooManyRequests, "account_locked")
 
 	db := e2eOpenDB(t, s)
@@ -270,7 +270,7 @@ func TestE2EGrantsAndRevocation(t *testing.T) {
 		t.Fatal("phone_viewer granted by a second admin does not show")
 	}
 	// Community staff may not revoke it; the other admin may, once.
-	staff := s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	staff := s.staffLogin(t, demoStaffUser, s.demoPassword()).AccessToken
 	e2eWantError(t, s.call(t, "POST", "/api/v1/grants/revoke", staff, phoneViewer(ids["jiedao1"])), http.StatusForbidden, "not_in_scope")
 	e2eWant(t, s.call(t, "POST", "/api/v1/grants/revoke", admin2, phoneViewer(ids["jiedao1"])), http.StatusNoContent)
 	e2eWantError(t, s.call(t, "POST", "/api/v1/grants/revoke", admin2, phoneViewer(ids["jiedao1"])), http.StatusNotFound, "grant_not_found")
@@ -326,7 +326,7 @@ func louyuanCode(err error) string { return louyuan.ErrorCode(err) }
 func TestE2EInviteCodesReplaceUnusedOnes(t *testing.T) {
 	cfg := e2eEmbeddedConfig(t)
 	s := e2eStart(t, cfg)
-	staff := s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	staff := s.staffLogin(t, demoStaffUser, s.demoPassword()).AccessToken
 	demo := e2eDemoInvites(t, cfg.DataDir)
 	hs := s.courtyardHouseholds(t, staff, 1)
 	h, ok := e2eFind(hs, demo[0].Building, demo[0].Unit, demo[0].Room)
@@ -360,7 +360,7 @@ func TestE2EInviteCodesReplaceUnusedOnes(t *testing.T) {
 func TestE2EExportAuditedWhenClientHangsUp(t *testing.T) {
 	cfg := e2eEmbeddedConfig(t)
 	s := e2eStart(t, cfg)
-	staff := s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	staff := s.staffLogin(t, demoStaffUser, s.demoPassword()).AccessToken
 	// 5,000 households: a list far bigger than the server's buffers and a
 	// small client socket buffer, so that the server is still writing
 	// when the client goes.

@@ -71,7 +71,7 @@ func ownersE2ERowErrors(t *testing.T, r e2eResponse) []e2eRowError {
 
 func TestE2EOwnersCountedOnce(t *testing.T) {
 	s := e2eStart(t, e2eEmbeddedConfig(t))
-	staff := s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	staff := s.staffLogin(t, demoStaffUser, s.demoPassword()).AccessToken
 	upload := func(rows ...[]any) e2eResponse {
 		t.Helper()
 		file := e2eXLSX(t, rows)
@@ -205,7 +205,7 @@ func TestE2EHugeRefLessRosterRefusedQuickly(t *testing.T) {
 		t.Skip("builds a 55 MB sheet")
 	}
 	s := e2eStart(t, e2eEmbeddedConfig(t))
-	staff := s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	staff := s.staffLogin(t, demoStaffUser, s.demoPassword()).AccessToken
 	file, err := testenv.RefLessRosterXLSX(300_000)
 	if err != nil {
 		t.Fatal(err)

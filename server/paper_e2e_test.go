@@ -62,7 +62,7 @@ func TestPaperEvidence(t *testing.T) {
 				cfg = vtConfig(e2eProductionConfig(t, testenv.MySQL(t), "redis://"+testenv.RedisAddr(), rds.Prefix, e2eNewSecrets(t)))
 			}
 			s := e2eStart(t, cfg)
-			staff := s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+			staff := s.staffLogin(t, demoStaffUser, s.demoPassword()).AccessToken
 			env := &vtEnv{s: s, staff: staff, yard: 1}
 			hs := s.courtyardHouseholds(t, staff, 1)
 			h := func(i int) int64 { return hs[i].ID }

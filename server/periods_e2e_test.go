@@ -86,7 +86,7 @@ func TestMotionPeriodsInChinaCalendarDays(t *testing.T) {
 	cfg := vtConfig(e2eEmbeddedConfig(t))
 	cfg.Calendar.HolidaysFile = path
 	s := e2eStart(t, cfg)
-	staff := s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	staff := s.staffLogin(t, demoStaffUser, s.demoPassword()).AccessToken
 
 	notice := cal.Period(now, 2)
 	if notice.LastDay == notice.NominalLastDay || !strings.Contains(notice.Sentence(), "测试假日") {

@@ -79,7 +79,7 @@ func shScenario(t *testing.T, s *e2eServer) {
 	chair := shLogin(t, s, "lizhang")
 	wang := shLogin(t, s, "wang")
 	zhao := shLogin(t, s, "zhao")
-	staff := s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	staff := s.staffLogin(t, demoStaffUser, s.demoPassword()).AccessToken
 	inv := e2eDemoInvites(t, s.cfg.DataDir)
 	for i, tok := range []string{wang, zhao} {
 		e2eWant(t, s.call(t, "POST", "/api/v1/me/households", tok, map[string]string{"invite_code": inv[i].Code}), http.StatusCreated)
