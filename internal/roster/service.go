@@ -35,14 +35,18 @@ func (c Courtyard) Place() identity.Place {
 
 // Household is one dwelling.
 type Household struct {
-	ID          int64        `json:"id"`
-	CourtyardID int64        `json:"courtyard_id"`
-	Building    string       `json:"building"`
-	Unit        string       `json:"unit"`
-	Room        string       `json:"room"`
-	Floor       int          `json:"floor"`
-	Area        louyuan.Area `json:"-"`
-	Owners      []string     `json:"owners,omitempty"`
+	ID          int64 `json:"id"`
+	CourtyardID int64 `json:"courtyard_id"`
+	// BuildingID and UnitID name the household's building and unit, e.g.
+	// as the scope of a notice, motion or petition.
+	BuildingID int64        `json:"building_id"`
+	UnitID     int64        `json:"unit_id"`
+	Building   string       `json:"building"`
+	Unit       string       `json:"unit"`
+	Room       string       `json:"room"`
+	Floor      int          `json:"floor"`
+	Area       louyuan.Area `json:"-"`
+	Owners     []string     `json:"owners,omitempty"`
 	// OwnerRefs are the owners with their ID tails, for the head rule; never
 	// sent as they are.
 	OwnerRefs []OwnerRef `json:"-"`

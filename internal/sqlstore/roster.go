@@ -159,6 +159,8 @@ func (s *Roster) SetCourtyardSettings(ctx context.Context, id int64, st roster.S
 type householdView struct {
 	ID          int64
 	CourtyardID int64
+	BuildingID  int64
+	UnitID      int64
 	Building    string
 	Unit        string
 	Room        string
@@ -166,7 +168,7 @@ type householdView struct {
 	Area        decimal2
 }
 
-const householdSelect = "h.id, h.courtyard_id, b.name AS building, u.name AS unit, h.room, h.floor, h.area"
+const householdSelect = "h.id, h.courtyard_id, h.building_id, h.unit_id, b.name AS building, u.name AS unit, h.room, h.floor, h.area"
 
 func (s *Roster) householdQuery(ctx context.Context) *gorm.DB {
 	return s.db.conn(ctx).Table("households h").Select(householdSelect).
@@ -262,7 +264,7 @@ func (s *Roster) withOwners(ctx context.Context, vs []householdView) ([]roster.H
 		for _, o := range refs {
 			names = append(names, o.Name)
 		}
-		out[i] = roster.Household{ID: v.ID, CourtyardID: v.CourtyardID, Building: v.Building, Unit: v.Unit, Room: v.Room,
+		out[i] = roster.Household{ID: v.ID, CourtyardID: v.CourtyardID, BuildingID: v.BuildingID, UnitID: v.UnitID, Building: v.Building, Unit: v.Unit, Room: v.Room,
 			Floor: v.Floor, Area: louyuan.Area(v.Area), Owners: names, OwnerRefs: refs}
 	}
 	return out, nil

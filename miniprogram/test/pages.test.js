@@ -309,6 +309,35 @@ describe.each(['callback', 'promise'])('wx in %s style', style => {
     expect(text(p)).toContain('✓ 已发给 12 人')
   })
 
+  test('council: a notice to one unit (stairwell), chosen from the courtyard\'s buildings and units', async () => {
+    const created = fx('notice_create')
+    const hh = [
+      { id: 1, building_id: 1, unit_id: 1, building: '1号楼', unit: '1单元', room: '101' },
+      { id: 2, building_id: 1, unit_id: 2, building: '1号楼', unit: '2单元', room: '101' },
+      { id: 3, building_id: 2, unit_id: 3, building: '2号楼', unit: '1单元', room: '101' },
+    ]
+    const wx = useWx(Object.assign(base(), {
+      'GET /api/v1/courtyards/1/households': { households: hh },
+      'POST /api/v1/notices/preview': { recipients: 7 },
+      'POST /api/v1/notices': created,
+      'POST /api/v1/notices/4/send': { notice: created, recipients: 7 },
+    }), style)
+    const p = await openPage('pages/council/notice-new', { courtyard: '1' })
+    await flush()
+    const s = text(p)
+    expect(s).toContain('全院住户')
+    expect(s).toContain('1号楼（整栋）')
+    expect(s).toContain('2号楼1单元')
+    await type(p, '.input', '楼道清理')
+    await type(p, '.textarea', '本周六上午清理1号楼2单元楼道。')
+    await tap(p, '1号楼2单元')
+    await tap(p, '下一步：确认发送')
+    expect(text(p)).toContain('发给：1号楼2单元 7 人')
+    await tap(p, '确认发送')
+    await flush()
+    expect(wx.bodyOf('POST /api/v1/notices').targets).toEqual([{ scope_type: 'unit', scope_id: 2 }])
+  })
+
   test('council: who read a notice', async () => {
     useWx(Object.assign(base(), { 'GET /api/v1/notices/4/report': fx('notice_report') }), style)
     const p = await openPage('pages/council/notice-report', { id: '4' })

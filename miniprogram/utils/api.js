@@ -185,6 +185,7 @@ module.exports = {
   me: () => get('/api/v1/me'),
   bindPhone: code => post('/api/v1/me/phone', { code }),
   myHouseholds: () => get('/api/v1/me/households'),
+  courtyardHouseholds: courtyardId => get(`/api/v1/courtyards/${id(courtyardId)}/households`),
   bindWithInvite: code => post('/api/v1/me/households', { invite_code: code }),
   requestBinding: (householdId, role, realName, note) =>
     post(`/api/v1/households/${id(householdId)}/bind-requests`, { role, real_name: realName, note: note || '' }),
