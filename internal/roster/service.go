@@ -632,7 +632,7 @@ func (s *Service) Unbind(ctx context.Context, p identity.Principal, householdID,
 		self := p.Kind == identity.KindUser && p.ID == userID
 		if !self {
 			if _, err := s.courtyardFor(ctx, p, h.CourtyardID, identity.StaffRoles...); err != nil {
-				return err
+				return s.hideHousehold(ctx, p, h, err)
 			}
 		}
 		m, err := s.store.RemoveMember(ctx, userID, householdID)
@@ -642,6 +642,27 @@ func (s *Service) Unbind(ctx context.Context, p identity.Principal, householdID,
 		return s.audit.Append(ctx, audit.Record{Stream: audit.CourtyardStream(h.CourtyardID), Actor: p.Ref(), Action: "household.unbind",
 			Object: ref("household", householdID), Detail: map[string]any{"user": userID, "role": string(m.Role), "was_representative": m.Representative}})
 	})
+}
+
+// hideHousehold turns a refusal about household h into "no such household"
+// for a caller who has no business with it: neither council or staff of
+// its courtyard nor one of its members. Those who know it keep the 403.
+func (s *Service) hideHousehold(ctx context.Context, p identity.Principal, h Household, refusal error) error {
+	if _, err := s.courtyardFor(ctx, p, h.CourtyardID, identity.CouncilOrStaff...); err == nil {
+		return refusal
+	}
+	if p.Kind == identity.KindUser {
+		ms, err := s.store.Members(ctx, h.ID)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if m.UserID == p.ID {
+				return refusal
+			}
+		}
+	}
+	return louyuan.NotFound("household_not_found", "房屋不存在")
 }
 
 // Households lists a courtyard's households for its council and staff.

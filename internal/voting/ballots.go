@@ -49,7 +49,7 @@ func (s *Service) EnterPaper(ctx context.Context, p identity.Principal, motionID
 	if err != nil {
 		return Receipt{}, err
 	}
-	if err := s.canManage(ctx, p, m.CourtyardID); err != nil {
+	if err := s.canManageMotion(ctx, p, m); err != nil {
 		return Receipt{}, err
 	}
 	// The photo is this household's evidence in this motion: claimed in the
