@@ -120,6 +120,9 @@ type Service struct {
 	log       *slog.Logger
 	now       func() time.Time
 	calendar  *louyuan.Calendar
+	// limiter and receiptLimits bound receipt look-ups.
+	limiter       Limiter
+	receiptLimits ReceiptLimits
 }
 
 // Notifier tells people what happened. It is called inside the
