@@ -229,6 +229,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 
 	a.Identity = identity.NewService(sqlstore.NewIdentity(a.DB), redisstore.NewSessions(a.Redis, cfg.Redis.KeyPrefix), weChatLogin{wx}, limiter, phones, a.Audit, idCfg, log)
 	a.Roster = roster.NewService(sqlstore.NewRoster(a.DB), a.Audit, limiter)
+	a.Roster.InviteTriesPerHour, a.Roster.InviteTriesPerIPPerHour = cfg.Security.InviteTriesPerUserHour, cfg.Security.InviteTriesPerIPHour
 	a.Files = files.NewService(blobs, sqlstore.NewFiles(a.DB), a.Audit)
 	a.Voting = voting.NewService(sqlstore.NewVoting(a.DB), redisstore.NewTally(a.Redis, cfg.Redis.KeyPrefix), a.Audit, log)
 	batchSize := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "louyuan_ballot_batch_size", Help: "Ballots recorded per transaction.",
@@ -238,6 +239,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 	batchTook := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "louyuan_ballot_batch_seconds", Help: "How long a ballot batch's transaction took (the live tally is updated after, off the batch worker).",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12)})
 	a.Voting.SetSecretMinElectorate(cfg.Voting.SecretMinElectorate)
+	a.Voting.SetReceiptLimits(limiter, voting.ReceiptLimits{PerUser: cfg.Security.ReceiptChecksPerUserHour, PerIP: cfg.Security.ReceiptChecksPerIPHour})
 	a.Voting.SetBatching(voting.Batching{Workers: cfg.Voting.BatchWorkers, Max: cfg.Voting.BatchMax,
 		Observe: func(size int, waited, took time.Duration) {
 			batchSize.Observe(float64(size))

@@ -63,6 +63,11 @@ type Config struct {
 		StaffRefreshTTL time.Duration `yaml:"staff_refresh_ttl"`
 		BcryptCost      int           `yaml:"bcrypt_cost"`
 		LoginsPerIPMin  int           `yaml:"logins_per_ip_per_minute"`
+		// Guessing limits, per hour (0: none).
+		InviteTriesPerUserHour   int `yaml:"invite_tries_per_user_per_hour"`
+		InviteTriesPerIPHour     int `yaml:"invite_tries_per_ip_per_hour"`
+		ReceiptChecksPerUserHour int `yaml:"receipt_checks_per_user_per_hour"`
+		ReceiptChecksPerIPHour   int `yaml:"receipt_checks_per_ip_per_hour"`
 	} `yaml:"security"`
 	Files struct {
 		Dir string `yaml:"dir"`
@@ -138,6 +143,10 @@ func defaultConfig() *Config {
 	c.Security.StaffRefreshTTL = 7 * 24 * time.Hour
 	c.Security.BcryptCost = 12
 	c.Security.LoginsPerIPMin = 120
+	c.Security.InviteTriesPerUserHour = 10
+	c.Security.InviteTriesPerIPHour = 60
+	c.Security.ReceiptChecksPerUserHour = 30
+	c.Security.ReceiptChecksPerIPHour = 300
 	c.Scheduler.Interval = 5 * time.Second
 	c.Audit.AnchorInterval = 24 * time.Hour
 	c.Voting.BatchWorkers = voting.DefaultBatching.Workers
@@ -220,6 +229,8 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 		}
 	}
 	ints := map[string]*int{"LOUYUAN_BCRYPT_COST": &c.Security.BcryptCost, "LOUYUAN_LOGINS_PER_IP_PER_MINUTE": &c.Security.LoginsPerIPMin,
+		"LOUYUAN_INVITE_TRIES_PER_USER_PER_HOUR": &c.Security.InviteTriesPerUserHour, "LOUYUAN_INVITE_TRIES_PER_IP_PER_HOUR": &c.Security.InviteTriesPerIPHour,
+		"LOUYUAN_RECEIPT_CHECKS_PER_USER_PER_HOUR": &c.Security.ReceiptChecksPerUserHour, "LOUYUAN_RECEIPT_CHECKS_PER_IP_PER_HOUR": &c.Security.ReceiptChecksPerIPHour,
 		"LOUYUAN_VOTING_BATCH_WORKERS": &c.Voting.BatchWorkers, "LOUYUAN_VOTING_BATCH_MAX": &c.Voting.BatchMax,
 		"LOUYUAN_VOTING_SECRET_MIN_ELECTORATE": &c.Voting.SecretMinElectorate,
 		"LOUYUAN_NOTICES_WORKERS":              &c.Notices.Workers, "LOUYUAN_NOTICES_RATE_PER_SECOND": &c.Notices.RatePerSecond}

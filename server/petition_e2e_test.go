@@ -240,7 +240,9 @@ func TestPetitionsAndExports(t *testing.T) {
 	e2eWant(t, r, http.StatusCreated)
 	tenant := s.wechatLogin(t, e2eCode("ptenant"))
 	e2eWant(t, s.call(t, "POST", "/api/v1/me/households", tenant.AccessToken, map[string]string{"invite_code": e2eInviteCodes(t, r)[0]}), http.StatusCreated)
-	e2eWantError(t, s.call(t, "GET", base+"/export.csv", tenant.AccessToken, nil), http.StatusForbidden, "export_forbidden")
+	// A tenant does not see petitions (only representatives sign): to them
+	// it does not exist.
+	e2eWantError(t, s.call(t, "GET", base+"/export.csv", tenant.AccessToken, nil), http.StatusNotFound, "petition_not_found")
 	e2eWantError(t, s.call(t, "POST", base+"/signatures", tenant.AccessToken, map[string]any{"household_id": top.householdID, "real_name": "租户甲"}), http.StatusForbidden, "not_representative")
 	// The council member of another courtyard.
 	e2eRunEnv(t, cfg, true)
@@ -253,7 +255,8 @@ func TestPetitionsAndExports(t *testing.T) {
 		t.Fatalf("grant council chair of courtyard 2: %v", err)
 	}
 	other = s.wechatLogin(t, e2eCode("otherchair"))
-	e2eWantError(t, s.call(t, "GET", base+"/export.xlsx", other.AccessToken, nil), http.StatusForbidden, "export_forbidden")
+	// A petition of another courtyard answers as if it did not exist.
+	e2eWantError(t, s.call(t, "GET", base+"/export.xlsx", other.AccessToken, nil), http.StatusNotFound, "petition_not_found")
 	// The council chair of this courtyard may export.
 	chair := s.wechatLogin(t, e2eCode("lizhang"))
 	e2eWant(t, s.call(t, "GET", base+"/export.xlsx", chair.AccessToken, nil), http.StatusOK)

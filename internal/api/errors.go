@@ -3,7 +3,9 @@ package api
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -49,6 +51,9 @@ func fail(c *gin.Context, err error) {
 		status = http.StatusInternalServerError
 	}
 	rid := c.GetString(requestIDKey)
+	if e.RetryAfter > 0 {
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+	}
 	if status >= 500 {
 		slog.ErrorContext(c.Request.Context(), "request failed", "request_id", rid, "code", e.Code, "err", e.Error())
 	}

@@ -40,6 +40,18 @@ func requestID() gin.HandlerFunc {
 	}
 }
 
+// securityHeaders marks every answer as what it says it is (no sniffing)
+// and not to be stored by caches: answers carry personal data, and a
+// handler that may be cached (an uploaded file, privately) says so itself.
+func securityHeaders() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.Writer.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-store")
+		c.Next()
+	}
+}
+
 // accessLog logs one line per request. Query strings are left out: they
 // can carry codes and tokens.
 func accessLog(log *slog.Logger) gin.HandlerFunc {

@@ -119,7 +119,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	r.ContextWithFallback = true
 	r.HandleMethodNotAllowed = true
-	r.Use(requestID(), recovery(), accessLog(s.Log), m.handler())
+	r.Use(securityHeaders(), requestID(), recovery(), accessLog(s.Log), m.handler())
 	r.NoRoute(func(c *gin.Context) { fail(c, errNoRoute) })
 	r.NoMethod(func(c *gin.Context) { fail(c, errNoMethod) })
 

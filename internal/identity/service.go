@@ -274,8 +274,7 @@ func (s *Service) LoginStaff(ctx context.Context, username, password, ip string)
 // errLocked is the answer while a username's tries are spent: the same for
 // accounts that exist and names that don't.
 func errLocked(left time.Duration) error {
-	return &louyuan.Error{Kind: louyuan.KindRateLimited, Code: "account_locked",
-		Message: fmt.Sprintf("该账号密码错误次数过多，已暂时锁定，请在%d分钟后再试，或联系街道管理员", int(left.Minutes())+1)}
+	return louyuan.Limited("account_locked", left, "该账号密码错误次数过多，已暂时锁定，请在%d分钟后再试，或联系街道管理员", int(left.Minutes())+1)
 }
 
 // recordFailure audits a wrong password (attempt n of the username's
@@ -316,7 +315,7 @@ func (s *Service) rateLimitIP(ctx context.Context, key string) error {
 		return err
 	}
 	if !ok {
-		return louyuan.Errorf(louyuan.KindRateLimited, "too_many_logins", "登录尝试过于频繁，请%d秒后再试", int(retry.Seconds())+1)
+		return louyuan.Limited("too_many_logins", retry, "登录尝试过于频繁，请%d秒后再试", int(retry.Seconds())+1)
 	}
 	return nil
 }

@@ -38,6 +38,9 @@ type Error struct {
 	Message string
 	Details any
 	Err     error
+	// RetryAfter, on a rate-limited error, is how long until a try may
+	// succeed (sent as the Retry-After header).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -78,6 +81,12 @@ func Conflict(code, message string) *Error {
 // Unauthorized reports a missing, expired or wrong credential.
 func Unauthorized(code, message string) *Error {
 	return &Error{Kind: KindUnauthorized, Code: code, Message: message}
+}
+
+// Limited is a rate-limited error with a Chinese message that says when to
+// try again, and the same wait in RetryAfter.
+func Limited(code string, retry time.Duration, format string, args ...any) *Error {
+	return &Error{Kind: KindRateLimited, Code: code, Message: fmt.Sprintf(format, args...), RetryAfter: retry}
 }
 
 // RateLimited reports too many attempts.

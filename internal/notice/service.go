@@ -48,6 +48,19 @@ func (s *Service) canSend(ctx context.Context, p identity.Principal, targets []T
 	return yards, nil
 }
 
+// canActOn is canSend for an existing notice: a caller who is not council
+// or staff where it was sent from hears that it does not exist
+// (notice_not_found), as Get and ReportOf answer them.
+func (s *Service) canActOn(ctx context.Context, p identity.Principal, n Notice, roles ...identity.Role) error {
+	_, err := s.canSend(ctx, p, n.Targets, roles...)
+	if louyuan.IsKind(err, louyuan.KindForbidden) {
+		if _, serr := s.canSend(ctx, p, senderScope(n)); serr != nil {
+			return louyuan.NotFound("notice_not_found", "没有这条通知")
+		}
+	}
+	return err
+}
+
 // Create writes a notice after WeChat's content check: risky text is
 // refused with the reason and nothing is written; text to review is held
 // until staff approve it; passing text is a draft ready to send.
@@ -130,7 +143,7 @@ func (s *Service) Approve(ctx context.Context, p identity.Principal, id int64) (
 		if err != nil {
 			return err
 		}
-		if _, err := s.canSend(ctx, p, n.Targets, identity.StaffRoles...); err != nil {
+		if err := s.canActOn(ctx, p, n, identity.StaffRoles...); err != nil {
 			return err
 		}
 		if n.Status != StatusReview {
@@ -159,7 +172,7 @@ func (s *Service) Send(ctx context.Context, p identity.Principal, id int64) (Not
 		if err != nil {
 			return err
 		}
-		if _, err := s.canSend(ctx, p, n.Targets); err != nil {
+		if err := s.canActOn(ctx, p, n); err != nil {
 			return err
 		}
 		switch n.Status {

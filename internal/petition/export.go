@@ -73,6 +73,9 @@ func (s *Service) Export(ctx context.Context, p identity.Principal, id int64, fu
 	}
 	place, err := s.canManage(ctx, p, pt.CourtyardID, identity.RoleSubdistrictAdmin, identity.RoleCommunityStaff, identity.RoleCouncilChair)
 	if err != nil {
+		if err := s.canSee(ctx, p, pt); err != nil {
+			return err
+		}
 		return louyuan.Forbidden("export_forbidden", "只有社区、街道工作人员或理事长可以导出签名名单")
 	}
 	if fullPhones && !p.Can(place, identity.RolePhoneViewer) {

@@ -205,6 +205,9 @@ func (s *Service) RecordPayment(ctx context.Context, p identity.Principal, id in
 			return err
 		}
 		if _, err := s.canManage(ctx, p, pt.CourtyardID, identity.RoleCouncilTreasurer, identity.RoleSubdistrictAdmin, identity.RoleCommunityStaff); err != nil {
+			if err := s.canSee(ctx, p, pt); err != nil {
+				return err
+			}
 			return louyuan.Forbidden("treasurer_only", "只有理事会财务或社区工作人员可以登记缴款")
 		}
 		if !pt.CostSharing {

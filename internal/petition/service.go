@@ -205,6 +205,20 @@ func (s *Service) canManage(ctx context.Context, p identity.Principal, courtyard
 	return place, nil
 }
 
+// canManagePetition is canManage for an existing petition: a caller who
+// may not even see it hears that it does not exist (petition_not_found), as
+// for any object outside their scope; one who sees it but may not manage
+// it is refused (403).
+func (s *Service) canManagePetition(ctx context.Context, p identity.Principal, pt Petition, roles ...identity.Role) (identity.Place, error) {
+	place, err := s.canManage(ctx, p, pt.CourtyardID, roles...)
+	if louyuan.IsKind(err, louyuan.KindForbidden) {
+		if serr := s.canSee(ctx, p, pt); serr != nil {
+			return place, serr
+		}
+	}
+	return place, err
+}
+
 // Create makes a draft petition.
 func (s *Service) Create(ctx context.Context, p identity.Principal, d Draft) (Petition, error) {
 	d.Title, d.Body = strings.TrimSpace(d.Title), strings.TrimSpace(d.Body)
@@ -268,7 +282,7 @@ func (s *Service) Publish(ctx context.Context, p identity.Principal, id int64) (
 	if err != nil {
 		return Petition{}, err
 	}
-	place, err := s.canManage(ctx, p, pt.CourtyardID)
+	place, err := s.canManagePetition(ctx, p, pt)
 	if err != nil {
 		return Petition{}, err
 	}
@@ -338,7 +352,7 @@ func (s *Service) Close(ctx context.Context, p identity.Principal, id int64) (Pe
 		}
 		actor := "system"
 		if p.Kind != "" {
-			if _, err := s.canManage(ctx, p, cur.CourtyardID, identity.StaffRoles...); err != nil {
+			if _, err := s.canManagePetition(ctx, p, cur, identity.StaffRoles...); err != nil {
 				return err
 			}
 			actor = p.Ref()
@@ -387,7 +401,7 @@ func (s *Service) SetCostPlan(ctx context.Context, p identity.Principal, id int6
 		if err != nil {
 			return err
 		}
-		if _, err := s.canManage(ctx, p, pt.CourtyardID); err != nil {
+		if _, err := s.canManagePetition(ctx, p, pt); err != nil {
 			return err
 		}
 		if !pt.CostSharing {
@@ -538,7 +552,7 @@ func (s *Service) EnterPaper(ctx context.Context, p identity.Principal, id int64
 	if err != nil {
 		return Signature{}, err
 	}
-	if _, err := s.canManage(ctx, p, pt.CourtyardID); err != nil {
+	if _, err := s.canManagePetition(ctx, p, pt); err != nil {
 		return Signature{}, err
 	}
 	// The photo is this household's evidence in this petition, claimed in

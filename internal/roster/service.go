@@ -185,11 +185,13 @@ type Service struct {
 	InviteValidity time.Duration
 	// InviteTriesPerHour caps wrong and right code entries per user.
 	InviteTriesPerHour int
+	// InviteTriesPerIPPerHour caps them per client IP (0: no limit).
+	InviteTriesPerIPPerHour int
 }
 
 // NewService wires the roster service.
 func NewService(store Store, al audit.Appender, limiter Limiter) *Service {
-	return &Service{store: store, audit: al, limiter: limiter, now: time.Now, InviteValidity: 30 * 24 * time.Hour, InviteTriesPerHour: 10}
+	return &Service{store: store, audit: al, limiter: limiter, now: time.Now, InviteValidity: 30 * 24 * time.Hour, InviteTriesPerHour: 10, InviteTriesPerIPPerHour: 60}
 }
 
 // SetClock replaces the clock (tests).
@@ -298,15 +300,26 @@ func (s *Service) BindWithInvite(ctx context.Context, p identity.Principal, code
 	if len(code) != 8 {
 		return Member{}, louyuan.Invalid("invite_code_format", "邀请码应为8位字母和数字，请核对纸条上的邀请码")
 	}
-	ok, retry, err := s.limiter.Allow(ctx, "invite:user:"+strconv.FormatInt(p.ID, 10), s.InviteTriesPerHour, time.Hour)
-	if err != nil {
-		return Member{}, err
-	}
-	if !ok {
-		return Member{}, louyuan.Errorf(louyuan.KindRateLimited, "too_many_invite_tries", "邀请码输入次数过多，请%d分钟后再试，或联系社区工作人员", int(retry.Minutes())+1)
+	// Guessing is limited per client IP (many accounts from one place;
+	// every try counts, refused ones too) and per account, both counted in
+	// Redis across instances.
+	for _, l := range []struct {
+		key   string
+		limit int
+	}{{"invite:ip:" + audit.OriginOf(ctx).IP, s.InviteTriesPerIPPerHour}, {"invite:user:" + strconv.FormatInt(p.ID, 10), s.InviteTriesPerHour}} {
+		if l.limit <= 0 {
+			continue
+		}
+		ok, retry, err := s.limiter.Allow(ctx, l.key, l.limit, time.Hour)
+		if err != nil {
+			return Member{}, err
+		}
+		if !ok {
+			return Member{}, louyuan.Limited("too_many_invite_tries", retry, "邀请码输入次数过多，请%d分钟后再试，或联系社区工作人员", int(retry.Minutes())+1)
+		}
 	}
 	var m Member
-	err = s.store.InTx(ctx, func(ctx context.Context) error {
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
 		inv, err := s.store.TakeInvite(ctx, HashInviteCode(code))
 		if louyuan.IsKind(err, louyuan.KindNotFound) {
 			return louyuan.NotFound("invite_code_unknown", "邀请码不正确，请核对后重新输入")
@@ -638,7 +651,7 @@ func (s *Service) Unbind(ctx context.Context, p identity.Principal, householdID,
 		self := p.Kind == identity.KindUser && p.ID == userID
 		if !self {
 			if _, err := s.courtyardFor(ctx, p, h.CourtyardID, identity.StaffRoles...); err != nil {
-				return err
+				return s.hideHousehold(ctx, p, h, err)
 			}
 		}
 		m, err := s.store.RemoveMember(ctx, userID, householdID)
@@ -648,6 +661,27 @@ func (s *Service) Unbind(ctx context.Context, p identity.Principal, householdID,
 		return s.audit.Append(ctx, audit.Record{Stream: audit.CourtyardStream(h.CourtyardID), Actor: p.Ref(), Action: "household.unbind",
 			Object: ref("household", householdID), Detail: map[string]any{"user": userID, "role": string(m.Role), "was_representative": m.Representative}})
 	})
+}
+
+// hideHousehold turns a refusal about household h into "no such household"
+// for a caller who has no business with it: neither council or staff of
+// its courtyard nor one of its members. Those who know it keep the 403.
+func (s *Service) hideHousehold(ctx context.Context, p identity.Principal, h Household, refusal error) error {
+	if _, err := s.courtyardFor(ctx, p, h.CourtyardID, identity.CouncilOrStaff...); err == nil {
+		return refusal
+	}
+	if p.Kind == identity.KindUser {
+		ms, err := s.store.Members(ctx, h.ID)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if m.UserID == p.ID {
+				return refusal
+			}
+		}
+	}
+	return louyuan.NotFound("household_not_found", "房屋不存在")
 }
 
 // Households lists a courtyard's households for its council and staff.

@@ -37,6 +37,44 @@ func (s *Service) Cast(ctx context.Context, p identity.Principal, motionID, hous
 	return r.receipt, nil
 }
 
+// Limiter counts tries in a window (Redis, shared by every instance).
+type Limiter interface {
+	Allow(ctx context.Context, key string, limit int, per time.Duration) (ok bool, retryAfter time.Duration, err error)
+}
+
+// ReceiptLimits caps receipt look-ups per caller and per client IP an
+// hour, so that nobody walks the code space (0: no limit).
+type ReceiptLimits struct {
+	PerUser, PerIP int
+}
+
+// SetReceiptLimits limits receipt look-ups; call it before serving.
+func (s *Service) SetReceiptLimits(l Limiter, limits ReceiptLimits) {
+	s.limiter, s.receiptLimits = l, limits
+}
+
+func (s *Service) limitReceipts(ctx context.Context, p identity.Principal) error {
+	if s.limiter == nil {
+		return nil
+	}
+	for _, l := range []struct {
+		key   string
+		limit int
+	}{{"receipt:ip:" + audit.OriginOf(ctx).IP, s.receiptLimits.PerIP}, {"receipt:" + p.Ref(), s.receiptLimits.PerUser}} {
+		if l.limit <= 0 {
+			continue
+		}
+		ok, retry, err := s.limiter.Allow(ctx, l.key, l.limit, time.Hour)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return louyuan.Limited("too_many_receipt_checks", retry, "回执查询过于频繁，请%d分钟后再试", int(retry.Minutes())+1)
+		}
+	}
+	return nil
+}
+
 // PaperPurposes are the photos a paper ballot or paper signature may rest
 // on: one household's paper, or a sheet listing several.
 var PaperPurposes = []files.Purpose{files.PurposePaperBallot, files.PurposePaperSheet}
@@ -49,7 +87,7 @@ func (s *Service) EnterPaper(ctx context.Context, p identity.Principal, motionID
 	if err != nil {
 		return Receipt{}, err
 	}
-	if err := s.canManage(ctx, p, m.CourtyardID); err != nil {
+	if err := s.canManageMotion(ctx, p, m); err != nil {
 		return Receipt{}, err
 	}
 	// The photo is this household's evidence in this motion: claimed in the
@@ -163,6 +201,9 @@ type ReceiptCheck struct {
 // a named ballot is shown only to the household's representative; that of
 // a secret ballot to nobody.
 func (s *Service) VerifyReceipt(ctx context.Context, p identity.Principal, receipt string) (ReceiptCheck, error) {
+	if err := s.limitReceipts(ctx, p); err != nil {
+		return ReceiptCheck{}, err
+	}
 	b, err := s.store.BallotByReceipt(ctx, receipt)
 	if err != nil {
 		return ReceiptCheck{}, err

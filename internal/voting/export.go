@@ -50,6 +50,9 @@ func (s *Service) ExportResults(ctx context.Context, p identity.Principal, id in
 		return err
 	}
 	if !p.Can(c.Place, identity.RoleSubdistrictAdmin, identity.RoleCommunityStaff, identity.RoleCouncilChair) {
+		if err := s.canSee(ctx, p, m); err != nil {
+			return err
+		}
 		return louyuan.Forbidden("export_forbidden", "只有社区、街道工作人员或理事长可以导出表决结果")
 	}
 	if fullPhones && !p.Can(c.Place, identity.RolePhoneViewer) {

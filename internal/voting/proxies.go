@@ -217,8 +217,10 @@ func (s *Service) Accept(ctx context.Context, p identity.Principal, id int64, ac
 // authorisation (委托书), where the courtyard requires one.
 func (s *Service) Confirm(ctx context.Context, p identity.Principal, id int64, photo string) (Delegation, error) {
 	return s.changeDelegation(ctx, p, id, func(ctx context.Context, d *Delegation) (string, error) {
-		if err := s.canManage(ctx, p, d.CourtyardID); err != nil {
-			return "", err
+		if s.canManage(ctx, p, d.CourtyardID) != nil {
+			// As for Accept and Revoke: a delegation is not shown to
+			// those who may not act on it.
+			return "", louyuan.NotFound("delegation_not_found", "没有这项委托")
 		}
 		if d.Status != DelegationAccepted {
 			return "", louyuan.Conflict("delegation_not_accepted", "只有受托人已接受、待确认的委托可以确认")

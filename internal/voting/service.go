@@ -120,6 +120,9 @@ type Service struct {
 	log       *slog.Logger
 	now       func() time.Time
 	calendar  *louyuan.Calendar
+	// limiter and receiptLimits bound receipt look-ups.
+	limiter       Limiter
+	receiptLimits ReceiptLimits
 }
 
 // Notifier tells people what happened. It is called inside the
@@ -242,6 +245,20 @@ func (s *Service) canManage(ctx context.Context, p identity.Principal, courtyard
 	return nil
 }
 
+// canManageMotion is canManage for an existing motion: a caller who may
+// not even see the motion hears that it does not exist (motion_not_found),
+// as for any object outside their scope; one who sees it but may not
+// manage it is refused (403).
+func (s *Service) canManageMotion(ctx context.Context, p identity.Principal, m Motion, roles ...identity.Role) error {
+	err := s.canManage(ctx, p, m.CourtyardID, roles...)
+	if louyuan.IsKind(err, louyuan.KindForbidden) {
+		if serr := s.canSee(ctx, p, m); serr != nil {
+			return serr
+		}
+	}
+	return err
+}
+
 // Create makes a draft motion.
 func (s *Service) Create(ctx context.Context, p identity.Principal, d Draft) (Motion, error) {
 	m, err := motionFrom(d)
@@ -362,7 +379,7 @@ func (s *Service) Cancel(ctx context.Context, p identity.Principal, id int64) (M
 	if err != nil {
 		return Motion{}, err
 	}
-	if err := s.canManage(ctx, p, m.CourtyardID); err != nil {
+	if err := s.canManageMotion(ctx, p, m); err != nil {
 		return Motion{}, err
 	}
 	if m.Status != StatusDraft && m.Status != StatusNotice {
@@ -385,7 +402,7 @@ func (s *Service) transition(ctx context.Context, p identity.Principal, id int64
 		}
 		actor := systemActor
 		if p.Kind != "" {
-			if err := s.canManage(ctx, p, m.CourtyardID); err != nil {
+			if err := s.canManageMotion(ctx, p, m); err != nil {
 				return err
 			}
 			actor = p.Ref()
@@ -465,7 +482,7 @@ func (s *Service) Extend(ctx context.Context, p identity.Principal, id int64, cl
 	if err != nil {
 		return Motion{}, err
 	}
-	if err := s.canManage(ctx, p, m.CourtyardID, identity.StaffRoles...); err != nil {
+	if err := s.canManageMotion(ctx, p, m, identity.StaffRoles...); err != nil {
 		return Motion{}, err
 	}
 	return s.transition(ctx, p, id, StatusVoting, func(ctx context.Context, m *Motion) error {

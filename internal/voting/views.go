@@ -133,7 +133,7 @@ func (s *Service) Turnout(ctx context.Context, p identity.Principal, motionID in
 	if err != nil {
 		return nil, err
 	}
-	if err := s.canManage(ctx, p, m.CourtyardID); err != nil {
+	if err := s.canManageMotion(ctx, p, m); err != nil {
 		return nil, err
 	}
 	es, err := s.store.Electorate(ctx, motionID)
@@ -194,7 +194,7 @@ func (s *Service) Reconcile(ctx context.Context, p identity.Principal, motionID 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.canManage(ctx, p, m.CourtyardID); err != nil {
+	if err := s.canManageMotion(ctx, p, m); err != nil {
 		return nil, err
 	}
 	bs, err := s.store.Ballots(ctx, motionID)

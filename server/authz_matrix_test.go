@@ -1,0 +1,988 @@
+package main
+
+// The authorisation matrix: every operation of the OpenAPI document × every
+// kind of caller, each cell's status written down in mxRows.
+//
+// Columns (always in this order, see mxCallers):
+//
+//	anon    no token
+//	tenant  a tenant bound to household H1 (reads, never votes or signs)
+//	res     a family member of H1, not its representative
+//	rep     H1's representative
+//	proxy   a family member of H3 holding an accepted delegation of H2
+//	cnc     council member (seat "member") of courtyard 1
+//	cncX    council member of courtyard 2 (another community)
+//	stf     community staff of community 1 (courtyard 1's)
+//	stfX    community staff of community 2
+//	adm     subdistrict admin of the subdistrict of both
+//	phone   a staff account holding phone_viewer over community 1 only
+//
+// Every object a row targets lies in courtyard 1. A caller of another scope
+// must get the answer a missing object gets (404 with a *_not_found code)
+// for motions, petitions, notices, files and delegations; courtyards
+// themselves are public places (their list is on every notice board), so a
+// courtyard-level route answers 403 not_in_scope there.
+//
+// Adding a route: add ONE line to mxRows with its "METHOD /path" exactly as
+// in openapi.yaml, the eleven statuses, and a prep function that returns the
+// concrete request (path with IDs, a valid body) for a caller. A prep
+// receives the cell's expected status: where a success would change what
+// later cells see (a motion published, a delegation revoked), give each
+// succeeding cell a fresh object (see the pools in mxFixture) and the failing
+// ones a shared one. The test fails for a documented route without a row and
+// for a row whose route is not documented.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"mime/multipart"
+	"net/http"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/louyuan/louyuan/internal/louyuan"
+)
+
+var mxCallerNames = []string{"anon", "tenant", "res", "rep", "proxy", "cnc", "cncX", "stf", "stfX", "adm", "phone"}
+
+// mxRow is one operation's line of the matrix.
+type mxRow struct {
+	op   string // "METHOD /path" as in openapi.yaml
+	want string // eleven statuses, in the order of mxCallerNames
+	prep func(t *testing.T, fx *mxFixture, c *mxCaller, want int) mxReq
+}
+
+// mxReq is one cell's request. An empty path means the row's own path.
+type mxReq struct {
+	path   string
+	body   any
+	header http.Header
+	token  *string // overrides the caller's token
+}
+
+var mxRows = []mxRow{
+	// Public.
+	{"GET /healthz", "200 200 200 200 200 200 200 200 200 200 200", mxPlain},
+	{"GET /readyz", "200 200 200 200 200 200 200 200 200 200 200", mxPlain},
+	{"GET /openapi.yaml", "200 200 200 200 200 200 200 200 200 200 200", mxPlain},
+	{"GET /api/v1/roster-template.xlsx", "200 200 200 200 200 200 200 200 200 200 200", mxPlain},
+	{"POST /api/v1/auth/wechat/login", "200 200 200 200 200 200 200 200 200 200 200", mxWeChatLogin},
+	{"POST /api/v1/auth/staff/login", "200 200 200 200 200 200 200 200 200 200 200", mxStaffLogin},
+	{"POST /api/v1/auth/refresh", "200 200 200 200 200 200 200 200 200 200 200", mxRefresh},
+	// Identity and households.
+	{"POST /api/v1/auth/logout", "401 204 204 204 204 204 204 204 204 204 204", mxLogout},
+	{"GET /api/v1/me", "401 200 200 200 200 200 200 200 200 200 200", mxPlain},
+	{"POST /api/v1/me/phone", "401 200 200 200 200 200 200 403 403 403 403", mxPhone},
+	{"GET /api/v1/me/households", "401 200 200 200 200 200 200 403 403 403 403", mxPlain},
+	{"POST /api/v1/me/households", "401 404 404 404 404 404 404 403 403 403 403", mxBindUnknown},
+	{"POST /api/v1/households/{id}/bind-requests", "401 201 201 201 201 201 201 403 403 403 403", mxBindRequest},
+	{"POST /api/v1/households/{id}/representative-requests", "401 403 201 201 403 403 403 403 403 403 403", mxRepRequest},
+	{"DELETE /api/v1/households/{id}/members/{user_id}", "401 403 403 403 404 403 404 204 404 204 404", mxUnbind},
+	{"GET /api/v1/courtyards/{id}/households", "401 403 403 403 403 200 403 200 403 200 403", mxYard("/households")},
+	{"GET /api/v1/courtyards/{id}/requests", "401 403 403 403 403 200 403 200 403 200 403", mxYard("/requests")},
+	{"POST /api/v1/courtyards/{id}/roster", "401 403 403 403 403 403 403 200 403 200 403", mxRoster},
+	{"POST /api/v1/courtyards/{id}/invites", "401 403 403 403 403 201 403 201 403 201 403", mxInvites},
+	{"PUT /api/v1/courtyards/{id}/settings", "401 403 403 403 403 403 403 200 403 200 403", mxSettings},
+	{"POST /api/v1/requests/{kind}/{id}/decision", "401 403 403 403 403 403 403 200 403 200 403", mxDecision},
+	{"POST /api/v1/grants", "401 403 403 403 403 403 403 403 403 204 403", mxGrant(false)},
+	{"POST /api/v1/grants/revoke", "401 403 403 403 403 403 403 403 403 204 403", mxGrant(true)},
+	{"POST /api/v1/files", "401 201 201 201 201 201 403 201 403 201 403", mxUpload},
+	{"GET /api/v1/files/{key}", "401 404 404 404 404 200 404 200 404 200 404", mxDownload},
+	// Voting.
+	{"GET /api/v1/me/motions", "401 200 200 200 200 200 200 200 200 200 200", mxPlain},
+	{"GET /api/v1/me/delegations", "401 200 200 200 200 200 200 200 200 200 200", mxPlain},
+	{"POST /api/v1/courtyards/{id}/motions", "401 403 403 403 403 201 403 201 403 201 403", mxCreateMotion},
+	{"GET /api/v1/courtyards/{id}/motions", "401 403 403 403 403 200 403 200 403 200 403", mxYard("/motions")},
+	{"GET /api/v1/motions/{id}", "401 404 404 200 404 200 404 200 404 200 404", mxMotion("", "voting")},
+	{"POST /api/v1/motions/{id}/publish", "401 404 404 404 404 200 404 200 404 200 404", mxMotion("/publish", "draft")},
+	{"POST /api/v1/motions/{id}/cancel", "401 404 404 404 404 200 404 200 404 200 404", mxMotion("/cancel", "draft")},
+	{"POST /api/v1/motions/{id}/open", "401 404 404 403 404 200 404 200 404 200 404", mxMotion("/open", "ready")},
+	{"POST /api/v1/motions/{id}/close", "401 404 404 403 404 200 404 200 404 200 404", mxMotion("/close", "closable")},
+	{"POST /api/v1/motions/{id}/finalize", "401 404 404 403 404 200 404 200 404 200 404", mxMotion("/finalize", "closed")},
+	{"POST /api/v1/motions/{id}/extend", "401 404 404 403 404 403 404 200 404 200 404", mxExtend},
+	{"POST /api/v1/motions/{id}/ballots", "401 403 403 201 403 403 403 403 403 403 403", mxBallot},
+	{"POST /api/v1/motions/{id}/proxy-ballots", "401 200 200 200 200 200 200 403 403 403 403", mxProxyBallot},
+	{"POST /api/v1/motions/{id}/paper-ballots", "401 404 404 403 404 201 404 201 404 201 404", mxPaperBallot},
+	{"GET /api/v1/motions/{id}/turnout", "401 404 404 403 404 200 404 200 404 200 404", mxMotion("/turnout", "voting")},
+	{"GET /api/v1/motions/{id}/reconciliation", "401 404 404 403 404 200 404 200 404 200 404", mxMotion("/reconciliation", "voting")},
+	{"GET /api/v1/motions/{id}/results.xlsx", "401 404 404 403 404 403 404 200 404 200 404", mxMotion("/results.xlsx", "voting")},
+	{"GET /api/v1/motions/{id}/results.csv", "401 404 404 403 404 403 404 200 404 200 404", mxMotion("/results.csv", "voting")},
+	{"GET /api/v1/receipts/{code}", "401 200 200 200 200 200 200 200 200 200 200", mxReceipt},
+	{"POST /api/v1/delegations", "401 403 403 201 403 403 403 403 403 403 403", mxDelegate},
+	{"POST /api/v1/delegations/{id}/accept", "401 404 404 404 200 404 404 404 404 404 404", mxAccept},
+	{"POST /api/v1/delegations/{id}/confirm", "401 404 404 404 404 200 404 200 404 200 404", mxConfirm},
+	{"POST /api/v1/delegations/{id}/revoke", "401 404 404 200 404 404 404 200 404 200 404", mxRevoke},
+	// Petitions.
+	{"GET /api/v1/me/petitions", "401 200 200 200 200 200 200 200 200 200 200", mxPlain},
+	{"POST /api/v1/courtyards/{id}/petitions", "401 403 403 403 403 201 403 201 403 201 403", mxCreatePetition},
+	{"GET /api/v1/courtyards/{id}/petitions", "401 403 403 403 403 200 403 200 403 200 403", mxYard("/petitions")},
+	{"GET /api/v1/petitions/{id}", "401 404 404 200 404 200 404 200 404 200 404", mxPetition("", "open")},
+	{"POST /api/v1/petitions/{id}/publish", "401 404 404 404 404 200 404 200 404 200 404", mxPetition("/publish", "draft")},
+	{"POST /api/v1/petitions/{id}/close", "401 404 404 403 404 403 404 200 404 200 404", mxPetition("/close", "open")},
+	{"PUT /api/v1/petitions/{id}/cost-plan", "401 404 404 403 404 200 404 200 404 200 404", mxCostPlan},
+	{"POST /api/v1/petitions/{id}/signatures", "401 403 403 201 403 403 403 403 403 403 403", mxSign},
+	{"POST /api/v1/petitions/{id}/paper-signatures", "401 404 404 403 404 201 404 201 404 201 404", mxPaperSign},
+	{"DELETE /api/v1/petitions/{id}/signatures/{household_id}", "401 403 403 204 403 403 403 403 403 403 403", mxWithdraw},
+	{"POST /api/v1/petitions/{id}/payments", "401 404 404 403 404 403 404 201 404 201 404", mxPayment},
+	{"GET /api/v1/petitions/{id}/totals", "401 404 404 200 404 200 404 200 404 200 404", mxPetition("/totals", "cost")},
+	{"GET /api/v1/petitions/{id}/export.xlsx", "401 404 404 403 404 403 404 200 404 200 404", mxPetition("/export.xlsx", "open")},
+	{"GET /api/v1/petitions/{id}/export.csv", "401 404 404 403 404 403 404 200 404 200 404", mxPetition("/export.csv", "open")},
+	// Notices.
+	{"POST /api/v1/notices", "401 403 403 403 403 201 403 201 403 201 403", mxCreateNotice},
+	{"POST /api/v1/notices/preview", "401 403 403 403 403 200 403 200 403 200 403", mxPreviewNotice},
+	{"GET /api/v1/courtyards/{id}/notices", "401 403 403 403 403 200 403 200 403 200 403", mxYard("/notices")},
+	{"GET /api/v1/notices/{id}", "401 200 200 200 200 200 404 200 404 200 404", mxNotice("", "sent")},
+	{"POST /api/v1/notices/{id}/approve", "401 404 404 404 404 403 404 200 404 200 404", mxNotice("/approve", "review")},
+	{"POST /api/v1/notices/{id}/send", "401 404 404 404 404 200 404 200 404 200 404", mxNotice("/send", "draft")},
+	{"GET /api/v1/notices/{id}/report", "401 404 404 404 404 200 404 200 404 200 404", mxNotice("/report", "sent")},
+	{"GET /api/v1/notices/{id}/images/{key}", "401 200 200 200 200 200 404 200 404 200 404", mxNoticeImage},
+	{"POST /api/v1/notices/{id}/read", "401 204 204 204 204 404 404 403 403 403 403", mxNotice("/read", "sent")},
+	{"GET /api/v1/me/notices", "401 200 200 200 200 200 200 403 403 403 403", mxPlain},
+	{"GET /api/v1/me/notices/unread", "401 200 200 200 200 200 200 403 403 403 403", mxPlain},
+	{"GET /api/v1/me/subscriptions", "401 200 200 200 200 200 200 403 403 403 403", mxPlain},
+	{"POST /api/v1/me/subscriptions", "401 200 200 200 200 200 200 403 403 403 403", mxSubscribe},
+}
+
+// mxCaller is one kind of caller, logged in.
+type mxCaller struct {
+	name   string
+	token  string
+	userID int64 // WeChat users
+	// login makes a new session of the same caller (for logout).
+	login func(t *testing.T) string
+}
+
+// mxFixture is courtyard 1 of the demo, with the callers and the objects the
+// rows target.
+type mxFixture struct {
+	s       *e2eServer
+	callers []*mxCaller
+	by      map[string]*mxCaller
+	staff   string // community staff of courtyard 1 (the demo's)
+	admin   string
+	hs      []e2eHousehold
+	h1      int64 // rep's, res's and tenant's household
+	h2      int64 // delegated to proxy
+	next    atomic.Int64
+	probeID int64 // a staff account without grants
+
+	voting   int64  // a named motion, voting; rep has voted
+	receipt  string // rep's receipt in it
+	fileKey  string // a paper_ballot photo of courtyard 1
+	petOpen  int64  // a published petition (no cost sharing)
+	petCost  int64  // a published petition with cost sharing and a plan for unit 1
+	noticeID int64  // a sent notice with an image
+	imageKey string
+	accept   int64 // a pending delegation to proxy
+}
+
+// freeHousehold hands out households nobody in the fixture is bound to, one
+// per call (bind requests, paper ballots, fresh delegations).
+func (fx *mxFixture) freeHousehold(t *testing.T) e2eHousehold {
+	t.Helper()
+	i := int(fx.next.Add(1)) + 3
+	if i >= len(fx.hs)-3 { // the last three are the bind-request, invite and decision rows'
+
+		t.Fatalf("matrix: out of free households (%d)", len(fx.hs))
+	}
+	return fx.hs[i]
+}
+
+func mxAtoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
+// mxDocOps lists the operations of the served OpenAPI document.
+func mxDocOps(t *testing.T, s *e2eServer) []string {
+	r := s.call(t, "GET", "/openapi.yaml", "", nil)
+	e2eWant(t, r, http.StatusOK)
+	var doc struct {
+		Paths map[string]map[string]yaml.Node `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(r.Body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for p, item := range doc.Paths {
+		for m := range item {
+			switch m {
+			case "get", "put", "post", "delete", "patch", "head", "options", "trace":
+				ops = append(ops, strings.ToUpper(m)+" "+p)
+			}
+		}
+	}
+	sort.Strings(ops)
+	return ops
+}
+
+// mxLeaks are what no answer may carry: stack traces, Go source positions,
+// SQL text and driver errors, file paths of the server.
+var mxLeaks = regexp.MustCompile(`goroutine |\.go:\d|SELECT |INSERT |UPDATE |DELETE FROM|sql: |Error 1\d\d\d|/root/|/home/|/tmp/|runtime\.|panic:|gorm|sqlite`)
+
+func TestAuthzMatrix(t *testing.T) {
+	cfg := vtConfig(e2eEmbeddedConfig(t))
+	s := e2eStart(t, cfg)
+
+	// Every documented operation has its row, and every row a documented
+	// operation.
+	doc := mxDocOps(t, s)
+	rows := map[string]mxRow{}
+	for _, r := range mxRows {
+		if _, dup := rows[r.op]; dup {
+			t.Errorf("matrix: two rows for %s", r.op)
+		}
+		rows[r.op] = r
+		if n := len(strings.Fields(r.want)); n != len(mxCallerNames) {
+			t.Errorf("matrix: row %s has %d statuses, want %d", r.op, n, len(mxCallerNames))
+		}
+	}
+	for _, op := range doc {
+		if _, ok := rows[op]; !ok {
+			t.Errorf("matrix: %s is in openapi.yaml but has no row in mxRows (server/authz_matrix_test.go): add one", op)
+		}
+	}
+	for _, r := range mxRows {
+		if !slices.Contains(doc, r.op) {
+			t.Errorf("matrix: row %s is not an operation of openapi.yaml", r.op)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	mxShared = map[string]int64{}
+	fx := mxSetup(t, s, cfg)
+	start := time.Now()
+	var cells int
+	for _, row := range mxRows {
+		method, path, _ := strings.Cut(row.op, " ")
+		wants := strings.Fields(row.want)
+		for i, c := range fx.callers {
+			want := mxAtoi(wants[i])
+			req := row.prep(t, fx, c, want)
+			if req.path == "" {
+				req.path = path
+			}
+			tok := c.token
+			if req.token != nil {
+				tok = *req.token
+			}
+			var r e2eResponse
+			if req.header != nil {
+				r = s.callWith(t, method, req.path, tok, req.body, req.header)
+			} else {
+				r = s.call(t, method, req.path, tok, req.body)
+			}
+			cells++
+			mxCheckCell(t, row.op, c.name, want, r, tok != "")
+		}
+	}
+	t.Logf("matrix: %d cells in %v", cells, time.Since(start).Round(time.Millisecond))
+}
+
+// mxCheckCell holds one answer to its expected status, to the not-found
+// contract, and to what no answer may carry or lack.
+func mxCheckCell(t *testing.T, op, who string, want int, r e2eResponse, authenticated bool) {
+	t.Helper()
+	if r.Status != want {
+		t.Errorf("%-58s %-6s got %d, want %d: %s", op, who, r.Status, want, r)
+	}
+	if r.Status == http.StatusNotFound {
+		var e e2eErrorBody
+		_ = json.Unmarshal(r.Body, &e)
+		if !strings.HasSuffix(e.Error.Code, "_not_found") && e.Error.Code != "invite_code_unknown" {
+			t.Errorf("%s %s: a 404 must carry a *_not_found code: %s", op, who, r)
+		}
+	}
+	if m := mxLeaks.FindString(string(r.Body)); m != "" && r.Header.Get("Content-Type") != "application/yaml; charset=utf-8" &&
+		!strings.HasPrefix(r.Header.Get("Content-Type"), "application/vnd.openxml") {
+		t.Errorf("%s %s: the answer carries %q: %s", op, who, m, r)
+	}
+	h := r.Header
+	if h.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("%s %s: X-Content-Type-Options %q, want nosniff", op, who, h.Get("X-Content-Type-Options"))
+	}
+	if h.Get("Server") != "" || h.Get("X-Powered-By") != "" {
+		t.Errorf("%s %s: the answer names its server: %q %q", op, who, h.Get("Server"), h.Get("X-Powered-By"))
+	}
+	if ct := h.Get("Content-Type"); len(r.Body) > 0 && strings.HasPrefix(strings.TrimSpace(string(r.Body)), "{") && ct != "application/json; charset=utf-8" {
+		t.Errorf("%s %s: JSON answered as %q", op, who, ct)
+	}
+	if authenticated && !strings.Contains(h.Get("Cache-Control"), "no-store") && !strings.Contains(h.Get("Cache-Control"), "private") {
+		t.Errorf("%s %s: an authenticated answer with Cache-Control %q (want no-store)", op, who, h.Get("Cache-Control"))
+	}
+}
+
+// ---- setup -----------------------------------------------------------------
+
+func mxSetup(t *testing.T, s *e2eServer, cfg *Config) *mxFixture {
+	t.Helper()
+	fx := &mxFixture{s: s, by: map[string]*mxCaller{}}
+	e2eRunEnv(t, cfg, true)
+	t.Setenv("LOUYUAN_ADMIN_PASSWORD", "matrix-password")
+	admin := func(args ...string) string {
+		out, err := e2eRun(args...)
+		if err != nil {
+			t.Fatalf("%v: %v %s", args, err, out)
+		}
+		return out
+	}
+	staffID := func(out string) int64 {
+		var id int64
+		fmt.Sscanf(out, "staff account %d", &id)
+		return id
+	}
+	// Courtyard 2 in community 2 of the same subdistrict.
+	admin("admin", "add-courtyard", "-subdistrict", "新华路街道", "-community", "东风社区", "-courtyard", "纺织厂小区")
+	admin("admin", "create-staff", "-username", "mxstaffx", "-name", "东风社区网格员", "-role", "community_staff", "-scope", "2")
+	admin("admin", "create-staff", "-username", "mxadmin", "-name", "街道管理员", "-role", "subdistrict_admin", "-scope", "1")
+	phoneID := staffID(admin("admin", "create-staff", "-username", "mxphone", "-name", "手机号查看员"))
+	admin("admin", "grant", "-staff", fmt.Sprint(phoneID), "-role", "phone_viewer", "-scope", "1")
+	fx.probeID = staffID(admin("admin", "create-staff", "-username", "mxprobe", "-name", "测试账号"))
+
+	fx.staff = s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	fx.hs = s.courtyardHouseholds(t, fx.staff, 1)
+	invites := e2eDemoInvites(t, s.cfg.DataDir)
+	house := func(i int) int64 {
+		h, found := e2eFind(fx.hs, invites[i].Building, invites[i].Unit, invites[i].Room)
+		if !found {
+			t.Fatalf("no household for invite %d", i)
+		}
+		return h.ID
+	}
+	fx.h1, fx.h2 = house(0), house(1)
+	h3 := house(2)
+	// Free households: those past the first three, in list order.
+	var free []e2eHousehold
+	for _, h := range fx.hs {
+		if h.ID != fx.h1 && h.ID != fx.h2 && h.ID != h3 {
+			free = append(free, h)
+		}
+	}
+	fx.hs = append([]e2eHousehold{{}, {}, {}, {}}, free...)
+
+	wechat := func(handle string) *mxCaller {
+		c := &mxCaller{name: handle}
+		tok := s.wechatLogin(t, e2eCode(handle))
+		c.token, c.userID = tok.AccessToken, tok.User.ID
+		c.login = func(t *testing.T) string { return s.wechatLogin(t, e2eCode(handle)).AccessToken }
+		return c
+	}
+	staff := func(username, password string) *mxCaller {
+		c := &mxCaller{name: username}
+		c.token = s.staffLogin(t, username, password).AccessToken
+		c.login = func(t *testing.T) string { return s.staffLogin(t, username, password).AccessToken }
+		return c
+	}
+	bind := func(c *mxCaller, code string) {
+		e2eWant(t, s.call(t, "POST", "/api/v1/me/households", c.token, map[string]string{"invite_code": code}), http.StatusCreated)
+	}
+	invite := func(h int64, role string) string {
+		r := s.call(t, "POST", "/api/v1/courtyards/1/invites?format=json", fx.staff, map[string]any{"household_ids": []int64{h}, "role": role})
+		e2eWant(t, r, http.StatusCreated)
+		return e2eInviteCodes(t, r)[0]
+	}
+	// Room for the fixture's delegations.
+	e2eWant(t, s.call(t, "PUT", "/api/v1/courtyards/1/settings", fx.staff, map[string]any{"max_delegations_per_proxy": 20, "proxy_photo_required": true}), http.StatusOK)
+
+	rep := wechat("mxrep")
+	bind(rep, invites[0].Code)
+	rep2 := wechat("mxrep2")
+	bind(rep2, invites[1].Code)
+	rep3 := wechat("mxrep3")
+	bind(rep3, invites[2].Code)
+	tenant := wechat("mxtenant")
+	bind(tenant, invite(fx.h1, "tenant"))
+	res := wechat("mxres")
+	bind(res, invite(fx.h1, "family"))
+	proxy := wechat("mxproxy")
+	bind(proxy, invite(h3, "family"))
+	// rep2 hands every motion of the courtyard to proxy for a month.
+	r := s.call(t, "POST", "/api/v1/delegations", rep2.token, map[string]any{"household_id": fx.h2, "proxy_user_id": proxy.userID, "until": time.Now().AddDate(0, 1, 0)})
+	e2eWant(t, r, http.StatusCreated)
+	var d struct {
+		ID int64 `json:"id"`
+	}
+	r.decode(t, &d)
+	e2eWant(t, s.call(t, "POST", fmt.Sprintf("/api/v1/delegations/%d/accept", d.ID), proxy.token, map[string]any{"accept": true}), http.StatusOK)
+	// The courtyard wants the signed authorisation: staff confirm with its photo.
+	e2eWant(t, s.call(t, "POST", fmt.Sprintf("/api/v1/delegations/%d/confirm", d.ID), fx.staff,
+		map[string]any{"photo": mxUploadKey(t, fx, fx.staff, "proxy_authorisation")}), http.StatusOK)
+	// rep3 asks proxy too; proxy has not answered yet.
+	r = s.call(t, "POST", "/api/v1/delegations", rep3.token, map[string]any{"household_id": h3, "proxy_user_id": proxy.userID, "until": time.Now().AddDate(0, 1, 0)})
+	e2eWant(t, r, http.StatusCreated)
+	r.decode(t, &d)
+	fx.accept = d.ID
+
+	cncX := wechat("mxcouncilx")
+	admin("admin", "council-member", "-user", fmt.Sprint(cncX.userID), "-courtyard", "2", "-seat", "member")
+	cnc := wechat("lishi") // the demo's council member of courtyard 1
+	cncX = wechat("mxcouncilx")
+
+	fx.admin = s.staffLogin(t, "mxadmin", "matrix-password").AccessToken
+	fx.callers = []*mxCaller{{name: "anon", login: func(*testing.T) string { return "" }}, tenant, res, rep, proxy, cnc, cncX,
+		staff(demoStaffUser, demoStaffPassword), staff("mxstaffx", "matrix-password"), staff("mxadmin", "matrix-password"), staff("mxphone", "matrix-password")}
+	for i, c := range fx.callers {
+		c.name = mxCallerNames[i]
+		fx.by[c.name] = c
+	}
+
+	// Objects.
+	fx.voting = mxOpenMotions(t, fx, 1)[0]
+	r = s.call(t, "POST", fmt.Sprintf("/api/v1/motions/%d/ballots", fx.voting), rep.token, map[string]any{"household_id": fx.h1, "options": []string{"agree"}})
+	e2eWant(t, r, http.StatusCreated)
+	fx.receipt = e2eReceiptOf(t, r)
+	fx.fileKey = mxUploadKey(t, fx, fx.staff, "paper_ballot")
+	fx.petOpen = mxPetitions(t, fx, "open", 1)[0]
+	fx.petCost = mxPetitions(t, fx, "cost", 1)[0]
+	fx.imageKey = mxUploadKey(t, fx, fx.staff, "notice_image")
+	fx.noticeID = mxNotices(t, fx, "sent", 1, fx.imageKey)[0]
+	return fx
+}
+
+// e2eReceiptOf reads a ballot's receipt code.
+func e2eReceiptOf(t *testing.T, r e2eResponse) string {
+	t.Helper()
+	var rc struct {
+		Receipt string `json:"receipt"`
+		Code    string `json:"code"`
+	}
+	r.decode(t, &rc)
+	if rc.Receipt != "" {
+		return rc.Receipt
+	}
+	if rc.Code == "" {
+		t.Fatalf("no receipt in %s", r)
+	}
+	return rc.Code
+}
+
+var mxSeq atomic.Int64
+
+func mxPNG() []byte {
+	var b bytes.Buffer
+	img := image.NewGray(image.Rect(0, 0, 40, 30))
+	// Each image different, so that no two uploads are one file.
+	n := mxSeq.Add(1)
+	img.Pix[0], img.Pix[1], img.Pix[2] = byte(n), byte(n>>8), byte(n>>16)
+	_ = png.Encode(&b, img)
+	return b.Bytes()
+}
+
+// mxUploadBody is a multipart upload of a small PNG for courtyard 1.
+func mxUploadBody(purpose string, households ...int64) ([]byte, http.Header) {
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	_ = w.WriteField("purpose", purpose)
+	_ = w.WriteField("courtyard_id", "1")
+	for _, h := range households {
+		_ = w.WriteField("household_ids", fmt.Sprint(h))
+	}
+	fw, _ := w.CreateFormFile("file", "photo.png")
+	_, _ = fw.Write(mxPNG())
+	_ = w.Close()
+	return body.Bytes(), http.Header{"Content-Type": {w.FormDataContentType()}}
+}
+
+func mxUploadKey(t *testing.T, fx *mxFixture, token, purpose string) string {
+	t.Helper()
+	b, h := mxUploadBody(purpose)
+	r := fx.s.callWith(t, "POST", "/api/v1/files", token, b, h)
+	e2eWant(t, r, http.StatusCreated)
+	var m struct {
+		Key string `json:"key"`
+	}
+	r.decode(t, &m)
+	return m.Key
+}
+
+func mxID(t *testing.T, r e2eResponse) int64 {
+	t.Helper()
+	var v struct {
+		ID int64 `json:"id"`
+	}
+	r.decode(t, &v)
+	if v.ID == 0 {
+		t.Fatalf("no id in %s", r)
+	}
+	return v.ID
+}
+
+// mxMotionBody is a valid new motion, unique by its subject.
+func mxMotionBody(opens time.Time) map[string]any {
+	n := mxSeq.Add(1)
+	return map[string]any{"scope_type": "courtyard", "title": fmt.Sprintf("矩阵测试表决%d", n), "subject": fmt.Sprintf("矩阵事项%d", n),
+		"rule": "ordinary", "ballot_mode": "named", "notice_days": 0, "objection_days": 0, "opens_at": opens, "closes_at": opens.Add(time.Hour)}
+}
+
+// mxMotions makes n motions of courtyard 1 in a state: draft, ready
+// (published, its opening time passed), voting, closable (voting, its
+// closing time passed) or closed.
+func mxMotions(t *testing.T, fx *mxFixture, state string, n int) []int64 {
+	t.Helper()
+	s := fx.s
+	opens := time.Now().Add(1200 * time.Millisecond)
+	var ids []int64
+	for range n {
+		body := mxMotionBody(opens)
+		if state == "closable" || state == "closed" {
+			body["closes_at"] = opens.Add(500 * time.Millisecond)
+		}
+		r := s.call(t, "POST", "/api/v1/courtyards/1/motions", fx.staff, body)
+		e2eWant(t, r, http.StatusCreated)
+		ids = append(ids, mxID(t, r))
+	}
+	if state == "draft" {
+		return ids
+	}
+	for _, id := range ids {
+		e2eWant(t, s.call(t, "POST", fmt.Sprintf("/api/v1/motions/%d/publish", id), fx.staff, nil), http.StatusOK)
+	}
+	time.Sleep(time.Until(opens) + 50*time.Millisecond)
+	if state == "ready" {
+		return ids
+	}
+	for _, id := range ids {
+		e2eWant(t, s.call(t, "POST", fmt.Sprintf("/api/v1/motions/%d/open", id), fx.staff, nil), http.StatusOK)
+	}
+	if state == "voting" {
+		return ids
+	}
+	time.Sleep(time.Until(opens.Add(550 * time.Millisecond)))
+	if state == "closable" {
+		return ids
+	}
+	for _, id := range ids {
+		e2eWant(t, s.call(t, "POST", fmt.Sprintf("/api/v1/motions/%d/close", id), fx.staff, nil), http.StatusOK)
+	}
+	return ids
+}
+
+func mxOpenMotions(t *testing.T, fx *mxFixture, n int) []int64 { return mxMotions(t, fx, "voting", n) }
+
+// mxPetitions makes n petitions of courtyard 1: draft, open, or cost (open,
+// with cost sharing and a plan for unit 1).
+func mxPetitions(t *testing.T, fx *mxFixture, state string, n int) []int64 {
+	t.Helper()
+	var ids []int64
+	for range n {
+		body := map[string]any{"scope_type": "courtyard", "title": fmt.Sprintf("矩阵征求%d", mxSeq.Add(1)), "body": "为方便老人上下楼，拟加装电梯。",
+			"deadline": time.Now().Add(24 * time.Hour), "target_households": "2/3", "cost_sharing": state == "cost"}
+		r := fx.s.call(t, "POST", "/api/v1/courtyards/1/petitions", fx.staff, body)
+		e2eWant(t, r, http.StatusCreated)
+		id := mxID(t, r)
+		ids = append(ids, id)
+		if state == "cost" {
+			e2eWant(t, fx.s.call(t, "PUT", fmt.Sprintf("/api/v1/petitions/%d/cost-plan", id), fx.staff, mxCostPlanBody()), http.StatusOK)
+		}
+		if state != "draft" {
+			e2eWant(t, fx.s.call(t, "POST", fmt.Sprintf("/api/v1/petitions/%d/publish", id), fx.staff, nil), http.StatusOK)
+		}
+	}
+	return ids
+}
+
+func mxCostPlanBody() map[string]any {
+	coef := map[string]int64{}
+	for f := 1; f <= 7; f++ {
+		coef[fmt.Sprint(f)] = int64(f * 100)
+	}
+	return map[string]any{"unit_id": 1, "total_fen": 30000000, "coefficients": coef}
+}
+
+// mxNotices makes n notices to courtyard 1: draft, review (held for staff)
+// or sent.
+func mxNotices(t *testing.T, fx *mxFixture, state string, n int, images ...string) []int64 {
+	t.Helper()
+	title := "本周六停水通知"
+	if state == "review" {
+		title = "矩阵待审通知"
+		ntFake(t).SetReviewWords("矩阵待审")
+	}
+	var ids []int64
+	for range n {
+		body := map[string]any{"targets": []map[string]any{{"scope_type": "courtyard", "scope_id": 1}}, "title": title, "body": "因管道检修，本周六8:00至12:00停水。"}
+		if len(images) > 0 {
+			body["images"] = images
+		}
+		r := fx.s.call(t, "POST", "/api/v1/notices", fx.staff, body)
+		e2eWant(t, r, http.StatusCreated)
+		id := mxID(t, r)
+		ids = append(ids, id)
+		if state == "sent" {
+			e2eWant(t, fx.s.call(t, "POST", fmt.Sprintf("/api/v1/notices/%d/send", id), fx.staff, nil), http.StatusOK)
+		}
+	}
+	return ids
+}
+
+// ---- row preparations ------------------------------------------------------
+
+func mxPlain(*testing.T, *mxFixture, *mxCaller, int) mxReq { return mxReq{} }
+
+func mxSuccess(want int) bool { return want >= 200 && want < 300 }
+
+func mxWeChatLogin(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return mxReq{body: map[string]string{"code": e2eCode("mxlogin")}}
+}
+
+func mxStaffLogin(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return mxReq{body: map[string]string{"username": "mxprobe", "password": "matrix-password"}}
+}
+
+func mxRefresh(t *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	tok := fx.s.wechatLogin(t, e2eCode("mxrefresh"))
+	return mxReq{body: map[string]string{"refresh_token": tok.RefreshToken}}
+}
+
+func mxLogout(t *testing.T, _ *mxFixture, c *mxCaller, _ int) mxReq {
+	tok := c.login(t) // a session of its own: the caller's stays for the rows after
+	return mxReq{body: map[string]any{}, token: &tok}
+}
+
+func mxPhone(_ *testing.T, _ *mxFixture, c *mxCaller, _ int) mxReq {
+	return mxReq{body: map[string]string{"code": e2eCode("mx" + c.name)}}
+}
+
+func mxBindUnknown(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return mxReq{body: map[string]string{"invite_code": "ACDE-FGHJ"}}
+}
+
+func mxBindRequest(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	// One household for every cell: each caller asks once.
+	return mxReq{path: fmt.Sprintf("/api/v1/households/%d/bind-requests", fx.hs[len(fx.hs)-1].ID), body: map[string]any{"role": "family", "real_name": "张小明"}}
+}
+
+func mxRepRequest(t *testing.T, fx *mxFixture, _ *mxCaller, want int) mxReq {
+	if mxSuccess(want) {
+		mxRejectPending(t, fx, "representative")
+	}
+	return mxReq{path: fmt.Sprintf("/api/v1/households/%d/representative-requests", fx.h1), body: map[string]any{"candidate_user_id": fx.by["res"].userID}}
+}
+
+// mxRejectPending rejects courtyard 1's pending requests of a kind.
+func mxRejectPending(t *testing.T, fx *mxFixture, kind string) {
+	t.Helper()
+	r := fx.s.call(t, "GET", "/api/v1/courtyards/1/requests", fx.staff, nil)
+	e2eWant(t, r, http.StatusOK)
+	var list struct {
+		Requests []e2eRequest `json:"requests"`
+	}
+	r.decode(t, &list)
+	for _, q := range list.Requests {
+		if q.Kind == kind {
+			e2eWant(t, fx.s.call(t, "POST", fmt.Sprintf("/api/v1/requests/%s/%d/decision", kind, q.ID), fx.staff, map[string]any{"approve": false}), http.StatusOK)
+		}
+	}
+}
+
+func mxUnbind(t *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	// A fresh family member of H1 for each cell.
+	r := fx.s.call(t, "POST", "/api/v1/courtyards/1/invites?format=json", fx.staff, map[string]any{"household_ids": []int64{fx.h1}, "role": "family"})
+	e2eWant(t, r, http.StatusCreated)
+	victim := fx.s.wechatLogin(t, e2eCode(fmt.Sprintf("mxvictim%d", mxSeq.Add(1))))
+	e2eWant(t, fx.s.call(t, "POST", "/api/v1/me/households", victim.AccessToken, map[string]string{"invite_code": e2eInviteCodes(t, r)[0]}), http.StatusCreated)
+	return mxReq{path: fmt.Sprintf("/api/v1/households/%d/members/%d", fx.h1, victim.User.ID)}
+}
+
+func mxYard(suffix string) func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+		return mxReq{path: "/api/v1/courtyards/1" + suffix}
+	}
+}
+
+func mxRoster(t *testing.T, _ *mxFixture, _ *mxCaller, _ int) mxReq {
+	// One row as it already stands: nothing changes.
+	data := e2eXLSX(t, [][]any{e2eRosterHeader, {"1号楼", "1单元", "201", 2, "62.35", "张建国"}})
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	fw, _ := w.CreateFormFile("file", "roster.xlsx")
+	_, _ = fw.Write(data)
+	_ = w.Close()
+	return mxReq{path: "/api/v1/courtyards/1/roster", body: body.Bytes(), header: http.Header{"Content-Type": {w.FormDataContentType()}}}
+}
+
+func mxInvites(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	// New codes revoke the household's unused ones: one household will do.
+	return mxReq{path: "/api/v1/courtyards/1/invites?format=json", body: map[string]any{"household_ids": []int64{fx.hs[len(fx.hs)-2].ID}, "role": "family"}}
+}
+
+func mxSettings(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return mxReq{path: "/api/v1/courtyards/1/settings", body: map[string]any{"max_delegations_per_proxy": 20, "proxy_photo_required": true}}
+}
+
+func mxDecision(t *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	h := fx.hs[len(fx.hs)-3]
+	asker := fx.s.wechatLogin(t, e2eCode(fmt.Sprintf("mxasker%d", mxSeq.Add(1))))
+	r := fx.s.call(t, "POST", fmt.Sprintf("/api/v1/households/%d/bind-requests", h.ID), asker.AccessToken, map[string]any{"role": "family", "real_name": "赵小明"})
+	e2eWant(t, r, http.StatusCreated)
+	return mxReq{path: fmt.Sprintf("/api/v1/requests/bind/%d/decision", mxID(t, r)), body: map[string]any{"approve": false, "reason": "不是本户家庭成员"}}
+}
+
+func mxGrant(revoke bool) func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return func(t *testing.T, fx *mxFixture, _ *mxCaller, want int) mxReq {
+		g := map[string]any{"principal_type": "staff", "principal_id": fx.probeID, "role": "community_staff", "scope_type": "community", "scope_id": 1}
+		if revoke {
+			e2eWant(t, fx.s.call(t, "POST", "/api/v1/grants", fx.admin, g), http.StatusNoContent)
+			return mxReq{path: "/api/v1/grants/revoke", body: g}
+		}
+		if mxSuccess(want) {
+			if r := fx.s.call(t, "POST", "/api/v1/grants/revoke", fx.admin, g); r.Status != http.StatusNoContent && r.Status != http.StatusNotFound {
+				t.Fatalf("revoke before grant: %s", r)
+			}
+		}
+		return mxReq{path: "/api/v1/grants", body: g}
+	}
+}
+
+func mxUpload(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	b, h := mxUploadBody("paper_ballot")
+	return mxReq{body: b, header: h}
+}
+
+func mxDownload(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	return mxReq{path: "/api/v1/files/" + fx.fileKey}
+}
+
+func mxCreateMotion(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return mxReq{path: "/api/v1/courtyards/1/motions", body: mxMotionBody(time.Now().Add(time.Hour))}
+}
+
+// mxShared keeps the one object per row and state that failing cells share.
+var mxShared map[string]int64
+
+func mxMotion(suffix, state string) func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return func(t *testing.T, fx *mxFixture, _ *mxCaller, want int) mxReq {
+		var id int64
+		switch {
+		case state == "voting":
+			id = fx.voting
+		case mxSuccess(want):
+			id = mxMotions(t, fx, state, 1)[0]
+		default:
+			key := "motion" + suffix
+			if mxShared[key] == 0 {
+				mxShared[key] = mxMotions(t, fx, state, 1)[0]
+			}
+			id = mxShared[key]
+		}
+		return mxReq{path: fmt.Sprintf("/api/v1/motions/%d%s", id, suffix)}
+	}
+}
+
+var mxExtendBy atomic.Int64
+
+func mxExtend(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	// Each cell a later close, so that a success leaves the next one valid.
+	closes := time.Now().Add(time.Duration(48+mxExtendBy.Add(1)) * time.Hour)
+	return mxReq{path: fmt.Sprintf("/api/v1/motions/%d/extend", fx.voting), body: map[string]any{"closes_at": closes}}
+}
+
+func mxBallot(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	return mxReq{path: fmt.Sprintf("/api/v1/motions/%d/ballots", fx.voting), body: map[string]any{"household_id": fx.h1, "options": []string{"agree"}}}
+}
+
+func mxProxyBallot(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	return mxReq{path: fmt.Sprintf("/api/v1/motions/%d/proxy-ballots", fx.voting), body: map[string]any{"household_ids": []int64{fx.h2}, "options": []string{"agree"}}}
+}
+
+func mxPaperBallot(t *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	h := fx.freeHousehold(t)
+	photo := mxUploadKey(t, fx, fx.staff, "paper_ballot")
+	return mxReq{path: fmt.Sprintf("/api/v1/motions/%d/paper-ballots", fx.voting), body: map[string]any{"household_id": h.ID, "options": []string{"agree"}, "photo": photo}}
+}
+
+func mxReceipt(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	return mxReq{path: "/api/v1/receipts/" + fx.receipt}
+}
+
+func mxDelegate(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	return mxReq{body: map[string]any{"household_id": fx.h1, "proxy_user_id": fx.by["res"].userID, "until": time.Now().AddDate(0, 0, 10)}}
+}
+
+func mxAccept(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	return mxReq{path: fmt.Sprintf("/api/v1/delegations/%d/accept", fx.accept), body: map[string]any{"accept": true}}
+}
+
+// mxFreshDelegation: a new household's representative delegates to proxy;
+// accepted when accept.
+func mxFreshDelegation(t *testing.T, fx *mxFixture, accept bool) int64 {
+	t.Helper()
+	s := fx.s
+	h := fx.freeHousehold(t)
+	r := s.call(t, "POST", "/api/v1/courtyards/1/invites?format=json", fx.staff, map[string]any{"household_ids": []int64{h.ID}, "role": "owner"})
+	e2eWant(t, r, http.StatusCreated)
+	owner := s.wechatLogin(t, e2eCode(fmt.Sprintf("mxowner%d", mxSeq.Add(1))))
+	e2eWant(t, s.call(t, "POST", "/api/v1/me/households", owner.AccessToken, map[string]string{"invite_code": e2eInviteCodes(t, r)[0]}), http.StatusCreated)
+	r = s.call(t, "POST", "/api/v1/delegations", owner.AccessToken, map[string]any{"household_id": h.ID, "proxy_user_id": fx.by["proxy"].userID, "until": time.Now().AddDate(0, 0, 10)})
+	e2eWant(t, r, http.StatusCreated)
+	id := mxID(t, r)
+	if accept {
+		e2eWant(t, s.call(t, "POST", fmt.Sprintf("/api/v1/delegations/%d/accept", id), fx.by["proxy"].token, map[string]any{"accept": true}), http.StatusOK)
+	}
+	return id
+}
+
+func mxConfirm(t *testing.T, fx *mxFixture, _ *mxCaller, want int) mxReq {
+	var id int64
+	if mxSuccess(want) {
+		id = mxFreshDelegation(t, fx, true)
+	} else {
+		if mxShared["confirm"] == 0 {
+			mxShared["confirm"] = mxFreshDelegation(t, fx, true)
+		}
+		id = mxShared["confirm"]
+	}
+	photo := mxUploadKey(t, fx, fx.staff, "proxy_authorisation")
+	return mxReq{path: fmt.Sprintf("/api/v1/delegations/%d/confirm", id), body: map[string]any{"photo": photo}}
+}
+
+func mxRevoke(t *testing.T, fx *mxFixture, c *mxCaller, want int) mxReq {
+	var id int64
+	switch {
+	case c.name == "rep":
+		// rep's own household's delegation (made by the row before, or now).
+		r := fx.s.call(t, "POST", "/api/v1/delegations", c.token, map[string]any{"household_id": fx.h1, "proxy_user_id": fx.by["res"].userID, "until": time.Now().AddDate(0, 0, 10)})
+		if r.Status == http.StatusCreated {
+			id = mxID(t, r)
+		} else {
+			r = fx.s.call(t, "GET", "/api/v1/me/delegations", c.token, nil)
+			var mine struct {
+				Given []struct {
+					ID     int64  `json:"id"`
+					Status string `json:"status"`
+				} `json:"given"`
+			}
+			r.decode(t, &mine)
+			for _, d := range mine.Given {
+				if d.Status == "pending" || d.Status == "accepted" || d.Status == "active" {
+					id = d.ID
+				}
+			}
+		}
+	case mxSuccess(want):
+		id = mxFreshDelegation(t, fx, false)
+	default:
+		if mxShared["revoke"] == 0 {
+			mxShared["revoke"] = mxFreshDelegation(t, fx, false)
+		}
+		id = mxShared["revoke"]
+	}
+	return mxReq{path: fmt.Sprintf("/api/v1/delegations/%d/revoke", id)}
+}
+
+func mxCreatePetition(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return mxReq{path: "/api/v1/courtyards/1/petitions", body: map[string]any{"scope_type": "courtyard", "title": "矩阵征求意见", "body": "拟加装电梯。",
+		"deadline": time.Now().Add(24 * time.Hour), "target_households": "2/3"}}
+}
+
+func mxPetition(suffix, state string) func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return func(t *testing.T, fx *mxFixture, _ *mxCaller, want int) mxReq {
+		var id int64
+		switch {
+		case state == "cost":
+			id = fx.petCost
+		case state == "open" && suffix != "/close":
+			id = fx.petOpen
+		case mxSuccess(want):
+			id = mxPetitions(t, fx, state, 1)[0]
+		default:
+			key := "petition" + suffix
+			if mxShared[key] == 0 {
+				mxShared[key] = mxPetitions(t, fx, state, 1)[0]
+			}
+			id = mxShared[key]
+		}
+		return mxReq{path: fmt.Sprintf("/api/v1/petitions/%d%s", id, suffix)}
+	}
+}
+
+func mxCostPlan(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	return mxReq{path: fmt.Sprintf("/api/v1/petitions/%d/cost-plan", fx.petCost), body: mxCostPlanBody()}
+}
+
+func mxSign(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	return mxReq{path: fmt.Sprintf("/api/v1/petitions/%d/signatures", fx.petOpen), body: map[string]any{"household_id": fx.h1, "real_name": "王春芬"}}
+}
+
+func mxPaperSign(t *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	h := fx.freeHousehold(t)
+	photo := mxUploadKey(t, fx, fx.staff, "paper_ballot")
+	return mxReq{path: fmt.Sprintf("/api/v1/petitions/%d/paper-signatures", fx.petOpen), body: map[string]any{"household_id": h.ID, "real_name": "纸质签名", "photo": photo}}
+}
+
+func mxWithdraw(t *testing.T, fx *mxFixture, c *mxCaller, want int) mxReq {
+	if mxSuccess(want) {
+		// Signed again before each withdrawal that should go through.
+		r := fx.s.call(t, "POST", fmt.Sprintf("/api/v1/petitions/%d/signatures", fx.petOpen), fx.by["rep"].token, map[string]any{"household_id": fx.h1, "real_name": "王春芬"})
+		if r.Status != http.StatusCreated && r.Status != http.StatusConflict {
+			t.Fatalf("re-sign before withdrawal: %s", r)
+		}
+	}
+	return mxReq{path: fmt.Sprintf("/api/v1/petitions/%d/signatures/%d", fx.petOpen, fx.h1)}
+}
+
+func mxPayment(t *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	// A household of unit 1 (1号楼1单元): the plan's unit.
+	var h int64
+	for _, x := range fx.hs {
+		if x.Building == "1号楼" && x.Unit == "1单元" {
+			h = x.ID
+			break
+		}
+	}
+	return mxReq{path: fmt.Sprintf("/api/v1/petitions/%d/payments", fx.petCost), body: map[string]any{"household_id": h, "amount_fen": 100,
+		"receipt_no": fmt.Sprintf("R%d", mxSeq.Add(1)), "paid_on": time.Now().In(louyuan.China).Format("2006-01-02")}}
+}
+
+func mxNoticeBody() map[string]any {
+	return map[string]any{"targets": []map[string]any{{"scope_type": "courtyard", "scope_id": 1}}, "title": "矩阵通知", "body": "本周六停水。"}
+}
+
+func mxCreateNotice(*testing.T, *mxFixture, *mxCaller, int) mxReq { return mxReq{body: mxNoticeBody()} }
+
+func mxPreviewNotice(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return mxReq{body: map[string]any{"targets": []map[string]any{{"scope_type": "courtyard", "scope_id": 1}}}}
+}
+
+func mxNotice(suffix, state string) func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return func(t *testing.T, fx *mxFixture, _ *mxCaller, want int) mxReq {
+		var id int64
+		switch {
+		case state == "sent":
+			id = fx.noticeID
+		case mxSuccess(want):
+			id = mxNotices(t, fx, state, 1)[0]
+		default:
+			key := "notice" + suffix
+			if mxShared[key] == 0 {
+				mxShared[key] = mxNotices(t, fx, state, 1)[0]
+			}
+			id = mxShared[key]
+		}
+		return mxReq{path: fmt.Sprintf("/api/v1/notices/%d%s", id, suffix)}
+	}
+}
+
+func mxNoticeImage(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	return mxReq{path: fmt.Sprintf("/api/v1/notices/%d/images/%s", fx.noticeID, fx.imageKey)}
+}
+
+func mxSubscribe(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return mxReq{body: map[string]any{"results": map[string]string{"demo-notice": "accept"}}}
+}
