@@ -197,7 +197,7 @@ async function main() {
     }
     await page.fill(inp('password'), 'guangming-pass-1')
     await page.click('[data-test=login-submit]')
-    await page.locator('[data-test=login-error]').getByText('密码错误次数过多，账号已锁定').waitFor()
+    await page.locator('[data-test=login-error]').getByText('密码错误次数过多', { exact: false }).waitFor()
     await plain(page, 'login')
     await shot(page, '02-login-locked')
 
