@@ -268,7 +268,7 @@ func participationView(key, measure string, th Threshold, n Needed) ThresholdVie
 
 func approvalView(key, measure string, th Threshold, n Needed, named, open bool) ThresholdView {
 	v := ThresholdView{Key: key, Label: thresholdLabel[key], Measure: measure, Base: BaseParticipants, Threshold: th}
-	rule := "同意的" + measureWord(measure) + "须" + th.ruleOf("参与表决的")
+	rule := "同意的" + measureWord(measure) + "须" + th.ruleOf("参与表决")
 	switch {
 	case open:
 		v.Withheld = true
