@@ -197,12 +197,10 @@ func (b *bench) voteCastPeer(ctx context.Context, name string, conc int) error {
 	defer stop()
 	defer peer.close()
 	hs := make([]int64, len(b.reps))
-	tokenOf := make(map[int64]string, len(b.reps))
 	peerTokenOf := make(map[int64]string, len(b.reps))
 	exp := time.Now().Add(24 * time.Hour)
 	for i, r := range b.reps {
 		hs[i] = r.householdID
-		tokenOf[r.householdID] = r.token
 		peerTokenOf[r.householdID] = peerToken(key, r.householdID, exp)
 	}
 	if err := b.initCastSources(ctx); err != nil {
@@ -211,28 +209,10 @@ func (b *bench) voteCastPeer(ctx context.Context, name string, conc int) error {
 	if peerSource == nil {
 		peerSource = &ballotSource{first: 1, households: hs, done: newPairSet(), rng: rand.New(rand.NewPCG(7, 8)), dupShare: dupShare}
 	}
-	logf("%s: ours at concurrency %d…", name, conc)
-	ours, err := runLoad(ctx, loadSpec{name: name + " ours", conc: conc, warmup: b.o.warmup, window: b.o.duration, probe: b.snapshot,
-		op: func(ctx context.Context, _ int) error {
-			p, _, err := oursSource.next()
-			if err != nil {
-				return err
-			}
-			body := []byte(fmt.Sprintf(`{"household_id":%d,"options":["%s"]}`, p.household, oursSource.option()))
-			status, data, err := b.api.do(ctx, opTimeout, "POST", "/api/v1/motions/"+strconv.FormatInt(p.motion, 10)+"/ballots", tokenOf[p.household], body, "application/json")
-			if err != nil {
-				return err
-			}
-			if status != http.StatusCreated {
-				return fmt.Errorf("ballot of household %d: HTTP %d: %s", p.household, status, clip(data, 300))
-			}
-			oursSource.done.add(p)
-			return nil
-		}})
+	ours, err := b.castOurs(ctx, name, conc)
 	if err != nil {
-		return errors.Join(err, b.serverAlive())
+		return err
 	}
-	describe(name+" ours", ours)
 	logf("%s: peer (Gin + GORM upsert) at concurrency %d…", name, conc)
 	base, err := runLoad(ctx, loadSpec{name: name + " peer", conc: conc, warmup: b.o.warmup, window: b.o.duration, probe: b.snapshot,
 		op: func(ctx context.Context, _ int) error {

@@ -39,32 +39,10 @@ func (b *bench) voteCast(ctx context.Context, name string, conc int, target stri
 	if err := b.initCastSources(ctx); err != nil {
 		return err
 	}
-	tokenOf := make(map[int64]string, len(b.reps))
-	for _, r := range b.reps {
-		tokenOf[r.householdID] = r.token
-	}
-	logf("%s: ours (POST /api/v1/motions/{id}/ballots) at concurrency %d…", name, conc)
-	ours, err := runLoad(ctx, loadSpec{name: name + " ours", conc: conc, warmup: b.o.warmup, window: b.o.duration, probe: b.snapshot,
-		op: func(ctx context.Context, _ int) error {
-			p, dup, err := oursSource.next()
-			if err != nil {
-				return err
-			}
-			body := []byte(fmt.Sprintf(`{"household_id":%d,"options":["%s"]}`, p.household, oursSource.option()))
-			status, data, err := b.api.do(ctx, opTimeout, "POST", "/api/v1/motions/"+strconv.FormatInt(p.motion, 10)+"/ballots", tokenOf[p.household], body, "application/json")
-			if err != nil {
-				return err
-			}
-			if status != http.StatusCreated {
-				return fmt.Errorf("ballot of household %d on motion %d (re-submission %v): HTTP %d: %s", p.household, p.motion, dup, status, clip(data, 300))
-			}
-			oursSource.done.add(p)
-			return nil
-		}})
+	ours, err := b.castOurs(ctx, name, conc)
 	if err != nil {
-		return errors.Join(err, b.serverAlive())
+		return err
 	}
-	describe(name+" ours", ours)
 
 	logf("%s: baseline (database/sql INSERT … ON DUPLICATE KEY UPDATE) at concurrency %d…", name, conc)
 	base, err := runLoad(ctx, loadSpec{name: name + " baseline", conc: conc, warmup: b.o.warmup, window: b.o.duration, probe: b.snapshot,
@@ -88,6 +66,39 @@ func (b *bench) voteCast(ctx context.Context, name string, conc int, target stri
 	describe(name+" baseline", base)
 	emit(name, ours.rate, base.rate, target)
 	return nil
+}
+
+// castOurs measures our ballot endpoint at conc clients: POST
+// /api/v1/motions/{id}/ballots as each household's representative, every
+// answer 201, on the key stream that continues across every cast run.
+func (b *bench) castOurs(ctx context.Context, name string, conc int) (loadResult, error) {
+	tokenOf := make(map[int64]string, len(b.reps))
+	for _, r := range b.reps {
+		tokenOf[r.householdID] = r.token
+	}
+	logf("%s: ours (POST /api/v1/motions/{id}/ballots) at concurrency %d…", name, conc)
+	ours, err := runLoad(ctx, loadSpec{name: name + " ours", conc: conc, warmup: b.o.warmup, window: b.o.duration, probe: b.snapshot,
+		op: func(ctx context.Context, _ int) error {
+			p, dup, err := oursSource.next()
+			if err != nil {
+				return err
+			}
+			body := []byte(fmt.Sprintf(`{"household_id":%d,"options":["%s"]}`, p.household, oursSource.option()))
+			status, data, err := b.api.do(ctx, opTimeout, "POST", "/api/v1/motions/"+strconv.FormatInt(p.motion, 10)+"/ballots", tokenOf[p.household], body, "application/json")
+			if err != nil {
+				return err
+			}
+			if status != http.StatusCreated {
+				return fmt.Errorf("ballot of household %d on motion %d (re-submission %v): HTTP %d: %s", p.household, p.motion, dup, status, clip(data, 300))
+			}
+			oursSource.done.add(p)
+			return nil
+		}})
+	if err != nil {
+		return ours, errors.Join(err, b.serverAlive())
+	}
+	describe(name+" ours", ours)
+	return ours, nil
 }
 
 // initCastSources makes the key streams of the cast scenarios once: ours
