@@ -188,9 +188,17 @@ func (s *Server) readyz(c *gin.Context) {
 }
 
 // bindJSON decodes the body into v, telling malformed JSON from wrong
-// fields, and oversize bodies from both.
+// fields, and oversize bodies from both. The body must be one JSON value:
+// a decoder alone would take the first of `{…} {…}` and ignore the rest.
 func bindJSON(c *gin.Context, v any) bool {
-	err := c.ShouldBindJSON(v)
+	data, err := io.ReadAll(c.Request.Body)
+	if err == nil && !json.Valid(data) {
+		fail(c, errBadJSON)
+		return false
+	}
+	if err == nil {
+		err = binding.JSON.BindBody(data, v)
+	}
 	if err == nil {
 		return true
 	}
