@@ -202,10 +202,11 @@ func (d *prDeployment) env(t *testing.T, port int, dataDir string, demo bool) []
 
 // prStart starts an instance and waits until it answers /healthz. The
 // first instance of a deployment seeds the demo courtyard.
-func (d *prDeployment) start(t *testing.T, name string, demo bool) *prProc {
+// extra are "LOUYUAN_…=value" settings of this instance alone.
+func (d *prDeployment) start(t *testing.T, name string, demo bool, extra ...string) *prProc {
 	t.Helper()
 	p := &prProc{t: t, name: name, d: d, port: prFreePort(t), dataDir: t.TempDir(), logs: &prLog{}}
-	p.env = d.env(t, p.port, p.dataDir, demo)
+	p.env = append(d.env(t, p.port, p.dataDir, demo), extra...)
 	cfg := defaultConfig()
 	cfg.DataDir = p.dataDir
 	transport := http.DefaultTransport.(*http.Transport).Clone()
