@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -241,4 +242,116 @@ func prTallyDiff(got vtTally, want voting.Tally) string {
 		return ""
 	}
 	return "got " + g + ", want " + w
+}
+
+// prFaultChecker holds every answer under a fault to the contract: a 2xx,
+// a refusal by the rules, or a 503 with a Chinese message; never a 500,
+// never a transport error, never slow.
+type prFaultChecker struct {
+	t        *testing.T
+	maxTook  time.Duration
+	mu       sync.Mutex
+	byStatus map[int]int
+	codes    map[string]int
+	ok503    time.Time // the last time a 503 was seen
+	lastOK   time.Time
+}
+
+func (c *prFaultChecker) check(p *prProc, a prAnswer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byStatus == nil {
+		c.byStatus, c.codes = map[int]int{}, map[string]int{}
+	}
+	if a.Took > c.maxTook {
+		c.t.Errorf("%s took %s (> %s): %s", p.name, a.Took.Round(time.Millisecond), c.maxTook, a)
+	}
+	if a.Err != nil {
+		c.t.Errorf("%s: transport error: %s", p.name, a)
+		return
+	}
+	c.byStatus[a.Status]++
+	if a.Status >= 200 && a.Status < 300 {
+		c.lastOK = time.Now()
+		return
+	}
+	var e e2eErrorBody
+	_ = json.Unmarshal(a.Body, &e)
+	c.codes[fmt.Sprintf("%d %s", a.Status, e.Error.Code)]++
+	if a.Status == http.StatusServiceUnavailable {
+		c.ok503 = time.Now()
+	}
+	if a.Status >= 500 && a.Status != http.StatusServiceUnavailable || !e2eHasHan(e.Error.Message) || e.Error.Code == "" {
+		c.t.Errorf("%s answered %s", p.name, a)
+	}
+}
+
+// TestProcsMariaDBRestart kills the test's own MariaDB under two instances
+// in the middle of voting and signing, and starts it again: while it is
+// down every request is answered at once with a 503 and a Chinese
+// message (no hang, no 500); afterwards requests succeed again without a
+// restart of the servers, and every acknowledged change is in the
+// database (committed transactions survive the crash).
+func TestProcsMariaDBRestart(t *testing.T) {
+	t.Parallel()
+	m := prStartMariaDB(t)
+	dsn := m.database("louyuan")
+	rds := testenv.Redis(t)
+	d := prNewDeployment(t, dsn, "redis://"+testenv.RedisAddr(), rds.Prefix)
+	a := d.start(t, "A", true)
+	b := d.start(t, "B", true)
+	env := prSetup(t, []*prProc{a, b})
+	db := prOpenDB(t, dsn)
+	motion, _, _ := prMotion(t, a, env.staff, "ordinary", 2*time.Second, time.Hour)
+	petition := prCreatePetition(t, b, env.staff)
+	prWaitStatus(t, b, env.staff, motion, 30*time.Second, "voting")
+
+	led := &prLedger{}
+	chk := &prFaultChecker{t: t, maxTook: 10 * time.Second}
+	load := prStartLoad(env, func() []*prProc { return []*prProc{a, b} }, led, motion, petition, 6, chk.check)
+	time.Sleep(1500 * time.Millisecond)
+	m.kill()
+	down := time.Now()
+	ackedBefore := led.count("ballot") + led.count("signature")
+	time.Sleep(4 * time.Second)
+	if st := readyStatus(a.e2eServer); st != http.StatusServiceUnavailable {
+		t.Errorf("readyz with the database down: %d, want 503", st)
+	}
+	chk.mu.Lock()
+	n503 := chk.byStatus[http.StatusServiceUnavailable]
+	chk.mu.Unlock()
+	if n503 == 0 {
+		t.Errorf("no 503 while the database was down: %v", chk.byStatus)
+	}
+	m.start()
+	up := time.Now()
+	t.Logf("database down for %s", up.Sub(down).Round(time.Millisecond))
+	// Requests succeed again, on both instances, without restarting them.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		chk.mu.Lock()
+		recovered := chk.lastOK.After(up) && time.Since(chk.ok503) > time.Second
+		chk.mu.Unlock()
+		if recovered {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("requests still fail 30s after the database returned: %v", chk.codes)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("requests succeed again %s after the database returned", time.Since(up).Round(time.Millisecond))
+	time.Sleep(1500 * time.Millisecond)
+	load.finish()
+	t.Logf("%d requests: %v %v; %d changes acknowledged before the crash, %d in all", load.n.Load(), chk.byStatus, chk.codes, ackedBefore, led.count("ballot")+led.count("signature"))
+	for _, p := range []*prProc{a, b} {
+		if st := readyStatus(p.e2eServer); st != http.StatusOK {
+			t.Errorf("%s readyz after the database returned: %d", p.name, st)
+		}
+	}
+
+	prCheckOnePerHousehold(t, db, motion, petition)
+	led.checkAcked(t, db, motion, petition)
+	prWaitTally(t, a, db, env, motion, 15*time.Second, "live tally after the database returned")
+	a.auditVerify()
 }
