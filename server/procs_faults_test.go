@@ -355,3 +355,127 @@ func TestProcsMariaDBRestart(t *testing.T) {
 	prWaitTally(t, a, db, env, motion, 15*time.Second, "live tally after the database returned")
 	a.auditVerify()
 }
+
+// TestProcsRedisLoss stops the test's own Redis under two instances in the
+// middle of voting, signing and a 400-recipient notice, and brings it back
+// empty (no persistence: everything in it is lost). What that means, as
+// the README says under "When Redis is lost":
+//   - ballots and signatures are still accepted (they live in MySQL), and
+//     tallies are counted from MySQL, then rebuilt in Redis;
+//   - access tokens keep working (signed, checked locally); logins and
+//     refreshes answer 503 while Redis is down, and refresh tokens issued
+//     before the loss are gone: the mini-program logs in again silently;
+//   - rate-limit windows start afresh;
+//   - queued deliveries are not lost: the outbox rows are in MySQL and the
+//     sweeper queues them again; nobody gets a message twice.
+func TestProcsRedisLoss(t *testing.T) {
+	t.Parallel()
+	rds := vtStartRedis(t, 0)
+	dsn := testenv.MySQL(t)
+	d := prNewDeployment(t, dsn, "redis://"+rds.addr(), "louyuan:")
+	d.Extra["LOUYUAN_NOTICES_REQUEUE_AFTER"] = "3s"
+	a := d.start(t, "A", true)
+	b := d.start(t, "B", true)
+	procs := []*prProc{a, b}
+	env := prSetup(t, procs, notice.KindNotice)
+	db := prOpenDB(t, dsn)
+	motion, _, _ := prMotion(t, a, env.staff, "ordinary", 2*time.Second, time.Hour)
+	petition := prCreatePetition(t, b, env.staff)
+	prWaitStatus(t, b, env.staff, motion, 30*time.Second, "voting")
+	bulkCfg := defaultConfig()
+	bulkCfg.Database.DSN = dsn
+	recipients := append(prOpenIDs(d, len(env.reps), nil), ntBulk(t, bulkCfg, d.Fake, 400, prTemplate(notice.KindNotice))...)
+	noticeID := prCreateNotice(t, a, env.staff, "电梯加装说明会")
+	// A session whose refresh token will outlive nothing.
+	before := a.wechatLogin(t, e2eCode("prredis"))
+
+	led := &prLedger{}
+	chk := &prFaultChecker{t: t, maxTook: 10 * time.Second}
+	var redisDown atomic.Bool
+	strict := func(p *prProc, ans prAnswer) {
+		chk.check(p, ans)
+		if redisDown.Load() && ans.Err == nil && ans.Status >= 500 {
+			t.Errorf("%s refused a ballot or signature while Redis was down: %s", p.name, ans)
+		}
+	}
+	// The notice goes out slowly, so that the queue still holds most of it.
+	d.Fake.SetLatency("/cgi-bin/message/subscribe/send", 40*time.Millisecond)
+	if got := ntSend(t, b.e2eServer, env.staff, noticeID); got != len(recipients) {
+		t.Fatalf("notice to %d, want %d", got, len(recipients))
+	}
+	load := prStartLoad(env, func() []*prProc { return procs }, led, motion, petition, 6, strict)
+	time.Sleep(1500 * time.Millisecond)
+	rds.stop()
+	redisDown.Store(true)
+	atStop := len(prSentPerUser(d.Fake, prTemplate(notice.KindNotice)))
+	time.Sleep(3 * time.Second)
+	load.finish()
+	duringAcked := led.count("ballot")
+	// Tallies while Redis is down: counted from MySQL, on both instances.
+	prCheckTally(t, a, db, env, motion, "tally through A while Redis is down")
+	prCheckTally(t, b, db, env, motion, "tally through B while Redis is down")
+	// Access tokens still work; a login cannot start a session.
+	a.me(t, env.staff)
+	b.me(t, env.reps[0].token)
+	r := a.try("POST", "/api/v1/auth/wechat/login", "", map[string]string{"code": e2eCode("prredis2")})
+	chk.check(a, r)
+	if r.Status != http.StatusServiceUnavailable {
+		t.Errorf("login with Redis down: %s, want 503", r)
+	}
+	if st := readyStatus(a.e2eServer); st != http.StatusServiceUnavailable {
+		t.Errorf("readyz with Redis down: %d, want 503", st)
+	}
+
+	// Redis returns empty.
+	redisDown.Store(false)
+	vtStartRedis(t, rds.port)
+	deadline := time.Now().Add(20 * time.Second)
+	for readyStatus(a.e2eServer) != http.StatusOK || readyStatus(b.e2eServer) != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("instances not ready 20s after Redis returned")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	load = prStartLoad(env, func() []*prProc { return procs }, led, motion, petition, 6, chk.check)
+	time.Sleep(2 * time.Second)
+	load.finish()
+	t.Logf("Redis stopped after %d of %d messages; %d ballots acknowledged with Redis down (of %d), answers %v %v",
+		atStop, len(recipients), duringAcked, led.count("ballot"), chk.byStatus, chk.codes)
+
+	// Sessions: the refresh token from before the loss is gone; its access
+	// token still works; a new login works.
+	r = b.try("POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": before.RefreshToken})
+	if r.Status != http.StatusUnauthorized {
+		t.Errorf("refresh with a token issued before the Redis loss: %s, want 401", r)
+	}
+	a.me(t, before.AccessToken)
+	b.wechatLogin(t, e2eCode("prredis3"))
+
+	// Deliveries: every recipient gets the notice, once.
+	deadline = time.Now().Add(45 * time.Second)
+	for {
+		open := prCount(t, db, "SELECT COUNT(*) FROM notice_deliveries WHERE notice_id = ? AND state <> 'sent'", noticeID)
+		if open == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			var states []struct {
+				State string
+				N     int64
+			}
+			db.Raw("SELECT state, COUNT(*) AS n FROM notice_deliveries WHERE notice_id = ? GROUP BY state", noticeID).Scan(&states)
+			t.Fatalf("deliveries not all sent 45s after Redis returned: %+v", states)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	prCheckOneMessage(t, d, notice.KindNotice, recipients, true)
+	if tokens := d.Fake.TokensIssued(); tokens > 2 {
+		t.Errorf("%d WeChat access tokens fetched; want 1, and 1 more after the cache was lost", tokens)
+	}
+
+	prCheckOnePerHousehold(t, db, motion, petition)
+	led.checkAcked(t, db, motion, petition)
+	prWaitTally(t, a, db, env, motion, 20*time.Second, "live tally rebuilt through A")
+	prWaitTally(t, b, db, env, motion, 5*time.Second, "live tally rebuilt through B")
+	a.auditVerify()
+}
