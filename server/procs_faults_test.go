@@ -14,12 +14,14 @@ import (
 	"github.com/louyuan/louyuan/internal/sqlstore"
 	"github.com/louyuan/louyuan/internal/testenv"
 	"github.com/louyuan/louyuan/internal/voting"
+	"github.com/louyuan/louyuan/internal/wechat/wechatfake"
 )
 
 // prLoadGen keeps voting (and signing, once each) through the instances
 // until stopped: workers take households in turn, each ballot through the
 // next instance.
 type prLoadGen struct {
+	once    sync.Once
 	led     *prLedger
 	stop    chan struct{}
 	done    sync.WaitGroup
@@ -27,8 +29,9 @@ type prLoadGen struct {
 	answers func(p *prProc, a prAnswer) // every answer, for checks of the test's own
 }
 
-func prStartLoad(env *vtEnv, procs func() []*prProc, led *prLedger, motion, petition int64, workers int, answers func(*prProc, prAnswer)) *prLoadGen {
+func prStartLoad(t *testing.T, env *vtEnv, procs func() []*prProc, led *prLedger, motion, petition int64, workers int, answers func(*prProc, prAnswer)) *prLoadGen {
 	g := &prLoadGen{led: led, stop: make(chan struct{}), answers: answers}
+	t.Cleanup(g.finish) // before the instances stop
 	options := []string{voting.OptionAgree, voting.OptionOppose, voting.OptionAbstain}
 	signed := make([]atomic.Bool, len(env.reps))
 	for w := range workers {
@@ -68,8 +71,10 @@ func prStartLoad(env *vtEnv, procs func() []*prProc, led *prLedger, motion, peti
 }
 
 func (g *prLoadGen) finish() {
-	close(g.stop)
-	g.done.Wait()
+	g.once.Do(func() {
+		close(g.stop)
+		g.done.Wait()
+	})
 }
 
 // prWaitTally waits until the live tally equals a count from scratch of
@@ -136,7 +141,7 @@ func TestProcsKill9(t *testing.T) {
 	led := &prLedger{}
 	var killed atomic.Bool
 	procs := func() []*prProc { return []*prProc{a, b} }
-	load := prStartLoad(env, procs, led, motion, petition, 8, func(p *prProc, ans prAnswer) {
+	load := prStartLoad(t, env, procs, led, motion, petition, 8, func(p *prProc, ans prAnswer) {
 		// While A is up, and always on B, every answer is a 2xx or a
 		// refusal by the rules: never a 5xx.
 		if ans.Err == nil && ans.Status >= 500 && (p == b || !killed.Load()) {
@@ -308,7 +313,7 @@ func TestProcsMariaDBRestart(t *testing.T) {
 
 	led := &prLedger{}
 	chk := &prFaultChecker{t: t, maxTook: 10 * time.Second}
-	load := prStartLoad(env, func() []*prProc { return []*prProc{a, b} }, led, motion, petition, 6, chk.check)
+	load := prStartLoad(t, env, func() []*prProc { return []*prProc{a, b} }, led, motion, petition, 6, chk.check)
 	time.Sleep(1500 * time.Millisecond)
 	m.kill()
 	down := time.Now()
@@ -403,7 +408,7 @@ func TestProcsRedisLoss(t *testing.T) {
 	if got := ntSend(t, b.e2eServer, env.staff, noticeID); got != len(recipients) {
 		t.Fatalf("notice to %d, want %d", got, len(recipients))
 	}
-	load := prStartLoad(env, func() []*prProc { return procs }, led, motion, petition, 6, strict)
+	load := prStartLoad(t, env, func() []*prProc { return procs }, led, motion, petition, 6, strict)
 	time.Sleep(1500 * time.Millisecond)
 	rds.stop()
 	redisDown.Store(true)
@@ -436,7 +441,7 @@ func TestProcsRedisLoss(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	load = prStartLoad(env, func() []*prProc { return procs }, led, motion, petition, 6, chk.check)
+	load = prStartLoad(t, env, func() []*prProc { return procs }, led, motion, petition, 6, chk.check)
 	time.Sleep(2 * time.Second)
 	load.finish()
 	t.Logf("Redis stopped after %d of %d messages; %d ballots acknowledged with Redis down (of %d), answers %v %v",
@@ -477,5 +482,115 @@ func TestProcsRedisLoss(t *testing.T) {
 	led.checkAcked(t, db, motion, petition)
 	prWaitTally(t, a, db, env, motion, 20*time.Second, "live tally rebuilt through A")
 	prWaitTally(t, b, db, env, motion, 5*time.Second, "live tally rebuilt through B")
+	a.auditVerify()
+}
+
+// TestProcsWeChatFaults has the fake WeChat API answer errors and time out
+// for a while under voting, signing and a notice fan-out: ballots and
+// signatures do not notice; logins and content checks answer 503 with a
+// Chinese message while WeChat fails and work afterwards; each delivery
+// ends sent (after retries) or, when WeChat timed out and may have taken
+// it, failed, and nobody gets a message twice.
+func TestProcsWeChatFaults(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.MySQL(t)
+	rds := testenv.Redis(t)
+	d := prNewDeployment(t, dsn, "redis://"+testenv.RedisAddr(), rds.Prefix)
+	a := d.start(t, "A", true)
+	env := prSetup(t, []*prProc{a}, notice.KindNotice)
+	db := prOpenDB(t, dsn)
+	motion, _, _ := prMotion(t, a, env.staff, "ordinary", 2*time.Second, time.Hour)
+	petition := prCreatePetition(t, a, env.staff)
+	prWaitStatus(t, a, env.staff, motion, 30*time.Second, "voting")
+
+	led := &prLedger{}
+	chk := &prFaultChecker{t: t, maxTook: 10 * time.Second}
+	load := prStartLoad(t, env, func() []*prProc { return []*prProc{a} }, led, motion, petition, 4, chk.check)
+
+	// WeChat fails: system busy (-1), a failing gateway (HTTP 502), and
+	// three recipients whose sends take longer than our 2 s timeout (WeChat
+	// still delivers them).
+	fake := d.Fake
+	fake.FailNext(wechatfake.PathMsgSecCheck, -1, 1)
+	r := a.try("POST", "/api/v1/notices", env.staff, map[string]any{"targets": []map[string]any{{"scope_type": "courtyard", "scope_id": 1}},
+		"title": "本周六停水通知", "body": "因管道检修，本周六8:00至12:00停水。"})
+	chk.check(a, r)
+	if r.Status != http.StatusServiceUnavailable {
+		t.Errorf("a notice while the content check fails: %s, want 503", r)
+	}
+	fake.FailNext(wechatfake.PathCode2Session, -1, 1)
+	r = a.try("POST", "/api/v1/auth/wechat/login", "", map[string]string{"code": e2eCode("prwx")})
+	chk.check(a, r)
+	if r.Status != http.StatusServiceUnavailable {
+		t.Errorf("a login while WeChat fails: %s, want 503", r)
+	}
+	a.wechatLogin(t, e2eCode("prwx"))
+	noticeID := prCreateNotice(t, a, env.staff, "本周六停水通知")
+	all := prOpenIDs(d, len(env.reps), nil)
+	slow := all[:3]
+	for _, o := range slow {
+		fake.SetSubscribeLatency(o, 3*time.Second)
+	}
+	// Five failures in a row open the circuit breaker in front of WeChat
+	// for 30 s: the deliveries wait, without using up their attempts
+	// (they used to: a minute of outage failed a whole notice unsent).
+	fake.FailHTTPNext(wechatfake.PathSubscribeSend, http.StatusBadGateway, 2)
+	fake.FailNext(wechatfake.PathSubscribeSend, -1, 3)
+	ntSend(t, a.e2eServer, env.staff, noticeID)
+
+	deadline := time.Now().Add(75 * time.Second)
+	for {
+		open := prCount(t, db, "SELECT COUNT(*) FROM notice_deliveries WHERE notice_id = ? AND state IN ('pending','retried','sending')", noticeID)
+		if open == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			var states []struct {
+				State    string
+				Attempts int
+				Reason   string
+				N        int64
+			}
+			db.Raw("SELECT state, attempts, reason, COUNT(*) AS n FROM notice_deliveries WHERE notice_id = ? GROUP BY state, attempts, reason", noticeID).Scan(&states)
+			t.Fatalf("%d deliveries still open after 75s: %+v\n%s", open, states, a.logs.tail())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	load.finish()
+	time.Sleep(1500 * time.Millisecond) // the slow sends have reached the fake by now
+	prCheckOneMessage(t, d, notice.KindNotice, all, true)
+	var rows []struct {
+		OpenID   string
+		State    string
+		Attempts int
+	}
+	if err := db.Raw(`SELECT u.openid AS open_id, d.state, d.attempts FROM notice_deliveries d JOIN users u ON u.id = d.user_id WHERE d.notice_id = ?`, noticeID).Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	retried := 0
+	for _, row := range rows {
+		isSlow := row.OpenID == slow[0] || row.OpenID == slow[1] || row.OpenID == slow[2]
+		switch {
+		case isSlow && row.State != "failed" && row.State != "sent":
+			t.Errorf("timed-out delivery to %s: %s", row.OpenID, row.State)
+		case !isSlow && row.State != "sent":
+			t.Errorf("delivery to %s: %s after %d attempts, want sent", row.OpenID, row.State, row.Attempts)
+		}
+		if row.Attempts > 1 {
+			retried++
+		}
+	}
+	if retried == 0 {
+		t.Errorf("no delivery needed a second attempt; the faults did not bite")
+	}
+	t.Logf("%d requests %v %v; %d deliveries retried; %d ballots, %d signatures acknowledged",
+		load.n.Load(), chk.byStatus, chk.codes, retried, led.count("ballot"), led.count("signature"))
+	if sent, audited := prCount(t, db, "SELECT COUNT(*) FROM notice_deliveries WHERE state = 'sent'"),
+		prCount(t, db, "SELECT COUNT(*) FROM audit_log WHERE action = 'delivery.sent'"); sent != audited {
+		t.Errorf("%d deliveries sent, %d delivery.sent audit entries", sent, audited)
+	}
+	prCheckOnePerHousehold(t, db, motion, petition)
+	led.checkAcked(t, db, motion, petition)
+	prWaitTally(t, a, db, env, motion, 10*time.Second, "live tally")
 	a.auditVerify()
 }

@@ -309,6 +309,11 @@ func (w *Worker) settle(ctx context.Context, c Claim, o Outcome, now time.Time) 
 		Action: "delivery." + o.State, Object: "delivery:" + itoa(c.ID), Detail: detail})
 }
 
+// maxUnavailableWait is the longest a delivery waits between tries while
+// the circuit breaker in front of WeChat is open (it probes WeChat every
+// 30 s).
+const maxUnavailableWait = 30 * time.Second
+
 // classify turns WeChat's answer into the delivery's next state.
 func (w *Worker) classify(c Claim, msgID int64, err error, now time.Time) Outcome {
 	if err == nil {
@@ -340,6 +345,13 @@ func (w *Worker) classify(c Claim, msgID int64, err error, now time.Time) Outcom
 			return Outcome{State: StateFailed, ErrCode: se.Code, Reason: "模板或调用凭证错误：" + se.Msg, Subscription: +1}
 		}
 		return Outcome{State: StateFailed, ErrCode: se.Code, Reason: "微信返回错误：" + se.Msg, Subscription: +1}
+	case errors.Is(err, ErrUnavailable):
+		// The call was never made (the circuit breaker is open while
+		// WeChat fails): not an attempt worth giving up over. Without this,
+		// a WeChat outage of a minute used up every delivery's attempts
+		// against the open circuit and failed them all, none of them tried.
+		next := now.Add(min(time.Duration(1<<min(c.Attempts, 6))*time.Second, maxUnavailableWait))
+		return Outcome{State: StateRetried, Reason: "微信暂时不可用，稍后重试：" + trimErr(err), NextAt: next, Subscription: +1}
 	case errors.Is(err, ErrUnknown):
 		// The message may be out: sending it again could make two.
 		return Outcome{State: StateFailed, Reason: "微信接口超时，结果未知；为避免重复发送不再重试", Subscription: 0}
