@@ -63,6 +63,7 @@ func (m *prMariaDB) start() {
 	}
 	cmd := exec.Command(m.mariadb, args...)
 	cmd.Stdout, cmd.Stderr = m.logs, m.logs
+	prDieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start mariadbd: %v", err)
 	}

@@ -225,6 +225,7 @@ func (p *prProc) launch() {
 	cmd := exec.Command(prBinary(t), "serve")
 	cmd.Env = p.env
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
+	prDieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", p.name, err)
 	}
