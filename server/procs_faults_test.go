@@ -3,8 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"

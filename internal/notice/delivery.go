@@ -265,10 +265,21 @@ func (w *Worker) Deliver(ctx context.Context, id int64) error {
 	// Only a message that goes out takes a slot of the rate limit. The
 	// wait is short (a few slots), well inside the claim's lease; a worker
 	// dying in it leaves the delivery to the sweeper as one in doubt.
+	var (
+		msgID   int64
+		sendErr error
+	)
 	if err := w.wait(ctx); err != nil {
-		return err
+		// No slot (Redis is down) or the server is stopping: nothing went
+		// out. Give the claim and the grant back for a later try rather
+		// than leave the delivery "sending" until its lease ends and the
+		// sweeper fails it as in doubt (a Redis blip used to turn every
+		// claimed delivery into a failure and use up its grant).
+		sendErr = fmt.Errorf("%w: rate limit: %v", ErrUnavailable, err)
+		ctx = context.WithoutCancel(ctx)
+	} else {
+		msgID, sendErr = w.sender.Send(ctx, Message{OpenID: c.OpenID, TemplateID: tmpl.ID, Page: c.Notice.Page, Data: fill(tmpl, c)})
 	}
-	msgID, sendErr := w.sender.Send(ctx, Message{OpenID: c.OpenID, TemplateID: tmpl.ID, Page: c.Notice.Page, Data: fill(tmpl, c)})
 	o := w.classify(c, msgID, sendErr, w.s.now().UTC())
 	return w.s.store.InTx(ctx, func(ctx context.Context) error {
 		if o.Subscription != 0 {
