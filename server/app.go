@@ -272,7 +272,8 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 	a.Notices = notice.NewService(sqlstore.NewNotices(a.DB), contentCheck{wx, checkOpenID, log}, redisstore.NewQueue(a.Redis, cfg.Redis.KeyPrefix, "notices"),
 		a.Audit, templates, log)
 	a.Notices.ReminderBefore = cfg.Notices.ReminderBefore
-	a.Delivery = notice.NewWorker(a.Notices, subscribeSender{wx}, redisstore.NewPacer(a.Redis, cfg.Redis.KeyPrefix), notice.WorkerConfig{Workers: cfg.Notices.Workers, RatePerSecond: cfg.Notices.RatePerSecond})
+	a.Delivery = notice.NewWorker(a.Notices, subscribeSender{wx}, redisstore.NewPacer(a.Redis, cfg.Redis.KeyPrefix), notice.WorkerConfig{Workers: cfg.Notices.Workers, RatePerSecond: cfg.Notices.RatePerSecond,
+		Lease: cfg.Notices.Lease, Requeue: cfg.Notices.RequeueAfter})
 	a.Voting.SetNotifier(notifier{a.Notices})
 	a.Petitions.SetNotifier(notifier{a.Notices})
 	if a.Councils, err = council.NewService(sqlstore.NewCouncils(a.DB), a.Voting, a.Audit, nil, log); err != nil {

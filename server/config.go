@@ -92,6 +92,8 @@ type Config struct {
 		Workers        int                        `yaml:"workers"`
 		RatePerSecond  int                        `yaml:"rate_per_second"`
 		ReminderBefore time.Duration              `yaml:"reminder_before"`
+		Lease          time.Duration              `yaml:"lease"`
+		RequeueAfter   time.Duration              `yaml:"requeue_after"`
 		Templates      map[string]notice.Template `yaml:"templates"`
 	} `yaml:"notices"`
 	// Calendar is the official holiday calendar periods are counted with.
@@ -155,6 +157,8 @@ func defaultConfig() *Config {
 	c.Notices.Workers = notice.DefaultWorkerConfig.Workers
 	c.Notices.RatePerSecond = notice.DefaultWorkerConfig.RatePerSecond
 	c.Notices.ReminderBefore = 24 * time.Hour
+	c.Notices.Lease = notice.DefaultWorkerConfig.Lease
+	c.Notices.RequeueAfter = notice.DefaultWorkerConfig.Requeue
 	c.Log.Level = "info"
 	c.Log.Format = "json"
 	return c
@@ -218,6 +222,8 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 		"LOUYUAN_SCHEDULER_INTERVAL":      &c.Scheduler.Interval,
 		"LOUYUAN_AUDIT_ANCHOR_INTERVAL":   &c.Audit.AnchorInterval,
 		"LOUYUAN_NOTICES_REMINDER_BEFORE": &c.Notices.ReminderBefore,
+		"LOUYUAN_NOTICES_LEASE":           &c.Notices.Lease,
+		"LOUYUAN_NOTICES_REQUEUE_AFTER":   &c.Notices.RequeueAfter,
 	}
 	for name, p := range durations {
 		if v, ok := lookup(name); ok {

@@ -46,6 +46,11 @@ func fail(c *gin.Context, err error) {
 	if !errors.As(err, &e) {
 		e = louyuan.Internalf(err, "unexpected error")
 	}
+	if e.Kind == louyuan.KindInternal && louyuan.Unreachable(err) {
+		// The database or Redis is down or dropped the connection: the
+		// client may try again shortly (503), nothing is broken (500).
+		e = louyuan.ErrUnreachable(err)
+	}
 	status, ok := statusOf[e.Kind]
 	if !ok {
 		status = http.StatusInternalServerError

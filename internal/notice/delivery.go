@@ -265,10 +265,21 @@ func (w *Worker) Deliver(ctx context.Context, id int64) error {
 	// Only a message that goes out takes a slot of the rate limit. The
 	// wait is short (a few slots), well inside the claim's lease; a worker
 	// dying in it leaves the delivery to the sweeper as one in doubt.
+	var (
+		msgID   int64
+		sendErr error
+	)
 	if err := w.wait(ctx); err != nil {
-		return err
+		// No slot (Redis is down) or the server is stopping: nothing went
+		// out. Give the claim and the grant back for a later try rather
+		// than leave the delivery "sending" until its lease ends and the
+		// sweeper fails it as in doubt (a Redis blip used to turn every
+		// claimed delivery into a failure and use up its grant).
+		sendErr = fmt.Errorf("%w: rate limit: %v", ErrUnavailable, err)
+		ctx = context.WithoutCancel(ctx)
+	} else {
+		msgID, sendErr = w.sender.Send(ctx, Message{OpenID: c.OpenID, TemplateID: tmpl.ID, Page: c.Notice.Page, Data: fill(tmpl, c)})
 	}
-	msgID, sendErr := w.sender.Send(ctx, Message{OpenID: c.OpenID, TemplateID: tmpl.ID, Page: c.Notice.Page, Data: fill(tmpl, c)})
 	o := w.classify(c, msgID, sendErr, w.s.now().UTC())
 	return w.s.store.InTx(ctx, func(ctx context.Context) error {
 		if o.Subscription != 0 {
@@ -309,6 +320,11 @@ func (w *Worker) settle(ctx context.Context, c Claim, o Outcome, now time.Time) 
 		Action: "delivery." + o.State, Object: "delivery:" + itoa(c.ID), Detail: detail})
 }
 
+// maxUnavailableWait is the longest a delivery waits between tries while
+// the circuit breaker in front of WeChat is open (it probes WeChat every
+// 30 s).
+const maxUnavailableWait = 30 * time.Second
+
 // classify turns WeChat's answer into the delivery's next state.
 func (w *Worker) classify(c Claim, msgID int64, err error, now time.Time) Outcome {
 	if err == nil {
@@ -340,6 +356,13 @@ func (w *Worker) classify(c Claim, msgID int64, err error, now time.Time) Outcom
 			return Outcome{State: StateFailed, ErrCode: se.Code, Reason: "模板或调用凭证错误：" + se.Msg, Subscription: +1}
 		}
 		return Outcome{State: StateFailed, ErrCode: se.Code, Reason: "微信返回错误：" + se.Msg, Subscription: +1}
+	case errors.Is(err, ErrUnavailable):
+		// The call was never made (the circuit breaker is open while
+		// WeChat fails): not an attempt worth giving up over. Without this,
+		// a WeChat outage of a minute used up every delivery's attempts
+		// against the open circuit and failed them all, none of them tried.
+		next := now.Add(min(time.Duration(1<<min(c.Attempts, 6))*time.Second, maxUnavailableWait))
+		return Outcome{State: StateRetried, Reason: "微信暂时不可用，稍后重试：" + trimErr(err), NextAt: next, Subscription: +1}
 	case errors.Is(err, ErrUnknown):
 		// The message may be out: sending it again could make two.
 		return Outcome{State: StateFailed, Reason: "微信接口超时，结果未知；为避免重复发送不再重试", Subscription: 0}

@@ -32,6 +32,10 @@ func TestClassify(t *testing.T) {
 		{1, &SendError{Code: 40001}, StateFailed, time.Time{}, +1}, // still rejected after the adapter's one refresh
 		{1, fmt.Errorf("send: %w", ErrUnknown), StateFailed, time.Time{}, 0},
 		{1, fmt.Errorf("send: %w", ErrUnavailable), StateRetried, now.Add(2 * time.Second), +1},
+		// A call never made (circuit open) uses up nothing: retried, at
+		// most 30 s later, however many times it met the open circuit.
+		{3, fmt.Errorf("send: %w", ErrUnavailable), StateRetried, now.Add(8 * time.Second), +1},
+		{9, fmt.Errorf("send: %w", ErrUnavailable), StateRetried, now.Add(30 * time.Second), +1},
 		{1, errors.New("connection refused"), StateRetried, now.Add(2 * time.Second), +1},
 	}
 	for _, c := range cases {

@@ -86,6 +86,11 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 		}
 		mc.Collation = "utf8mb4_unicode_ci"
 		mc.Params["time_zone"] = "'+00:00'"
+		// A database that is down answers at once (connection refused);
+		// one that does not answer must not hold requests for minutes.
+		if mc.Timeout == 0 {
+			mc.Timeout = 5 * time.Second
+		}
 		// Arguments are escaped by the driver (utf8mb4 only), so that each
 		// statement is one round trip instead of prepare, execute, close.
 		mc.InterpolateParams = true
@@ -134,6 +139,9 @@ func openReadCommitted(ctx context.Context, gdb *gorm.DB, dsn string, cfg *gorm.
 		return nil, fmt.Errorf("parse MySQL DSN: %w", err)
 	}
 	mc.ParseTime, mc.Loc, mc.Collation, mc.InterpolateParams = true, time.UTC, "utf8mb4_unicode_ci", true
+	if mc.Timeout == 0 {
+		mc.Timeout = 5 * time.Second
+	}
 	if mc.Params == nil {
 		mc.Params = map[string]string{}
 	}
