@@ -152,11 +152,65 @@ var mxRows = []mxRow{
 	{"GET /api/v1/me/notices/unread", "401 200 200 200 200 200 200 403 403 403 403", mxPlain},
 	{"GET /api/v1/me/subscriptions", "401 200 200 200 200 200 200 403 403 403 403", mxPlain},
 	{"POST /api/v1/me/subscriptions", "401 200 200 200 200 200 200 403 403 403 403", mxSubscribe},
+	// Counted for any WeChat user whose share info is of the courtyard's linked group, cncX too (they are in the group).
+	{"POST /api/v1/notices/{id}/opens", "401 200 200 200 200 200 200 403 403 403 403", mxGroupOpen},
+	// WeChat group, records, staff console.
+	{"GET /api/v1/courtyards/{id}/wechat-group", "401 403 403 403 403 200 403 200 403 200 403", mxYard("/wechat-group")},
+	{"POST /api/v1/courtyards/{id}/wechat-group", "401 403 403 403 403 200 403 403 403 403 403", mxGroupLink},
+	{"GET /api/v1/petitions/{id}/cost-tables", "401 404 404 200 404 200 404 200 404 200 404", mxCostTables},
+	{"POST /api/v1/petitions/{id}/cost-tables", "401 404 404 403 404 201 404 201 404 201 404", mxCostTables},
+	{"GET /api/v1/motions/{id}/paper-trail.xlsx", "401 404 404 403 404 200 404 200 404 200 404", mxMotion("/paper-trail.xlsx", "voting")},
+	{"GET /api/v1/me/courtyards", "401 200 200 200 200 200 200 200 200 200 200", mxPlain},
+	{"GET /api/v1/courtyards/{id}/audit", "401 403 403 403 403 403 403 200 403 200 403", mxYard("/audit")},
+	{"GET /api/v1/audit/verification", "401 403 403 403 403 403 403 403 403 200 403", mxPlain},
+	{"GET /console", "301 301 301 301 301 301 301 301 301 301 301", mxPlain},
+	{"GET /console/{path}", "200 200 200 200 200 200 200 200 200 200 200", mxConsole},
+	// Councils and elections.
+	{"POST /api/v1/councils", "401 403 403 403 403 403 403 201 403 201 403", mxCreateCouncil},
+	{"GET /api/v1/councils/{id}", "401 200 200 200 200 200 200 200 200 200 200", mxCouncil("")},
+	{"GET /api/v1/courtyards/{id}/councils", "401 200 200 200 200 200 200 200 200 200 200", mxYard("/councils")},
+	{"POST /api/v1/councils/{id}/staff", "401 403 403 403 403 403 403 200 403 200 403", mxCouncilStaff(false)},
+	{"DELETE /api/v1/councils/{id}/staff/{staff_id}", "401 403 403 403 403 403 403 200 403 200 403", mxCouncilStaff(true)},
+	{"GET /api/v1/communities/{id}/eligibility-criteria", "401 200 200 200 200 200 200 200 200 200 200", mxPath("/api/v1/communities/1/eligibility-criteria")},
+	{"PUT /api/v1/communities/{id}/eligibility-criteria/{code}", "401 403 403 403 403 403 403 200 403 200 403", mxSwitch},
+	{"POST /api/v1/councils/{id}/elections", "401 403 403 403 403 403 403 201 403 201 403", mxCreateElection},
+	{"GET /api/v1/councils/{id}/elections", "401 200 200 200 200 200 200 200 200 200 200", mxCouncil("/elections")},
+	{"GET /api/v1/elections/{id}", "401 200 200 200 200 200 200 200 200 200 200", mxElection("")},
+	// Self-nominations: a tenant, cnc (no home in courtyard 1) and cncX may not stand (400 candidate_outside_unit).
+	{"POST /api/v1/elections/{id}/candidates", "401 400 201 201 201 400 400 201 403 201 403", mxNominate},
+	{"POST /api/v1/elections/{id}/publish-candidates", "401 403 403 403 403 403 403 200 403 200 403", mxElection("/publish-candidates")},
+	{"POST /api/v1/elections/{id}/ballot", "401 403 403 403 403 403 403 201 403 201 403", mxDrawBallot},
+	// A confirmation needs a counted ballot: staff pass the check and meet 409 no_ballot.
+	{"POST /api/v1/elections/{id}/confirm", "401 403 403 403 403 403 403 409 403 409 403", mxElectionBody("/confirm", map[string]any{})},
+	{"GET /api/v1/candidates/{id}/checklist", "401 404 404 200 404 404 404 200 404 200 404", mxCandidate("/checklist")},
+	{"PUT /api/v1/candidates/{id}/findings/{criterion}", "401 404 404 403 404 404 404 200 404 200 404", mxCandidate("/findings/cult")},
+	{"POST /api/v1/candidates/{id}/appeal", "401 404 404 201 404 404 404 403 404 403 404", mxCandidate("/appeal")},
+	{"POST /api/v1/candidates/{id}/appeal/decision", "401 404 404 403 404 404 404 200 404 200 404", mxCandidate("/appeal/decision")},
+	// Opinions (the row's opinion is res's, not public) and surveys.
+	{"POST /api/v1/courtyards/{id}/opinions", "401 201 201 201 201 403 403 403 403 403 403", mxRaise},
+	{"GET /api/v1/courtyards/{id}/opinions", "401 200 200 200 200 200 403 200 403 200 403", mxYard("/opinions")},
+	{"GET /api/v1/me/opinions", "401 200 200 200 200 200 200 200 200 200 200", mxPlain},
+	{"GET /api/v1/opinions/{id}", "401 404 200 404 404 200 404 200 404 200 404", mxOpinion("", "")},
+	{"GET /api/v1/opinions/{id}/photos/{key}", "401 404 200 404 404 200 404 200 404 200 404", mxOpinion("/photos", "")},
+	{"POST /api/v1/opinions/{id}/assign", "401 404 403 404 404 200 404 200 404 200 404", mxOpinion("/assign", "")},
+	{"POST /api/v1/opinions/{id}/replies", "401 404 403 404 404 201 404 201 404 201 404", mxOpinion("/replies", "")},
+	{"POST /api/v1/opinions/{id}/rating", "401 404 200 404 404 403 404 403 404 403 404", mxOpinion("/rating", "resolved")},
+	{"POST /api/v1/opinions/{id}/reopen", "401 404 200 404 404 403 404 403 404 403 404", mxOpinion("/reopen", "resolved")},
+	{"POST /api/v1/opinions/{id}/motion-draft", "401 404 403 404 404 201 404 201 404 201 404", mxOpinion("/motion-draft", "fresh")},
+	{"POST /api/v1/opinions/{id}/petition-draft", "401 404 403 404 404 201 404 201 404 201 404", mxOpinion("/petition-draft", "fresh")},
+	{"POST /api/v1/councils/{id}/surveys", "401 403 403 403 403 403 403 201 403 201 403", mxOpenSurvey},
+	{"GET /api/v1/councils/{id}/surveys", "401 200 200 200 200 200 403 200 403 200 403", mxCouncil("/surveys")},
+	{"GET /api/v1/surveys/{id}", "401 200 200 200 200 200 404 200 404 200 404", mxSurvey("")},
+	{"POST /api/v1/surveys/{id}/responses", "401 403 403 201 403 403 404 403 404 403 404", mxSurvey("/responses")},
+	{"POST /api/v1/surveys/{id}/close", "401 403 403 403 403 403 404 200 404 200 404", mxSurvey("/close")},
+	{"GET /api/v1/surveys/{id}/results", "401 200 200 200 200 200 404 200 404 200 404", mxSurvey("/results")},
+	{"GET /api/v1/communities/{id}/survey-comparison", "401 403 403 403 403 403 403 200 403 200 403", mxPath("/api/v1/communities/1/survey-comparison")},
 }
 
 // mxCaller is one kind of caller, logged in.
 type mxCaller struct {
 	name   string
+	handle string // the fake WeChat's handle (WeChat users)
 	token  string
 	userID int64 // WeChat users
 	// login makes a new session of the same caller (for logout).
@@ -185,6 +239,13 @@ type mxFixture struct {
 	noticeID int64  // a sent notice with an image
 	imageKey string
 	accept   int64 // a pending delegation to proxy
+
+	council   int64  // the demo council of courtyard 1 (cnc sits on it)
+	election  int64  // an election of it, nominating; rep stands (candidate)
+	candidate int64  // rep's candidacy: ineligible (cult failed), appealed
+	opinion   int64  // res's private opinion with a photo
+	photoKey  string // its photo
+	survey    int64  // an open survey of the council
 }
 
 // freeHousehold hands out households nobody in the fixture is bound to, one
@@ -377,7 +438,7 @@ func mxSetup(t *testing.T, s *e2eServer, cfg *Config) *mxFixture {
 	fx.hs = append([]e2eHousehold{{}, {}, {}, {}}, free...)
 
 	wechat := func(handle string) *mxCaller {
-		c := &mxCaller{name: handle}
+		c := &mxCaller{name: handle, handle: handle}
 		tok := s.wechatLogin(t, e2eCode(handle))
 		c.token, c.userID = tok.AccessToken, tok.User.ID
 		c.login = func(t *testing.T) string { return s.wechatLogin(t, e2eCode(handle)).AccessToken }
@@ -452,6 +513,7 @@ func mxSetup(t *testing.T, s *e2eServer, cfg *Config) *mxFixture {
 	fx.petCost = mxPetitions(t, fx, "cost", 1)[0]
 	fx.imageKey = mxUploadKey(t, fx, fx.staff, "notice_image")
 	fx.noticeID = mxNotices(t, fx, "sent", 1, fx.imageKey)[0]
+	mxSetupCouncil(t, fx)
 	return fx
 }
 
@@ -985,4 +1047,346 @@ func mxNoticeImage(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
 
 func mxSubscribe(*testing.T, *mxFixture, *mxCaller, int) mxReq {
 	return mxReq{body: map[string]any{"results": map[string]string{"demo-notice": "accept"}}}
+}
+
+// ---- councils, elections, opinions, surveys, sharing, records ---------------
+
+func mxPath(path string) func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return func(*testing.T, *mxFixture, *mxCaller, int) mxReq { return mxReq{path: path} }
+}
+
+// mxConsole: the console's files are public, fetched by a browser without a
+// bearer token (and cached as such).
+func mxConsole(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	none := ""
+	return mxReq{path: "/console/", token: &none}
+}
+
+const mxGroup = "铝厂小区业主群"
+
+// mxShareInfo is what wx.getShareInfo gives c for a card from the
+// courtyard's group, sealed with the session key of a new login of c (whose
+// token it returns); staff have no WeChat session: any share info.
+func mxShareInfo(t *testing.T, c *mxCaller) (map[string]string, *string) {
+	t.Helper()
+	tok := c.login(t)
+	if c.handle == "" {
+		return map[string]string{"encrypted_data": "bm90IGl0", "iv": "AAAAAAAAAAAAAAAAAAAAAA=="}, &tok
+	}
+	fake := ntFake(t)
+	enc, iv, err := fake.ShareInfo(fake.User(c.handle).OpenID, fake.GroupID(mxGroup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"encrypted_data": enc, "iv": iv}, &tok
+}
+
+func mxGroupLink(t *testing.T, _ *mxFixture, c *mxCaller, _ int) mxReq {
+	body, tok := mxShareInfo(t, c)
+	return mxReq{path: "/api/v1/courtyards/1/wechat-group", body: body, token: tok}
+}
+
+func mxGroupOpen(t *testing.T, fx *mxFixture, c *mxCaller, _ int) mxReq {
+	body, tok := mxShareInfo(t, c)
+	return mxReq{path: fmt.Sprintf("/api/v1/notices/%d/opens", fx.noticeID), body: body, token: tok}
+}
+
+func mxCostTables(t *testing.T, fx *mxFixture, _ *mxCaller, want int) mxReq {
+	if want == http.StatusCreated { // a new version needs a roster edit: 1-1-201 grows
+		req := mxRoster(t, fx, nil, want)
+		data := e2eXLSX(t, [][]any{e2eRosterHeader, {"1号楼", "1单元", "201", 2, fmt.Sprintf("%.2f", 62.35+float64(mxSeq.Add(1))/100), "张建国"}})
+		var body bytes.Buffer
+		w := multipart.NewWriter(&body)
+		fw, _ := w.CreateFormFile("file", "roster.xlsx")
+		_, _ = fw.Write(data)
+		_ = w.Close()
+		req.body, req.header = body.Bytes(), http.Header{"Content-Type": {w.FormDataContentType()}}
+		e2eWant(t, fx.s.callWith(t, "POST", req.path, fx.staff, req.body, req.header), http.StatusOK)
+	}
+	return mxReq{path: fmt.Sprintf("/api/v1/petitions/%d/cost-tables?unit_id=1", fx.petCost), body: map[string]any{"unit_id": 1}}
+}
+
+func mxTerm() (string, string) {
+	now := time.Now().In(louyuan.China)
+	return now.Format(time.DateOnly), now.AddDate(3, 0, -1).Format(time.DateOnly)
+}
+
+func mxCouncilBody() map[string]any {
+	from, to := mxTerm()
+	return map[string]any{"name": fmt.Sprintf("矩阵理事会%d", mxSeq.Add(1)), "courtyard_ids": []int64{1}, "term_starts_on": from, "term_ends_on": to}
+}
+
+func mxCreateCouncil(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return mxReq{path: "/api/v1/councils", body: mxCouncilBody()}
+}
+
+func mxCouncil(suffix string) func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return func(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+		return mxReq{path: fmt.Sprintf("/api/v1/councils/%d%s", fx.council, suffix)}
+	}
+}
+
+func mxCouncilStaff(remove bool) func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return func(t *testing.T, fx *mxFixture, _ *mxCaller, want int) mxReq {
+		id := fx.council
+		if mxSuccess(want) { // a council of its own: the quota and the assignment are per council
+			r := fx.s.call(t, "POST", "/api/v1/councils", fx.staff, mxCouncilBody())
+			e2eWant(t, r, http.StatusCreated)
+			id = mxID(t, r)
+		}
+		body := map[string]any{"staff_id": fx.probeID, "role": "cadre"}
+		path := fmt.Sprintf("/api/v1/councils/%d/staff", id)
+		if !remove {
+			return mxReq{path: path, body: body}
+		}
+		if mxSuccess(want) {
+			e2eWant(t, fx.s.call(t, "POST", path, fx.staff, body), http.StatusOK)
+		}
+		return mxReq{path: fmt.Sprintf("%s/%d", path, fx.probeID)}
+	}
+}
+
+func mxSwitch(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return mxReq{path: "/api/v1/communities/1/eligibility-criteria/" + "owes_fees", body: map[string]any{"enabled": false}}
+}
+
+func mxElectionBody2() map[string]any {
+	from, to := mxTerm()
+	return map[string]any{"courtyard_id": 1, "scope_type": "courtyard", "title": fmt.Sprintf("矩阵选举%d", mxSeq.Add(1)), "seats": 1,
+		"term_starts_on": from, "term_ends_on": to}
+}
+
+func mxCreateElection(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	return mxReq{path: fmt.Sprintf("/api/v1/councils/%d/elections", fx.council), body: mxElectionBody2()}
+}
+
+// mxElections makes an election of the council for one seat: nominating,
+// ready (one eligible candidate, res, nominated by the community) or
+// published.
+func mxElections(t *testing.T, fx *mxFixture, state string) int64 {
+	t.Helper()
+	s := fx.s
+	r := s.call(t, "POST", fmt.Sprintf("/api/v1/councils/%d/elections", fx.council), fx.staff, mxElectionBody2())
+	e2eWant(t, r, http.StatusCreated)
+	id := mxID(t, r)
+	if state == "nominating" {
+		return id
+	}
+	r = s.call(t, "POST", fmt.Sprintf("/api/v1/elections/%d/candidates", id), fx.staff, map[string]any{"user_id": fx.by["res"].userID, "source": "community", "name": "张小明"})
+	e2eWant(t, r, http.StatusCreated)
+	cand := mxID(t, r)
+	for _, code := range []string{"public_spirited", "dedicated", "responsible", "cult", "criminal_record", "dishonest_debtor"} {
+		e2eWant(t, s.call(t, "PUT", fmt.Sprintf("/api/v1/candidates/%d/findings/%s", cand, code), fx.staff, map[string]any{"pass": true, "note": "经社区走访核实"}), http.StatusOK)
+	}
+	if state == "ready" {
+		return id
+	}
+	e2eWant(t, s.call(t, "POST", fmt.Sprintf("/api/v1/elections/%d/publish-candidates", id), fx.staff, nil), http.StatusOK)
+	return id
+}
+
+func mxElection(suffix string) func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return func(t *testing.T, fx *mxFixture, _ *mxCaller, want int) mxReq {
+		id := fx.election
+		if suffix != "" && mxSuccess(want) {
+			id = mxElections(t, fx, "ready")
+		}
+		return mxReq{path: fmt.Sprintf("/api/v1/elections/%d%s", id, suffix)}
+	}
+}
+
+func mxElectionBody(suffix string, body map[string]any) func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return func(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+		return mxReq{path: fmt.Sprintf("/api/v1/elections/%d%s", fx.election, suffix), body: body}
+	}
+}
+
+func mxNominate(t *testing.T, fx *mxFixture, c *mxCaller, want int) mxReq {
+	id := fx.election
+	if mxSuccess(want) {
+		id = mxElections(t, fx, "nominating")
+	}
+	body := map[string]any{"user_id": c.userID, "source": "self", "name": "自荐人"}
+	if c.userID == 0 {
+		body = map[string]any{"user_id": fx.by["res"].userID, "source": "community", "name": "张小明"}
+	}
+	return mxReq{path: fmt.Sprintf("/api/v1/elections/%d/candidates", id), body: body}
+}
+
+func mxDrawBallot(t *testing.T, fx *mxFixture, _ *mxCaller, want int) mxReq {
+	var id int64
+	if mxSuccess(want) {
+		id = mxElections(t, fx, "published")
+	} else {
+		if mxShared["ballot"] == 0 {
+			mxShared["ballot"] = mxElections(t, fx, "published")
+		}
+		id = mxShared["ballot"]
+	}
+	opens := time.Now().Add(time.Hour)
+	return mxReq{path: fmt.Sprintf("/api/v1/elections/%d/ballot", id), body: map[string]any{"ballot_mode": "named", "notice_days": 0, "objection_days": 0,
+		"opens_at": opens, "closes_at": opens.Add(time.Hour)}}
+}
+
+// mxFreshCandidate: rep stands in a new election; by (a staff token) finds
+// them in a cult (ineligible); appealed when appeal.
+func mxFreshCandidate(t *testing.T, fx *mxFixture, by string, appeal bool) int64 {
+	t.Helper()
+	s, rep := fx.s, fx.by["rep"]
+	r := s.call(t, "POST", fmt.Sprintf("/api/v1/elections/%d/candidates", mxElections(t, fx, "nominating")), rep.token,
+		map[string]any{"user_id": rep.userID, "source": "self", "name": "王春芬"})
+	e2eWant(t, r, http.StatusCreated)
+	id := mxID(t, r)
+	e2eWant(t, s.call(t, "PUT", fmt.Sprintf("/api/v1/candidates/%d/findings/cult", id), by, map[string]any{"pass": false, "note": "经核实"}), http.StatusOK)
+	if appeal {
+		e2eWant(t, s.call(t, "POST", fmt.Sprintf("/api/v1/candidates/%d/appeal", id), rep.token, map[string]any{"reason": "记录有误，请复核"}), http.StatusCreated)
+	}
+	return id
+}
+
+func mxCandidate(suffix string) func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return func(t *testing.T, fx *mxFixture, c *mxCaller, want int) mxReq {
+		id := fx.candidate
+		var body any
+		switch suffix {
+		case "/findings/cult":
+			body = map[string]any{"pass": false, "note": "经核实"}
+		case "/appeal":
+			body = map[string]any{"reason": "记录有误，请复核"}
+			if mxSuccess(want) {
+				id = mxFreshCandidate(t, fx, fx.staff, false)
+			}
+		case "/appeal/decision":
+			body = map[string]any{"upheld": false, "note": "经复核，记录属实"}
+			if mxSuccess(want) { // decided by one who recorded none of the failed findings
+				by := fx.staff
+				if c.name == "stf" {
+					by = fx.admin
+				}
+				id = mxFreshCandidate(t, fx, by, true)
+			}
+		}
+		return mxReq{path: fmt.Sprintf("/api/v1/candidates/%d%s", id, suffix), body: body}
+	}
+}
+
+func mxRaise(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return mxReq{path: "/api/v1/courtyards/1/opinions", body: map[string]any{"category": "repair", "body": "1单元楼道灯坏了两个月"}}
+}
+
+// mxFreshOpinion: res raises a private opinion (with photo); resolved by
+// staff when resolved.
+func mxFreshOpinion(t *testing.T, fx *mxFixture, photo string, resolved bool) int64 {
+	t.Helper()
+	body := map[string]any{"category": "repair", "body": "1单元楼道灯坏了两个月，晚上看不见台阶"}
+	if photo != "" {
+		body["photos"] = []string{photo}
+	}
+	r := fx.s.call(t, "POST", "/api/v1/courtyards/1/opinions", fx.by["res"].token, body)
+	e2eWant(t, r, http.StatusCreated)
+	id := mxID(t, r)
+	if resolved {
+		e2eWant(t, fx.s.call(t, "POST", fmt.Sprintf("/api/v1/opinions/%d/replies", id), fx.staff, map[string]any{"body": "已更换灯泡", "status": "resolved"}), http.StatusCreated)
+	}
+	return id
+}
+
+func mxOpinion(suffix, state string) func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return func(t *testing.T, fx *mxFixture, _ *mxCaller, want int) mxReq {
+		id := fx.opinion
+		if state != "" {
+			switch key := "opinion" + suffix; {
+			case mxSuccess(want):
+				id = mxFreshOpinion(t, fx, "", state == "resolved")
+			case mxShared[key] == 0:
+				mxShared[key] = mxFreshOpinion(t, fx, "", state == "resolved")
+				fallthrough
+			default:
+				id = mxShared[key]
+			}
+		}
+		path := fmt.Sprintf("/api/v1/opinions/%d%s", id, suffix)
+		var body any
+		switch suffix {
+		case "/photos":
+			path += "/" + fx.photoKey
+		case "/assign":
+			body = map[string]any{"assignee_id": fx.by["cnc"].userID}
+		case "/replies":
+			body = map[string]any{"body": "已报物业维修"}
+		case "/rating":
+			body = map[string]any{"rating": 4}
+		case "/reopen":
+			body = map[string]any{"reason": "灯又坏了"}
+		case "/motion-draft":
+			body = mxMotionBody(time.Now().Add(time.Hour))
+		case "/petition-draft":
+			body = mxCreatePetition(t, fx, nil, want).body
+		}
+		return mxReq{path: path, body: body}
+	}
+}
+
+func mxSurveyBody() map[string]any {
+	return map[string]any{"title": "矩阵满意度测评", "closes_at": time.Now().Add(48 * time.Hour), "questions": []map[string]string{
+		{"text": "总体满意度", "kind": "rating"}, {"text": "意见和建议", "kind": "text"}}}
+}
+
+func mxOpenSurvey(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	return mxReq{path: fmt.Sprintf("/api/v1/councils/%d/surveys", fx.council), body: mxSurveyBody()}
+}
+
+func mxSurveys(t *testing.T, fx *mxFixture) int64 {
+	t.Helper()
+	r := fx.s.call(t, "POST", fmt.Sprintf("/api/v1/councils/%d/surveys", fx.council), fx.staff, mxSurveyBody())
+	e2eWant(t, r, http.StatusCreated)
+	return mxID(t, r)
+}
+
+func mxSurvey(suffix string) func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return func(t *testing.T, fx *mxFixture, _ *mxCaller, want int) mxReq {
+		id := fx.survey
+		if mxSuccess(want) && (suffix == "/responses" || suffix == "/close") {
+			id = mxSurveys(t, fx)
+		}
+		var body any
+		if suffix == "/responses" {
+			body = map[string]any{"household_id": fx.h1, "answers": []map[string]any{{"rating": 4}, {"text": "楼道干净多了"}}}
+		}
+		return mxReq{path: fmt.Sprintf("/api/v1/surveys/%d%s", id, suffix), body: body}
+	}
+}
+
+// mxSetupCouncil finds the demo council, links the courtyard's WeChat group
+// (cnc) and makes the election, candidate, opinion and survey the rows share.
+func mxSetupCouncil(t *testing.T, fx *mxFixture) {
+	t.Helper()
+	s := fx.s
+	r := s.call(t, "GET", "/api/v1/courtyards/1/councils", fx.staff, nil)
+	e2eWant(t, r, http.StatusOK)
+	var cs struct {
+		Councils []struct {
+			ID int64 `json:"id"`
+		} `json:"councils"`
+	}
+	r.decode(t, &cs)
+	if len(cs.Councils) != 1 {
+		t.Fatalf("demo councils: %s", r)
+	}
+	fx.council = cs.Councils[0].ID
+	body, tok := mxShareInfo(t, fx.by["cnc"])
+	e2eWant(t, s.call(t, "POST", "/api/v1/courtyards/1/wechat-group", *tok, body), http.StatusOK)
+	fx.candidate = mxFreshCandidate(t, fx, fx.staff, true)
+	r = s.call(t, "GET", fmt.Sprintf("/api/v1/candidates/%d/checklist", fx.candidate), fx.staff, nil)
+	e2eWant(t, r, http.StatusOK)
+	var cl struct {
+		Candidate struct {
+			ElectionID int64 `json:"election_id"`
+		} `json:"candidate"`
+	}
+	r.decode(t, &cl)
+	fx.election = cl.Candidate.ElectionID
+	fx.photoKey = mxUploadKey(t, fx, fx.by["res"].token, "opinion_photo")
+	fx.opinion = mxFreshOpinion(t, fx, fx.photoKey, false)
+	fx.survey = mxSurveys(t, fx)
 }

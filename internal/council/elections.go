@@ -335,6 +335,17 @@ func (s *Service) candidate(ctx context.Context, p identity.Principal, id int64)
 	return c, e, staff, err
 }
 
+var errCandidateNotFound = louyuan.NotFound("candidate_not_found", "候选人不存在")
+
+// notStaff refuses a staff-only step on a candidate: the candidate, who sees
+// their checklist, is refused (403); to anyone else it does not exist.
+func notStaff(p identity.Principal, c Candidate, msg string) error {
+	if p.Kind == identity.KindUser && p.ID == c.UserID {
+		return louyuan.Forbidden("not_in_scope", msg)
+	}
+	return errCandidateNotFound
+}
+
 // Checklist returns a candidate's checklist to staff and to the candidate.
 func (s *Service) Checklist(ctx context.Context, p identity.Principal, candidateID int64) (CandidateChecklist, error) {
 	c, e, staff, err := s.candidate(ctx, p, candidateID)
@@ -342,7 +353,7 @@ func (s *Service) Checklist(ctx context.Context, p identity.Principal, candidate
 		return CandidateChecklist{}, err
 	}
 	if !staff && !(p.Kind == identity.KindUser && p.ID == c.UserID) {
-		return CandidateChecklist{}, louyuan.NotFound("candidate_not_found", "候选人不存在")
+		return CandidateChecklist{}, errCandidateNotFound
 	}
 	return s.checklist(ctx, e, c)
 }
@@ -402,7 +413,7 @@ func (s *Service) RecordFinding(ctx context.Context, p identity.Principal, candi
 		return CandidateChecklist{}, err
 	}
 	if !staff {
-		return CandidateChecklist{}, louyuan.Forbidden("not_in_scope", "只有负责该楼院的工作人员可以审查候选人资格")
+		return CandidateChecklist{}, notStaff(p, c, "只有负责该楼院的工作人员可以审查候选人资格")
 	}
 	checklist, err := s.checklistOf(ctx, e)
 	if err != nil {
@@ -454,12 +465,15 @@ func (s *Service) FileAppeal(ctx context.Context, p identity.Principal, candidat
 	if n := utf8.RuneCountInString(reason); n < 2 || n > 1000 {
 		return CandidateChecklist{}, louyuan.Invalid("bad_reason", "申诉理由须为2到1000字")
 	}
-	c, e, _, err := s.candidate(ctx, p, candidateID)
+	c, e, staff, err := s.candidate(ctx, p, candidateID)
 	if err != nil {
 		return CandidateChecklist{}, err
 	}
 	if p.Kind != identity.KindUser || p.ID != c.UserID {
-		return CandidateChecklist{}, louyuan.NotFound("candidate_not_found", "候选人不存在")
+		if staff { // staff see the checklist: refused, not told it is missing
+			return CandidateChecklist{}, louyuan.Forbidden("not_candidate", "只有候选人本人可以申诉")
+		}
+		return CandidateChecklist{}, errCandidateNotFound
 	}
 	cl, err := s.checklist(ctx, e, c)
 	if err != nil {
@@ -496,7 +510,7 @@ func (s *Service) DecideAppeal(ctx context.Context, p identity.Principal, candid
 		return CandidateChecklist{}, err
 	}
 	if !staff {
-		return CandidateChecklist{}, louyuan.Forbidden("not_in_scope", "只有负责该楼院的工作人员可以复核申诉")
+		return CandidateChecklist{}, notStaff(p, c, "只有负责该楼院的工作人员可以复核申诉")
 	}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		if _, err := s.store.LockElection(ctx, e.ID); err != nil {

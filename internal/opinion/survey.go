@@ -442,9 +442,12 @@ func (s *Service) CloseSurvey(ctx context.Context, p identity.Principal, id int6
 	if err != nil {
 		return Survey{}, err
 	}
-	c, staff, _, err := s.councilStanding(ctx, p, v.CouncilID)
+	c, staff, ok, err := s.councilStanding(ctx, p, v.CouncilID)
 	if err != nil {
 		return Survey{}, err
+	}
+	if !ok && !chairOf(c, p) {
+		return Survey{}, louyuan.NotFound("survey_not_found", "问卷不存在")
 	}
 	if !staff && !chairOf(c, p) {
 		return Survey{}, louyuan.Forbidden("not_in_scope", "只有负责该理事会的工作人员或理事长可以结束测评")

@@ -162,7 +162,7 @@ func (s *Service) PublishCostTable(ctx context.Context, p identity.Principal, id
 		if err != nil {
 			return err
 		}
-		if _, err := s.canManage(ctx, p, pt.CourtyardID); err != nil {
+		if _, err := s.canManagePetition(ctx, p, pt); err != nil {
 			return err
 		}
 		if !pt.CostSharing {

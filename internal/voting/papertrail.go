@@ -32,7 +32,7 @@ func (s *Service) PaperTrail(ctx context.Context, p identity.Principal, id int64
 	if err != nil {
 		return err
 	}
-	if err := s.canManage(ctx, p, m.CourtyardID); err != nil {
+	if err := s.canManageMotion(ctx, p, m); err != nil {
 		return err
 	}
 	if m.Status == StatusDraft || m.Status == StatusNotice || m.Status == StatusCancelled {
