@@ -62,7 +62,7 @@ func TestAbuseGuessingLimits(t *testing.T) {
 			e2eWantError(t, s.call(t, "GET", fmt.Sprintf("/api/v1/receipts/ABCDEFGHJK%02d", i), a, nil), http.StatusNotFound, "receipt_not_found")
 		}
 		abWant429(t, s.call(t, "GET", "/api/v1/receipts/ABCDEFGHJK99", a, nil), "too_many_receipt_checks")
-		staff := s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+		staff := s.staffLogin(t, demoStaffUser, s.demoPassword()).AccessToken
 		for i := range 5 {
 			e2eWantError(t, s.call(t, "GET", fmt.Sprintf("/api/v1/receipts/ABCDEFGHKK%02d", i), staff, nil), http.StatusNotFound, "receipt_not_found")
 		}
@@ -91,9 +91,9 @@ func TestAbuseLoginsPerIP(t *testing.T) {
 	abWant429(t, s.call(t, "POST", "/api/v1/auth/wechat/login", "", map[string]string{"code": e2eCode("abip")}), "too_many_logins")
 	// Staff logins have their own count per IP.
 	for range 3 {
-		s.staffLogin(t, demoStaffUser, demoStaffPassword)
+		s.staffLogin(t, demoStaffUser, s.demoPassword())
 	}
-	abWant429(t, s.call(t, "POST", "/api/v1/auth/staff/login", "", map[string]string{"username": demoStaffUser, "password": demoStaffPassword}), "too_many_logins")
+	abWant429(t, s.call(t, "POST", "/api/v1/auth/staff/login", "", map[string]string{"username": demoStaffUser, "password": s.demoPassword()}), "too_many_logins")
 }
 
 // TestAbuseSessionsEndOnEveryInstance: two instances on one MariaDB and one
@@ -117,7 +117,7 @@ func TestAbuseSessionsEndOnEveryInstance(t *testing.T) {
 		if who == "user" {
 			tok = a.wechatLogin(t, e2eCode("ablogout"))
 		} else {
-			tok = a.staffLogin(t, demoStaffUser, demoStaffPassword)
+			tok = a.staffLogin(t, demoStaffUser, a.demoPassword())
 		}
 		b.me(t, tok.AccessToken) // B has resolved (and cached) it
 		e2eWant(t, a.call(t, "POST", "/api/v1/auth/logout", tok.AccessToken, nil), http.StatusNoContent)
@@ -186,7 +186,7 @@ func TestAbuseOversizedBodiesRefusedEarly(t *testing.T) {
 	cfg := e2eEmbeddedConfig(t)
 	cfg.HTTP.MaxUploadBytes = 256 << 10
 	s := e2eStart(t, cfg)
-	staff := s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	staff := s.staffLogin(t, demoStaffUser, s.demoPassword()).AccessToken
 	const total = 8 << 20 // 8 MB at 16 KB per 5 ms: about 2.5 s to send whole
 	cases := []struct {
 		name, path, contentType string

@@ -188,6 +188,7 @@ func (d *prDeployment) env(t *testing.T, port int, dataDir string, demo bool) []
 		"LOUYUAN_SCHEDULER_INTERVAL":          "300ms",
 		"LOUYUAN_SHUTDOWN_TIMEOUT":            "10s",
 		"LOUYUAN_DEMO":                        strconv.FormatBool(demo),
+		"LOUYUAN_DEMO_PASSWORD":               e2eProductionDemoPassword,
 		"LOUYUAN_LOG_LEVEL":                   "warn",
 		"LOUYUAN_LOG_FORMAT":                  "text",
 	}
@@ -392,7 +393,7 @@ func prSetup(t *testing.T, procs []*prProc, kinds ...string) *vtEnv {
 	t.Helper()
 	s := procs[0]
 	env := &vtEnv{s: s.e2eServer, yard: 1, byHouse: map[int64]vtRep{}}
-	env.staff = s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	env.staff = s.staffLogin(t, demoStaffUser, e2eProductionDemoPassword).AccessToken
 	env.households = s.courtyardHouseholds(t, env.staff, env.yard)
 	invites := e2eDemoInvites(t, s.dataDir)
 	reps := make([]vtRep, len(invites))
