@@ -190,7 +190,10 @@ func (b *bench) startEnvironment(ctx context.Context) error {
 		"LOUYUAN_DEMO_PASSWORD=" + demoStaffPassword,
 		fmt.Sprintf("LOUYUAN_HTTP_ADDR=127.0.0.1:%d", port),
 		fmt.Sprintf("LOUYUAN_METRICS_ADDR=127.0.0.1:%d", metricsPort),
+		// Every simulated resident comes from this one loopback address.
 		"LOUYUAN_LOGINS_PER_IP_PER_MINUTE=1000000",
+		"LOUYUAN_INVITE_TRIES_PER_IP_PER_HOUR=1000000",
+		"LOUYUAN_RECEIPT_CHECKS_PER_IP_PER_HOUR=1000000",
 		"LOUYUAN_LOG_LEVEL=warn",
 		"LOUYUAN_SCHEDULER_INTERVAL=1s",
 		"LOUYUAN_BCRYPT_COST=4",
