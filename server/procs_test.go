@@ -189,6 +189,7 @@ func (d *prDeployment) env(t *testing.T, port int, dataDir string, demo bool) []
 		"LOUYUAN_SHUTDOWN_TIMEOUT":            "10s",
 		"LOUYUAN_DEMO":                        strconv.FormatBool(demo),
 		"LOUYUAN_DEMO_PASSWORD":               e2eProductionDemoPassword,
+		"LOUYUAN_METRICS_ADDR":                "127.0.0.1:0", // a port of its own: tests run side by side
 		"LOUYUAN_LOG_LEVEL":                   "warn",
 		"LOUYUAN_LOG_FORMAT":                  "text",
 	}
