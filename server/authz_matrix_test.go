@@ -171,6 +171,7 @@ var mxRows = []mxRow{
 	{"GET /api/v1/courtyards/{id}/councils", "401 200 200 200 200 200 200 200 200 200 200", mxYard("/councils")},
 	{"POST /api/v1/councils/{id}/staff", "401 403 403 403 403 403 403 200 403 200 403", mxCouncilStaff(false)},
 	{"DELETE /api/v1/councils/{id}/staff/{staff_id}", "401 403 403 403 403 403 403 200 403 200 403", mxCouncilStaff(true)},
+	{"GET /api/v1/councils/{id}/activity", "401 403 403 403 403 403 403 200 403 200 403", mxCouncil("/activity")},
 	{"GET /api/v1/communities/{id}/eligibility-criteria", "401 200 200 200 200 200 200 200 200 200 200", mxPath("/api/v1/communities/1/eligibility-criteria")},
 	{"PUT /api/v1/communities/{id}/eligibility-criteria/{code}", "401 403 403 403 403 403 403 200 403 200 403", mxSwitch},
 	{"POST /api/v1/councils/{id}/elections", "401 403 403 403 403 403 403 201 403 201 403", mxCreateElection},

@@ -370,4 +370,46 @@ func (s *Server) councilRoutes(a *gin.RouterGroup, small gin.HandlerFunc) {
 	a.PUT("/candidates/:id/findings/:criterion", small, s.recordFinding)
 	a.POST("/candidates/:id/appeal", small, s.fileAppeal)
 	a.POST("/candidates/:id/appeal/decision", small, s.decideAppeal)
+	a.GET("/councils/:id/activity", s.councilActivity)
+}
+
+// councilSurvey is one survey's results in a council's activity (averages,
+// no free texts).
+type councilSurvey struct {
+	ID        int64    `json:"id"`
+	Title     string   `json:"title"`
+	TermID    int64    `json:"term_id"`
+	Status    string   `json:"status"`
+	Responses int      `json:"responses"`
+	Average   *float64 `json:"average,omitempty"`
+}
+
+// councilActivity counts what a council's courtyards saw: notices,
+// motions, petitions, opinions, and every survey's results by term.
+func (s *Server) councilActivity(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	ctx, p := c.Request.Context(), principal(c)
+	a, err := s.Councils.Activity(ctx, p, id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	surveys, err := s.Opinions.Surveys(ctx, p, id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := []councilSurvey{}
+	for _, v := range surveys {
+		r, err := s.Opinions.Results(ctx, p, v.ID)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		out = append(out, councilSurvey{ID: v.ID, Title: v.Title, TermID: v.TermID, Status: r.Survey.Status, Responses: r.Responses, Average: r.Average})
+	}
+	c.JSON(http.StatusOK, gin.H{"activity": a, "surveys": out})
 }

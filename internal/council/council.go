@@ -212,6 +212,9 @@ type Store interface {
 	DecideAppeal(ctx context.Context, a Appeal) error
 	Switches(ctx context.Context, communityID int64) (map[string]bool, error)
 	PutSwitch(ctx context.Context, communityID int64, criterion string, enabled bool, by string, at time.Time) error
+	// Activity counts the notices, motions, petitions and opinions of
+	// the courtyards.
+	Activity(ctx context.Context, courtyardIDs []int64) (Activity, error)
 	// EvidenceExists reports whether a stored file of purpose
 	// vetting_evidence has that key.
 	EvidenceExists(ctx context.Context, key string) (bool, error)
