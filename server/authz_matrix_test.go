@@ -177,6 +177,7 @@ var mxRows = []mxRow{
 	{"POST /api/v1/councils/{id}/elections", "401 403 403 403 403 403 403 201 403 201 403", mxCreateElection},
 	{"GET /api/v1/councils/{id}/elections", "401 200 200 200 200 200 200 200 200 200 200", mxCouncil("/elections")},
 	{"GET /api/v1/elections/{id}", "401 200 200 200 200 200 200 200 200 200 200", mxElection("")},
+	{"GET /api/v1/elections/{id}/unit", "401 403 403 403 403 403 403 200 403 200 403", mxElection("/unit")},
 	// Self-nominations: a tenant, cnc (no home in courtyard 1) and cncX may not stand (400 candidate_outside_unit).
 	{"POST /api/v1/elections/{id}/candidates", "401 400 201 201 201 400 400 201 403 201 403", mxNominate},
 	{"POST /api/v1/elections/{id}/publish-candidates", "401 403 403 403 403 403 403 200 403 200 403", mxElection("/publish-candidates")},

@@ -148,3 +148,91 @@ func TestCouncilActivity(t *testing.T) {
 	e2eWantError(t, call("GET", fmt.Sprintf("/councils/%d/activity", councilID), env.reps[0].token, nil), http.StatusForbidden, "not_in_scope")
 	e2eWantError(t, call("GET", "/councils/999/activity", staff, nil), http.StatusNotFound, "council_not_found")
 }
+
+// TestElectionUnit lists an election unit's households with owners and
+// bound members, and names the staff member behind a finding.
+func TestElectionUnit(t *testing.T) {
+	cfg := vtConfig(e2eEmbeddedConfig(t))
+	s := e2eStart(t, cfg)
+	env := vtSetup(t, s)
+	call := func(method, path, token string, body any) e2eResponse {
+		t.Helper()
+		return s.call(t, method, "/api/v1"+path, token, body)
+	}
+	r := call("GET", "/courtyards/1/councils", env.staff, nil)
+	var cs struct {
+		Councils []struct {
+			ID int64 `json:"id"`
+		} `json:"councils"`
+	}
+	r.decode(t, &cs)
+	from, to := mxTerm()
+	// Building 2's unit 2 holds the demo's last 14 households.
+	r = call("GET", "/courtyards/1/households", env.staff, nil)
+	var hs struct {
+		Households []struct {
+			UnitID int64 `json:"unit_id"`
+		} `json:"households"`
+	}
+	r.decode(t, &hs)
+	unitID := hs.Households[len(hs.Households)-1].UnitID
+	r = call("POST", fmt.Sprintf("/councils/%d/elections", cs.Councils[0].ID), env.staff, map[string]any{"courtyard_id": 1, "scope_type": "unit", "scope_id": unitID,
+		"title": "2号楼2单元单元长选举", "seats": 1, "term_starts_on": from, "term_ends_on": to})
+	e2eWant(t, r, http.StatusCreated)
+	var el struct {
+		ID int64 `json:"id"`
+	}
+	r.decode(t, &el)
+	r = call("GET", fmt.Sprintf("/elections/%d/unit", el.ID), env.staff, nil)
+	e2eWant(t, r, http.StatusOK)
+	var unit struct {
+		Households []struct {
+			ID       int64    `json:"id"`
+			Building string   `json:"building"`
+			Unit     string   `json:"unit"`
+			Owners   []string `json:"owners"`
+			Members  []struct {
+				UserID         int64 `json:"user_id"`
+				Representative bool  `json:"representative"`
+			} `json:"members"`
+		} `json:"households"`
+	}
+	r.decode(t, &unit)
+	if len(unit.Households) != 14 {
+		t.Fatalf("unit households: %s", r)
+	}
+	last := unit.Households[13]
+	if last.Building != "2号楼" || last.Unit != "2单元" || len(last.Owners) != 1 || last.Owners[0] != "王春芬" {
+		t.Errorf("the unit's last household: %+v", last)
+	}
+	rep := env.byHouse[last.ID]
+	if len(last.Members) != 1 || last.Members[0].UserID != rep.userID || !last.Members[0].Representative {
+		t.Errorf("the last household's members %+v, want its representative %d", last.Members, rep.userID)
+	}
+	e2eWantError(t, call("GET", fmt.Sprintf("/elections/%d/unit", el.ID), rep.token, nil), http.StatusForbidden, "not_in_scope")
+
+	// A finding names its staff member.
+	r = call("POST", fmt.Sprintf("/elections/%d/candidates", el.ID), env.staff, map[string]any{"user_id": rep.userID, "source": "community", "name": "王春芬"})
+	e2eWant(t, r, http.StatusCreated)
+	var cand struct {
+		ID int64 `json:"id"`
+	}
+	r.decode(t, &cand)
+	r = call("PUT", fmt.Sprintf("/candidates/%d/findings/cult", cand.ID), env.staff, map[string]any{"pass": true, "note": "经走访核实"})
+	e2eWant(t, r, http.StatusOK)
+	var cl struct {
+		Items []struct {
+			Finding *struct {
+				FoundByName string `json:"found_by_name"`
+			} `json:"finding"`
+		} `json:"items"`
+	}
+	r.decode(t, &cl)
+	named := false
+	for _, it := range cl.Items {
+		named = named || (it.Finding != nil && it.Finding.FoundByName == "桐本北路社区网格员")
+	}
+	if !named {
+		t.Errorf("the finding does not name its staff member: %s", r)
+	}
+}

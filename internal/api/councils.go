@@ -371,6 +371,22 @@ func (s *Server) councilRoutes(a *gin.RouterGroup, small gin.HandlerFunc) {
 	a.POST("/candidates/:id/appeal", small, s.fileAppeal)
 	a.POST("/candidates/:id/appeal/decision", small, s.decideAppeal)
 	a.GET("/councils/:id/activity", s.councilActivity)
+	a.GET("/elections/:id/unit", s.electionUnit)
+}
+
+// electionUnit lists the households of an election's unit with their
+// owners and bound members (staff).
+func (s *Server) electionUnit(c *gin.Context) {
+	id, ok := idParam(c, "id")
+	if !ok {
+		return
+	}
+	out, err := s.Councils.Unit(c.Request.Context(), principal(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"households": out})
 }
 
 // councilSurvey is one survey's results in a council's activity (averages,

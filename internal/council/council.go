@@ -141,26 +141,31 @@ const (
 
 // Finding is staff's finding on one criterion of a candidate.
 type Finding struct {
-	CandidateID  int64     `json:"candidate_id"`
-	Criterion    string    `json:"criterion"`
-	Pass         bool      `json:"pass"`
-	Note         string    `json:"note"`
-	EvidenceFile string    `json:"evidence_file,omitempty"`
-	FoundBy      string    `json:"found_by"`
-	UpdatedBy    string    `json:"updated_by"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	CandidateID  int64  `json:"candidate_id"`
+	Criterion    string `json:"criterion"`
+	Pass         bool   `json:"pass"`
+	Note         string `json:"note"`
+	EvidenceFile string `json:"evidence_file,omitempty"`
+	FoundBy      string `json:"found_by"`
+	UpdatedBy    string `json:"updated_by"`
+	// FoundByName and UpdatedByName are the staff members' names (for
+	// the console).
+	FoundByName   string    `json:"found_by_name,omitempty"`
+	UpdatedByName string    `json:"updated_by_name,omitempty"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // Appeal is a candidate's one appeal against being found ineligible.
 type Appeal struct {
-	CandidateID  int64     `json:"candidate_id"`
-	Reason       string    `json:"reason"`
-	FiledAt      time.Time `json:"filed_at"`
-	Decided      bool      `json:"decided"`
-	Upheld       bool      `json:"upheld"`
-	DecisionNote string    `json:"decision_note,omitempty"`
-	DecidedBy    string    `json:"decided_by,omitempty"`
-	DecidedAt    time.Time `json:"decided_at,omitzero"`
+	CandidateID   int64     `json:"candidate_id"`
+	Reason        string    `json:"reason"`
+	FiledAt       time.Time `json:"filed_at"`
+	Decided       bool      `json:"decided"`
+	Upheld        bool      `json:"upheld"`
+	DecisionNote  string    `json:"decision_note,omitempty"`
+	DecidedBy     string    `json:"decided_by,omitempty"`
+	DecidedByName string    `json:"decided_by_name,omitempty"`
+	DecidedAt     time.Time `json:"decided_at,omitzero"`
 }
 
 // Store keeps councils, elections and vetting. Methods join the
@@ -215,6 +220,9 @@ type Store interface {
 	// Activity counts the notices, motions, petitions and opinions of
 	// the courtyards.
 	Activity(ctx context.Context, courtyardIDs []int64) (Activity, error)
+	// UnitHouseholds lists the households in scope with their owners
+	// and bound members.
+	UnitHouseholds(ctx context.Context, scopeType string, scopeID int64) ([]UnitHousehold, error)
 	// EvidenceExists reports whether a stored file of purpose
 	// vetting_evidence has that key.
 	EvidenceExists(ctx context.Context, key string) (bool, error)

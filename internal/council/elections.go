@@ -392,7 +392,7 @@ func (s *Service) checklist(ctx context.Context, e Election, c Candidate) (Candi
 	if ok {
 		out.Appeal = &a
 	}
-	return out, nil
+	return out, s.staffNames(ctx, &out)
 }
 
 // RecordFinding records staff's finding on one criterion, with a note or

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/louyuan/louyuan/internal/council"
+	"github.com/louyuan/louyuan/internal/louyuan"
 )
 
 // Activity counts the notices, motions, petitions and opinions of the
@@ -96,4 +97,60 @@ func (s *Councils) Activity(ctx context.Context, courtyardIDs []int64) (council.
 		a.Opinions.AverageRating = &avg
 	}
 	return a, nil
+}
+
+// UnitHouseholds lists the households in scope with their roster owners
+// and bound members.
+func (s *Councils) UnitHouseholds(ctx context.Context, scopeType string, scopeID int64) ([]council.UnitHousehold, error) {
+	col := scopeColumn(scopeType)
+	if col == "" {
+		return nil, louyuan.Invalid("bad_scope", "选举单元只能是楼院、楼栋或单元")
+	}
+	conn := s.db.conn(ctx)
+	var hs []struct {
+		ID                   int64
+		Building, Unit, Room string
+	}
+	if err := conn.Table("households h").Select("h.id, b.name AS building, u.name AS unit, h.room").
+		Joins("JOIN buildings b ON b.id = h.building_id").Joins("JOIN units u ON u.id = h.unit_id").
+		Where(col+" = ?", scopeID).Order("b.name, u.name, h.floor, h.room").Scan(&hs).Error; err != nil {
+		return nil, wrap(err, "list unit households")
+	}
+	out := make([]council.UnitHousehold, len(hs))
+	at := map[int64]int{}
+	ids := make([]int64, len(hs))
+	for i, h := range hs {
+		out[i] = council.UnitHousehold{ID: h.ID, Building: h.Building, Unit: h.Unit, Room: h.Room, Owners: []string{}, Members: []council.UnitMember{}}
+		at[h.ID], ids[i] = i, h.ID
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var owners []struct {
+		HouseholdID int64
+		Name        string
+	}
+	if err := conn.Table("household_owners ho").Select("ho.household_id, o.name").Joins("JOIN owners o ON o.id = ho.owner_id").
+		Where("ho.household_id IN ?", ids).Order("ho.household_id, o.id").Scan(&owners).Error; err != nil {
+		return nil, wrap(err, "list unit owners")
+	}
+	for _, o := range owners {
+		out[at[o.HouseholdID]].Owners = append(out[at[o.HouseholdID]].Owners, o.Name)
+	}
+	var members []struct {
+		HouseholdID    int64
+		UserID         int64
+		Name           string
+		Role           string
+		Representative *int
+	}
+	if err := conn.Table("memberships m").Select("m.household_id, m.user_id, u.real_name AS name, m.role, m.representative").
+		Joins("JOIN users u ON u.id = m.user_id").Where("m.household_id IN ?", ids).Order("m.household_id, m.id").Scan(&members).Error; err != nil {
+		return nil, wrap(err, "list unit members")
+	}
+	for _, m := range members {
+		i := at[m.HouseholdID]
+		out[i].Members = append(out[i].Members, council.UnitMember{UserID: m.UserID, Name: m.Name, Role: m.Role, Representative: m.Representative != nil && *m.Representative == 1})
+	}
+	return out, nil
 }
