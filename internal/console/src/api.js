@@ -267,3 +267,52 @@ export const paperSignature = (id, householdId, realName, photo) =>
 export const auditEntries = (courtyardId, filters, page, pageSize) =>
   call('GET', `/courtyards/${courtyardId}/audit`, { params: { ...filters, page, page_size: pageSize } })
 export const verifyAudit = () => call('GET', '/audit/verification')
+
+// ---- councils, elections and vetting ----
+
+export const courtyardCouncils = (courtyardId) => call('GET', `/courtyards/${courtyardId}/councils`)
+export const council = (id) => call('GET', `/councils/${id}`)
+export const councilActivity = (id) => call('GET', `/councils/${id}/activity`)
+export const assignCouncilStaff = (id, staffId, role) => call('POST', `/councils/${id}/staff`, { json: { staff_id: staffId, role } })
+export const removeCouncilStaff = (id, staffId) => call('DELETE', `/councils/${id}/staff/${staffId}`)
+export const elections = (councilId) => call('GET', `/councils/${councilId}/elections`)
+export const createElection = (councilId, e) => call('POST', `/councils/${councilId}/elections`, { json: e })
+export const election = (id) => call('GET', `/elections/${id}`)
+export const electionUnit = (id) => call('GET', `/elections/${id}/unit`)
+export const nominate = (electionId, n) => call('POST', `/elections/${electionId}/candidates`, { json: n })
+export const publishCandidates = (electionId) => call('POST', `/elections/${electionId}/publish-candidates`)
+export const drawBallot = (electionId, b) => call('POST', `/elections/${electionId}/ballot`, { json: b })
+export const confirmElection = (electionId, seats) => call('POST', `/elections/${electionId}/confirm`, { json: seats })
+export const checklist = (candidateId) => call('GET', `/candidates/${candidateId}/checklist`)
+export const recordFinding = (candidateId, criterion, f) =>
+  call('PUT', `/candidates/${candidateId}/findings/${encodeURIComponent(criterion)}`, { json: f })
+export const decideAppeal = (candidateId, upheld, note) => call('POST', `/candidates/${candidateId}/appeal/decision`, { json: { upheld, note } })
+export const criteria = (communityId) => call('GET', `/communities/${communityId}/eligibility-criteria`)
+export const switchCriterion = (communityId, code, enabled) =>
+  call('PUT', `/communities/${communityId}/eligibility-criteria/${encodeURIComponent(code)}`, { json: { enabled } })
+/** uploadEvidence uploads a vetting finding's evidence; resolves to the file (its key). */
+export function uploadEvidence(courtyardId, file) {
+  const form = new FormData()
+  form.append('purpose', 'vetting_evidence')
+  form.append('courtyard_id', String(courtyardId))
+  form.append('file', file)
+  return call('POST', '/files', { form })
+}
+
+// ---- opinions (大家议) ----
+
+export const opinions = (courtyardId, status) => call('GET', `/courtyards/${courtyardId}/opinions`, { params: { status } })
+export const opinion = (id) => call('GET', `/opinions/${id}`)
+export const opinionPhoto = (id, key) => call('GET', `/opinions/${id}/photos/${encodeURIComponent(key)}`, { blob: true })
+export const assignOpinion = (id, assigneeId) => call('POST', `/opinions/${id}/assign`, { json: { assignee_id: assigneeId } })
+export const answerOpinion = (id, body, status) => call('POST', `/opinions/${id}/replies`, { json: { body, status } })
+export const opinionToMotion = (id, m) => call('POST', `/opinions/${id}/motion-draft`, { json: m })
+export const opinionToPetition = (id, p) => call('POST', `/opinions/${id}/petition-draft`, { json: p })
+
+// ---- surveys (大家评) ----
+
+export const surveys = (councilId) => call('GET', `/councils/${councilId}/surveys`)
+export const openSurvey = (councilId, s) => call('POST', `/councils/${councilId}/surveys`, { json: s })
+export const surveyResults = (id) => call('GET', `/surveys/${id}/results`)
+export const closeSurvey = (id) => call('POST', `/surveys/${id}/close`)
+export const surveyComparison = (communityId) => call('GET', `/communities/${communityId}/survey-comparison`)

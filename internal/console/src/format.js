@@ -43,3 +43,32 @@ export function when(t) {
 export function word(table, key) {
   return table[key] || '—'
 }
+
+// ---- councils, elections, opinions, surveys ----
+
+export const seatNames = { chair: '主任（理事长）', member: '成员', treasurer: '财务监督' }
+export const staffRoles = { leader: '街道班子成员（1）', grid_worker: '网格员（4）', cadre: '社区干部（2）' }
+export const electionStatus = { nominating: '提名与资格审查', published: '候选人已公布', ballot: '投票阶段', confirmed: '已确认，新一届已产生' }
+export const nominationSources = { community: '街道社区推荐', self: '居民自荐', residents: '居民推选' }
+export const eligibilityWords = { pending: '审查未完成', eligible: '符合条件', ineligible: '不符合条件' }
+export const criterionKinds = { positive: '应当具备', negative: '不得存在' }
+export const scopeWords = { courtyard: '整个楼院', building: '楼栋', unit: '单元' }
+export const memberRoles = { owner: '业主', family: '家庭成员', tenant: '租户' }
+export const opinionStatus = { received: '已收到', in_progress: '处理中', resolved: '已解决' }
+export const opinionCategories = {
+  repair: '维修',
+  environment: '环境卫生',
+  safety: '安全',
+  parking: '停车',
+  neighbours: '邻里关系',
+  property: '物业',
+  suggestion: '建议',
+  other: '其他',
+}
+export const surveyStatus = { open: '进行中', closed: '已结束' }
+
+/** daysUntil counts calendar days from today (China) to a YYYY-MM-DD date. */
+export function daysUntil(date, now = new Date()) {
+  const today = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai' }).format(now)
+  return Math.round((Date.parse(date + 'T00:00:00Z') - Date.parse(today + 'T00:00:00Z')) / 86400000)
+}

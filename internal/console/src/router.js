@@ -10,6 +10,11 @@ import Petitions from './views/Petitions.vue'
 import Notices from './views/Notices.vue'
 import Requests from './views/Requests.vue'
 import Audit from './views/Audit.vue'
+import Councils from './views/Councils.vue'
+import CouncilDetail from './views/CouncilDetail.vue'
+import ElectionDetail from './views/ElectionDetail.vue'
+import Opinions from './views/Opinions.vue'
+import Surveys from './views/Surveys.vue'
 
 // One route = one view. Every view but the login needs a session; what a
 // staff member may see inside a view is decided by the server.
@@ -25,6 +30,11 @@ export const routes = [
   { path: '/petitions', component: Petitions, meta: { title: '征求意见与导出', menu: true } },
   { path: '/notices', component: Notices, meta: { title: '通知与送达', menu: true } },
   { path: '/audit', component: Audit, meta: { title: '审计日志', menu: true } },
+  { path: '/councils', component: Councils, meta: { title: '楼院理事会', menu: true } },
+  { path: '/councils/:id', component: CouncilDetail, meta: { title: '理事会详情' } },
+  { path: '/elections/:id', component: ElectionDetail, meta: { title: '换届选举' } },
+  { path: '/opinions', component: Opinions, meta: { title: '居民意见', menu: true } },
+  { path: '/surveys', component: Surveys, meta: { title: '满意度测评', menu: true } },
   { path: '/:rest(.*)*', redirect: '/places' },
 ]
 
