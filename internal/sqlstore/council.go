@@ -86,7 +86,9 @@ func (s *Councils) Council(ctx context.Context, id int64, today string) (council
 	for _, t := range terms {
 		term := council.Term{ID: t.ID, StartsOn: t.StartsOn[:10], EndsOn: t.EndsOn[:10], Members: []council.Member{}}
 		term.Current = term.StartsOn <= today && today <= term.EndsOn
-		if err := conn.Table("council_members m").Select("m.user_id, u.real_name AS name, m.role AS seat").Joins("JOIN users u ON u.id = m.user_id").
+		// A member without a real name on the platform is named as they
+		// stood for election (the name staff vetted).
+		if err := conn.Table("council_members m").Select("m.user_id, COALESCE(NULLIF(u.real_name, ''), (SELECT c.name FROM candidates c WHERE c.user_id = m.user_id ORDER BY c.id DESC LIMIT 1), '') AS name, m.role AS seat").Joins("JOIN users u ON u.id = m.user_id").
 			Where("m.term_id = ?", t.ID).Order("m.id").Scan(&term.Members).Error; err != nil {
 			return c, wrap(err, "read council members")
 		}
