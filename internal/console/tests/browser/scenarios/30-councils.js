@@ -81,6 +81,17 @@ export async function run(ctx) {
   await page.click('[data-test=staff-assign]')
   await page.locator('[data-test=council-staff]').getByText('复核员').waitFor()
   await page.locator('[data-test=council-staff]').getByText('社区干部（2）').waitFor()
+  // The demo staff member as a grid worker, then removed again.
+  await page.locator(inp('staff-id')).fill('1')
+  await page.locator('[data-test=staff-role]').click()
+  await page.locator('.el-select-dropdown__item:visible', { hasText: '网格员' }).click()
+  await page.click('[data-test=staff-assign]')
+  const demoRow = page.locator('[data-test=council-staff] tr', { hasText: '桐本北路社区网格员' })
+  await demoRow.getByText('网格员（4）').waitFor()
+  await demoRow.getByRole('button', { name: '移除' }).click()
+  await page.locator('.el-message-box').getByRole('button', { name: '移除', exact: true }).click()
+  await demoRow.waitFor({ state: 'detached' })
+  await page.locator('[data-test=council-staff]').getByText('复核员').waitFor()
   await plain(page, 'council staff')
   await shot(page, '32-council-staff')
 
