@@ -189,67 +189,102 @@ export async function run(ctx) {
   await page.locator('[data-test=election-status]').getByText('候选人已公布').waitFor()
   const form = page.locator('[data-test=ballot-form]')
   for (const room of [A, B, C, D, E]) await form.locator('.el-checkbox', { hasText: owner(room) }).click()
-  await page.locator(inp('ballot-notice-days')).fill('0')
-  await page.locator(inp('ballot-objection-days')).fill('0')
-  const opens = new Date(Date.now() + 25000)
-  const closes = new Date(opens.getTime() + 30000)
-  for (const [sel, d] of [['[data-test=ballot-opens]', opens], ['[data-test=ballot-closes]', closes]]) {
-    const input = page.locator(`${sel} input`).first()
-    await input.fill(chinaTime(d))
-    await input.press('Enter')
+  // The ballot's times: no notice or objection days, voting opens soon.
+  const times = async () => {
+    await page.locator(inp('ballot-notice-days')).fill('0')
+    await page.locator(inp('ballot-objection-days')).fill('0')
+    const opens = new Date(Date.now() + 25000)
+    const closes = new Date(opens.getTime() + 30000)
+    for (const [sel, d] of [['[data-test=ballot-opens]', opens], ['[data-test=ballot-closes]', closes]]) {
+      const input = page.locator(`${sel} input`).first()
+      await input.fill(chinaTime(d))
+      await input.press('Enter')
+    }
+    await page.locator('.sub', { hasText: '生成选票' }).click()
+    return { opens, closes }
   }
-  await page.locator('.sub', { hasText: '生成选票' }).click()
+  // ballot publishes the election's current motion in the motion page,
+  // has the 12 voters vote through the API as picks(i) says, and closes
+  // and finalizes it; back on the election page.
+  const voters = ['101', '102', '201', '202', '301', '302', '401', '402', '501', '502', '601', '602']
+  let lastMotion = 0
+  const ballot = async ({ opens, closes }, picks) => {
+    await page.locator('[data-test=election-status]').getByText('投票阶段').waitFor()
+    let motionId = lastMotion
+    for (let i = 0; i < 40 && motionId === lastMotion; i++) {
+      await sleep(250)
+      motionId = (await api(staff, 'GET', `/elections/${electionId}`)).election.motion_id || lastMotion
+    }
+    assert.notEqual(motionId, lastMotion, 'a new ballot was drawn')
+    lastMotion = motionId
+    await page.locator(`[data-test=ballot-motion][href$="/motions/${motionId}"]`).click()
+    await page.waitForURL(new RegExp(`/console/motions/${motionId}$`))
+    await page.click('[data-test=step-publish]')
+    await page
+      .locator('[data-test=motion-status]')
+      .getByText('公示中')
+      .waitFor({ timeout: 8000 })
+      .catch(async () => assert.fail('publish refused: ' + (await apiCall(base, staff, 'POST', `/motions/${motionId}/publish`).catch((e) => e.message))))
+    await sleep(Math.max(0, opens.getTime() - Date.now() + 1500))
+    for (let i = 0; i < 20; i++) {
+      if ((await api(staff, 'GET', `/motions/${motionId}`)).motion.status === 'voting') break
+      await apiCall(base, staff, 'POST', `/motions/${motionId}/open`).catch(() => {})
+      await sleep(500)
+    }
+    const motion = (await api(staff, 'GET', `/motions/${motionId}`)).motion
+    assert.equal(motion.status, 'voting')
+    assert.ok(!motion.options.some((o) => o.label === owner(E)), 'the ineligible candidate is on the ballot')
+    const key = (room) => motion.options.find((o) => o.label === owner(room)).key
+    for (const [i, room] of voters.entries()) {
+      await api(reps[room].token, 'POST', `/motions/${motionId}/ballots`, { household_id: reps[room].household.id, options: picks(i).map(key) })
+    }
+    await sleep(Math.max(0, closes.getTime() - Date.now() + 1500))
+    for (const step of ['close', 'finalize']) {
+      for (let i = 0; i < 20; i++) {
+        const st = (await api(staff, 'GET', `/motions/${motionId}`)).motion.status
+        if ((step === 'close' && st !== 'voting') || st === 'final') break
+        await apiCall(base, staff, 'POST', `/motions/${motionId}/${step}`).catch(() => {})
+        await sleep(500)
+      }
+    }
+    await page.goto(url('/elections/' + electionId))
+  }
+
+  let when = await times()
   await page.click('[data-test=draw-ballot]')
   await page.locator('[data-test=ballot-error]').getByText(`${owner(E)}未通过资格审查`, { exact: false }).waitFor()
   await plain(page, 'ballot refused')
   await shot(page, '36-ballot-refused')
   await form.locator('.el-checkbox', { hasText: owner(E) }).click()
+  when = await times()
   await page.click('[data-test=draw-ballot]')
-  await page.locator('[data-test=election-status]').getByText('投票阶段').waitFor()
-  const motionId = (await api(staff, 'GET', `/elections/${electionId}`)).election.motion_id
-  assert.ok(motionId, 'the ballot is a motion')
 
-  // Publish in the motion page; residents vote through the API.
-  await page.click('[data-test=ballot-motion]')
-  await page.waitForURL(/\/console\/motions\/\d+$/)
-  await page.click('[data-test=step-publish]')
-  await page.locator('[data-test=motion-status]').getByText('公示中').waitFor()
-  await sleep(Math.max(0, opens.getTime() - Date.now() + 1500))
-  for (let i = 0; i < 20; i++) {
-    const m = (await api(staff, 'GET', `/motions/${motionId}`)).motion
-    if (m.status === 'voting') break
-    await apiCall(base, staff, 'POST', `/motions/${motionId}/open`).catch(() => {})
-    await sleep(500)
-  }
-  const motion = (await api(staff, 'GET', `/motions/${motionId}`)).motion
-  assert.equal(motion.status, 'voting')
-  const key = (room) => motion.options.find((o) => o.label === owner(room)).key
-  assert.ok(!motion.options.some((o) => o.label === owner(E)), 'the ineligible candidate is on the ballot')
-  const voters = ['101', '102', '201', '202', '301', '302', '401', '402', '501', '502', '601', '602']
-  for (const [i, room] of voters.entries()) {
-    const picks = i < 8 ? [A, B, C] : i < 10 ? [A, B, D] : [A, D] // A 12, B 10, C 8, D 4
-    await api(reps[room].token, 'POST', `/motions/${motionId}/ballots`, { household_id: reps[room].household.id, options: picks.map(key) })
-  }
-  await sleep(Math.max(0, closes.getTime() - Date.now() + 1500))
-  for (const step of ['close', 'finalize']) {
-    for (let i = 0; i < 20; i++) {
-      const st = (await api(staff, 'GET', `/motions/${motionId}`)).motion.status
-      if ((step === 'close' && st !== 'voting') || st === 'final') break
-      await apiCall(base, staff, 'POST', `/motions/${motionId}/${step}`).catch(() => {})
-      await sleep(500)
-    }
-  }
+  // Ballot 1 ties at the third seat (A 12, B 9, C 6, D 6): nothing decided.
+  log('election: a tie at the last seat')
+  await ballot(when, (i) => (i < 6 ? [A, B, C] : i < 9 ? [A, B, D] : [A, D]))
+  const runOff = page.locator('[data-test=run-off]')
+  await runOff.getByText('需要再次选举（并列）', { exact: false }).waitFor()
+  await runOff.getByText(`${owner(C)}、${owner(D)}`, { exact: false }).waitFor()
+  assert.equal(await page.locator('[data-test=confirm-form]').count(), 0, 'a tie can be confirmed')
+  await plain(page, 'election tie')
+  await runOff.scrollIntoViewIfNeeded()
+  await shot(page, '37-election-tie')
+
+  // Ballot 2, the run-off, drawn from the same page: A 12, B 10, C 8, D 4.
+  log('election: the run-off')
+  when = await times()
+  await page.click('[data-test=draw-ballot]')
+  await ballot(when, (i) => (i < 8 ? [A, B, C] : i < 10 ? [A, B, D] : [A, D]))
 
   // The result: the right three; confirmation makes them the new term.
   log('election result')
-  await page.goto(url('/elections/' + electionId))
   const elected = page.locator('[data-test=elected]')
   await elected.waitFor()
   const names = await elected.locator('b').allTextContents()
   assert.deepEqual([...names].sort(), [owner(A), owner(B), owner(C)].sort(), `elected ${names}`)
   await page.locator('[data-test=tally]').waitFor()
   await plain(page, 'election result')
-  await shot(page, '37-election-result')
+  await shot(page, '38-election-result')
   await page.locator('[data-test=confirm-chair]').click()
   await page.locator('.el-select-dropdown__item:visible', { hasText: owner(A) }).click()
   await page.click('[data-test=confirm]')
@@ -258,7 +293,7 @@ export async function run(ctx) {
   const term = page.locator('[data-test=term]').first()
   for (const room of [A, B, C]) await term.getByText(owner(room)).waitFor()
   await term.getByText('本届').waitFor()
-  await shot(page, '38-council-new-term')
+  await shot(page, '39-council-new-term')
 
   // --- An opinion, answered and resolved by staff.
   log('opinion')
@@ -280,7 +315,7 @@ export async function run(ctx) {
   await drawer.locator('[data-test=opinion-status]').getByText('已解决').waitFor()
   await drawer.locator('[data-test=replies]').getByText('灯已换好', { exact: false }).waitFor()
   await plain(page, 'opinion')
-  await shot(page, '39-opinion')
+  await shot(page, '40-opinion')
   await api(reps[A].token, 'POST', `/opinions/${op.id}/rating`, { rating: 5 })
   assert.equal((await api(staff, 'GET', `/opinions/${op.id}`)).opinion.status, 'resolved')
 
@@ -304,7 +339,6 @@ export async function run(ctx) {
     await sleep(200)
     svgText = await page.locator('[data-test=survey-chart] svg text').allTextContents()
   }
-  await shot(page, '40-surveys')
   const compared = (await api(staff, 'GET', '/communities/1/survey-comparison')).councils
   const ours = compared.find((c) => c.council_id === councilId)
   assert.equal(ours.latest.responses, 3)
@@ -317,7 +351,7 @@ export async function run(ctx) {
   await page.locator('[data-test=comparison] tr', { hasText: '东风小区楼院理事会' }).getByText('还没有测评').waitFor()
   await page.locator('[data-test=survey-average]').getByText('4.5').waitFor()
   await plain(page, 'surveys')
-  await shot(page, '40-surveys')
+  await shot(page, '41-surveys')
 
   // --- The council's activity on the dashboard, as the server counted it.
   log('council activity')
@@ -336,7 +370,7 @@ export async function run(ctx) {
   await surveysRow.getByText('4.5').waitFor()
   await plain(page, 'dashboard activity')
   await page.locator('[data-test=council-activity]').scrollIntoViewIfNeeded()
-  await shot(page, '41-dashboard-council-activity')
+  await shot(page, '42-dashboard-council-activity')
 
   // --- The motion form: every rule in plain words, the server's message
   // beside the field it concerns.
@@ -354,5 +388,5 @@ export async function run(ctx) {
   await page.click('[data-test=motion-save]')
   await page.locator('.el-form-item', { hasText: '应选人数' }).locator('.el-form-item__error').getByText('应选人数须在1和候选人数之间').waitFor()
   await plain(page, 'motion form error')
-  await shot(page, '42-motion-form-election')
+  await shot(page, '43-motion-form-election')
 }
