@@ -205,6 +205,12 @@ var mxRows = []mxRow{
 	{"POST /api/v1/surveys/{id}/close", "401 403 403 403 403 403 404 200 404 200 404", mxSurvey("/close")},
 	{"GET /api/v1/surveys/{id}/results", "401 200 200 200 200 200 404 200 404 200 404", mxSurvey("/results")},
 	{"GET /api/v1/communities/{id}/survey-comparison", "401 403 403 403 403 403 403 200 403 200 403", mxPath("/api/v1/communities/1/survey-comparison")},
+	// Staff accounts (issue #12 items 1 and 7). A changed password ends every
+	// session of the account: a succeeding cell changes a fresh account's.
+	{"POST /api/v1/me/password", "401 403 403 403 403 403 403 200 200 200 200", mxChangePassword},
+	// The staff of one's scope: subdistrict admins and community staff; phone_viewer alone is not staff.
+	{"GET /api/v1/staff", "401 403 403 403 403 403 403 200 200 200 403", mxPlain},
+	{"POST /api/v1/staff", "401 403 403 403 403 403 403 403 403 201 403", mxCreateStaff},
 }
 
 // mxCaller is one kind of caller, logged in.
@@ -810,6 +816,37 @@ func mxGrant(revoke bool) func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
 		}
 		return mxReq{path: "/api/v1/grants", body: g}
 	}
+}
+
+// mxStaffSeq numbers the staff accounts the rows make.
+var mxStaffSeq atomic.Int64
+
+// mxNewStaff makes a community staff account of community 1 with the
+// subdistrict admin's token and returns its username and initial password.
+func mxNewStaff(t *testing.T, fx *mxFixture) (string, string) {
+	t.Helper()
+	name := fmt.Sprintf("mxnew%d", mxStaffSeq.Add(1))
+	r := fx.s.call(t, "POST", "/api/v1/staff", fx.admin, map[string]any{"username": name, "display_name": "新网格员", "role": "community_staff", "scope_type": "community", "scope_id": 1})
+	e2eWant(t, r, http.StatusCreated)
+	var made struct {
+		InitialPassword string `json:"initial_password"`
+	}
+	r.decode(t, &made)
+	return name, made.InitialPassword
+}
+
+func mxChangePassword(t *testing.T, fx *mxFixture, _ *mxCaller, want int) mxReq {
+	if !mxSuccess(want) {
+		return mxReq{body: map[string]string{"old_password": "matrix-password", "new_password": "another-password"}}
+	}
+	name, password := mxNewStaff(t, fx)
+	tok := fx.s.staffLogin(t, name, password).AccessToken
+	return mxReq{body: map[string]string{"old_password": password, "new_password": "another-password"}, token: &tok}
+}
+
+func mxCreateStaff(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	return mxReq{body: map[string]any{"username": fmt.Sprintf("mxmade%d", mxStaffSeq.Add(1)), "display_name": "新网格员",
+		"role": "community_staff", "scope_type": "community", "scope_id": 1}}
 }
 
 func mxUpload(*testing.T, *mxFixture, *mxCaller, int) mxReq {

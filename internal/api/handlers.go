@@ -97,6 +97,9 @@ type meResponse struct {
 	ID     int64            `json:"id"`
 	Name   string           `json:"name"`
 	Grants []identity.Grant `json:"grants"`
+	// Capabilities tell the console what to offer (full-phone exports,
+	// the staff page); the server still checks every request.
+	Capabilities identity.Capabilities `json:"capabilities"`
 }
 
 func (s *Server) me(c *gin.Context) {
@@ -105,7 +108,7 @@ func (s *Server) me(c *gin.Context) {
 	if grants == nil {
 		grants = []identity.Grant{}
 	}
-	c.JSON(http.StatusOK, meResponse{Kind: p.Kind, ID: p.ID, Name: p.Name, Grants: grants})
+	c.JSON(http.StatusOK, meResponse{Kind: p.Kind, ID: p.ID, Name: p.Name, Grants: grants, Capabilities: p.Capabilities()})
 }
 
 func (s *Server) bindPhone(c *gin.Context) {
