@@ -47,6 +47,17 @@ func e2eListStaff(t *testing.T, s *e2eServer, token, query string) e2eStaffList 
 	return l
 }
 
+func e2eStaffID(t *testing.T, l e2eStaffList, username string) int64 {
+	t.Helper()
+	for _, st := range l.Staff {
+		if st.Username == username {
+			return st.ID
+		}
+	}
+	t.Fatalf("no staff account %s in %v", username, l.usernames())
+	return 0
+}
+
 func (l e2eStaffList) usernames() []string {
 	var out []string
 	for _, st := range l.Staff {
@@ -144,6 +155,15 @@ func TestE2EStaffAccountsFromTheConsole(t *testing.T) {
 			t.Errorf("%s (self %v): phone_viewer offered %v", st.Username, st.Self, offersPhone)
 		}
 	}
+
+	// No admin revokes their own admin role (another must): not offered, and refused.
+	for _, st := range all.Staff {
+		if st.Self && (len(st.Grants) != 1 || st.Grants[0].Role != "subdistrict_admin" || st.Grants[0].Revocable) {
+			t.Errorf("the admin's own grants: %+v", st.Grants)
+		}
+	}
+	e2eWantError(t, s.call(t, "POST", "/api/v1/grants/revoke", admin, map[string]any{"principal_type": "staff", "principal_id": e2eStaffID(t, all, "jiedao"),
+		"role": "subdistrict_admin", "scope_type": "subdistrict", "scope_id": 1}), http.StatusForbidden, "self_revoke_forbidden")
 
 	// A revocation takes effect at once on the instance that made it: the
 	// staff member's next request is refused, not five seconds later.

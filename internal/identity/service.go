@@ -674,13 +674,17 @@ func (s *Service) Grant(ctx context.Context, actor *Principal, kind Kind, id int
 	return err
 }
 
-// Revoke takes a granted role away; who may grant it may revoke it. A
+// Revoke takes a granted role away; who may grant it may revoke it, but a
+// subdistrict admin never their own admin role (another admin must). A
 // revoked role stops working on this instance at once (its cached
 // principals are dropped) and on every other instance within principalTTL.
 func (s *Service) Revoke(ctx context.Context, actor *Principal, kind Kind, id int64, g Grant) error {
 	actorRef, err := s.checkGrant(ctx, actor, kind, id, g)
 	if err != nil {
 		return err
+	}
+	if selfAdminRevoke(actor, kind, id, g) {
+		return louyuan.Forbidden("self_revoke_forbidden", "不能撤销自己的街道管理员角色，请由另一位街道管理员办理")
 	}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		removed, err := s.store.RemoveGrant(ctx, kind, id, g)

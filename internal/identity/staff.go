@@ -174,7 +174,8 @@ func (s *Service) ListStaff(ctx context.Context, actor Principal, text string, p
 		for _, g := range e.Grants {
 			held = append(held, g.Grant)
 			place := placeOf(g.Grant, pg.Scopes)
-			v.Grants = append(v.Grants, GrantView{StaffGrant: g, Revocable: !g.Role.Council() && mayChange(actor, place)})
+			revocable := !g.Role.Council() && mayChange(actor, place) && !selfAdminRevoke(&actor, KindStaff, e.Staff.ID, g.Grant)
+			v.Grants = append(v.Grants, GrantView{StaffGrant: g, Revocable: revocable})
 		}
 		for _, o := range options {
 			if slices.Contains(held, o.Grant) || selfPhoneGrant(&actor, KindStaff, e.Staff.ID, o.Grant) {
@@ -232,6 +233,13 @@ func mayChange(actor Principal, place Place) bool {
 // full-phone power (PIPL wants it to be someone else's decision).
 func selfPhoneGrant(actor *Principal, kind Kind, id int64, g Grant) bool {
 	return actor != nil && g.Role == RolePhoneViewer && actor.Kind == kind && actor.ID == id
+}
+
+// selfAdminRevoke reports the revocation no one may make of themself: their
+// own subdistrict admin role (another admin, or the command line, must),
+// so that a slip cannot leave a subdistrict without its administrator.
+func selfAdminRevoke(actor *Principal, kind Kind, id int64, g Grant) bool {
+	return actor != nil && g.Role == RoleSubdistrictAdmin && actor.Kind == kind && actor.ID == id
 }
 
 // checkPassword is the password policy of every staff password, from the

@@ -219,7 +219,9 @@ export const turnout = (id) => call('GET', `/motions/${id}/turnout`)
 export const reconciliation = (id) => call('GET', `/motions/${id}/reconciliation`)
 export const paperBallot = (id, householdId, options, photo) =>
   call('POST', `/motions/${id}/paper-ballots`, { json: { household_id: householdId, options, photo } })
-export const exportResults = (id, format) => call('GET', `/motions/${id}/results.${format}`, { blob: true })
+/** exportResults downloads a motion's results; phones 'full' only for those the server allows (see capabilities). */
+export const exportResults = (id, format, phones) =>
+  call('GET', `/motions/${id}/results.${format}`, { blob: true, params: { phones: phones === 'full' ? 'full' : '' } })
 
 // ---- files ----
 
@@ -239,8 +241,11 @@ export const createPetition = (courtyardId, p) => call('POST', `/courtyards/${co
 export const petition = (id) => call('GET', `/petitions/${id}`)
 export const publishPetition = (id) => call('POST', `/petitions/${id}/publish`)
 export const closePetition = (id) => call('POST', `/petitions/${id}/close`)
-export const exportSignatures = (id, format, list) =>
-  call('GET', `/petitions/${id}/export.${format}`, { blob: true, params: format === 'csv' ? { list } : {} })
+export const exportSignatures = (id, format, list, phones) =>
+  call('GET', `/petitions/${id}/export.${format}`, {
+    blob: true,
+    params: { ...(format === 'csv' ? { list } : {}), phones: phones === 'full' ? 'full' : '' },
+  })
 
 // ---- notices ----
 
@@ -267,3 +272,39 @@ export const paperSignature = (id, householdId, realName, photo) =>
 export const auditEntries = (courtyardId, filters, page, pageSize) =>
   call('GET', `/courtyards/${courtyardId}/audit`, { params: { ...filters, page, page_size: pageSize } })
 export const verifyAudit = () => call('GET', '/audit/verification')
+
+// ---- staff accounts and roles ----
+
+/** refreshMe reads who is logged in again (grants and capabilities) into the session. */
+export async function refreshMe() {
+  const me = await call('GET', '/me')
+  const s = session()
+  if (s) saveSession({ ...s, me })
+  return me
+}
+
+/** capabilities is what the server says the console may offer this staff member. */
+export function capabilities() {
+  return session()?.me?.capabilities || { full_phone_communities: [], staff_list: false, manage_staff: false, change_password: false }
+}
+
+/**
+ * changePassword changes the staff member's own password; every other
+ * session of the account ends, and this one continues on the fresh token
+ * pair the server answers.
+ */
+export async function changePassword(oldPassword, newPassword) {
+  const t = await call('POST', '/me/password', { json: { old_password: oldPassword, new_password: newPassword } })
+  const s = session()
+  saveSession({ ...(s || {}), ...t })
+}
+
+/** staffList: filters {q} and page, filtered and paged by the server. */
+export const staffList = (q, page, pageSize) => call('GET', '/staff', { params: { q, page, page_size: pageSize } })
+/** createStaff makes an account with its first role; resolves to it with the initial password (shown once). */
+export const createStaff = (username, displayName, grant) =>
+  call('POST', '/staff', { json: { username, display_name: displayName, role: grant.role, scope_type: grant.scope_type, scope_id: grant.scope_id } })
+export const grantRole = (staffId, grant) =>
+  call('POST', '/grants', { json: { principal_type: 'staff', principal_id: staffId, role: grant.role, scope_type: grant.scope_type, scope_id: grant.scope_id } })
+export const revokeRole = (staffId, grant) =>
+  call('POST', '/grants/revoke', { json: { principal_type: 'staff', principal_id: staffId, role: grant.role, scope_type: grant.scope_type, scope_id: grant.scope_id } })
