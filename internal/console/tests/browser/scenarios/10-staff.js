@@ -5,7 +5,8 @@
 // words, at once. Community staff see the staff list without its actions,
 // and no full-phone option.
 import assert from 'node:assert/strict'
-import { inp, log, plain, shot } from '../lib.js'
+import ExcelJS from 'exceljs'
+import { apiCall, inp, log, plain, shot } from '../lib.js'
 
 async function login(page, url, user, password) {
   await page.goto(url('/login'))
@@ -15,8 +16,12 @@ async function login(page, url, user, password) {
   await page.waitForURL(/\/console\/places/)
 }
 
-export async function run({ page, browser, url, srv, admin }) {
+export async function run({ page, browser, base, url, srv, admin }) {
   admin('create-staff', '-username', 'jiedao', '-name', '街道管理员王', '-role', 'subdistrict_admin', '-scope', '1')
+  // wang, the representative of 1号楼1单元101, binds his phone: the lists carry it.
+  const wang = (await apiCall(base, null, 'POST', '/auth/wechat/login', { code: 'wang.staff' })).access_token
+  const masked = (await apiCall(base, wang, 'POST', '/me/phone', { code: 'wang.phone' })).phone_masked
+  assert.match(masked, /^\d{3}\*{4}\d{4}$/)
 
   // --- Change password: the server's message for a wrong old one; then the new one logs in.
   log('staff: change password')
@@ -109,6 +114,14 @@ export async function run({ page, browser, url, srv, admin }) {
   const prow = liPage.locator('[data-test=petitions] tr', { hasText: '2号楼加装电梯意见征集' })
   const [download] = await Promise.all([liPage.waitForEvent('download'), prow.getByText('签名名单（Excel）').click()])
   assert.match(download.suggestedFilename(), /\.xlsx$/)
+  const book = new ExcelJS.Workbook()
+  await book.xlsx.readFile(await download.path())
+  const rows = []
+  book.getWorksheet('未签名').eachRow((r) => rows.push(r.values.slice(1).map((v) => (v && typeof v === 'object' ? v.text ?? v.result ?? '' : v ?? '')).join('|')))
+  const row101 = rows.find((r) => r.startsWith('1号楼|1单元|101|'))
+  assert.ok(row101, `no row of 1号楼1单元101 among ${rows.length}`)
+  const phone = /\b1\d{10}\b/.exec(row101)
+  assert.ok(phone && phone[0].slice(0, 3) === masked.slice(0, 3) && phone[0].slice(-4) === masked.slice(-4), `full phone of wang (${masked}) in ${row101}`)
   await shot(liPage, '20-petitions-full-phones')
 
   await page.fill(inp('staff-q'), 'lihong')
