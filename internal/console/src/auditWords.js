@@ -34,6 +34,7 @@ const actions = {
   'roster.import': '导入名册', 'invite.issue': '生成邀请码', 'export.results': '导出表决结果', 'export.signatures': '导出签名名单',
   'file.upload': '上传文件', 'courtyard.settings': '修改楼院设置', 'role.grant': '授权', 'staff.create': '新建工作人员账号',
   'staff.locked': '账号因密码错误被锁定',
+  'role.revoke': '撤销授权', 'staff.password_changed': '修改密码', 'staff.login_failed': '登录密码错误',
 }
 
 export function actionWord(a) {
@@ -68,6 +69,7 @@ const detailKeys = {
   closes_at: '截止时间', opens_at: '开始时间', until: '锁定到', username: '用户名', phone: '手机号', approve: '是否同意',
   ballot: '选票编号', version: '第几次投票', choice: '选择', delegation: '委托编号',
   count: '数量', signed: '已签名', not_signed: '未签名', phones: '手机号显示', format: '格式', scope_type: '范围', scope_id: '范围编号',
+  other_sessions_ended: '其他登录已退出',
 }
 
 const valueWords = {
@@ -75,6 +77,7 @@ const valueWords = {
   self: '户代表本人', proxy: '受托人', paper: '纸质', named: '记名', secret: '不记名', courtyard: '整个楼院', building: '楼栋', unit: '单元',
   sent: '已送达', failed: '发送失败', refused: '被拒收', skipped: '未发送', retried: '稍后重试', pending: '等待发送',
   xlsx: 'Excel', csv: 'CSV', masked: '隐去中间位', full: '完整',
+  subdistrict_admin: '街道管理员', community_staff: '社区工作人员', phone_viewer: '导出完整手机号', subdistrict: '街道', community: '社区',
 }
 
 function valueWord(k, v) {

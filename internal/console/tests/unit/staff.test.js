@@ -70,3 +70,11 @@ test('capabilities are the server\'s, and none when logged out', async () => {
   storage.removeItem('louyuan.console.session')
   assert.deepEqual(api.capabilities(), { full_phone_communities: [], staff_list: false, manage_staff: false, change_password: false })
 })
+
+test('the audit words name staff changes and roles in Chinese', async () => {
+  const { actionWord, detailRows } = await import('../../src/auditWords.js')
+  assert.equal(actionWord('role.revoke'), '撤销授权')
+  assert.equal(actionWord('staff.password_changed'), '修改密码')
+  const rows = detailRows({ role: 'phone_viewer', scope_type: 'community', scope_id: 1, other_sessions_ended: true })
+  assert.deepEqual(rows.map((r) => r.value), ['导出完整手机号', '社区', '1', '是'])
+})

@@ -163,4 +163,19 @@ export async function run({ page, browser, base, url, srv, admin }) {
   await clerk.locator('[data-test=petitions]').waitFor()
   assert.equal(await clerk.locator('[data-test=full-phones]').count(), 0, 'community staff without the role are offered full phones')
   await clerk.close()
+
+  // --- A full-phone viewer who is not staff of a community: no staff page in the menu, refused in words.
+  log('staff: refused without a staff role')
+  const made = /staff account (\d+)/.exec(admin('create-staff', '-username', 'haoma', '-name', '手机号查看员'))
+  admin('grant', '-staff', made[1], '-role', 'phone_viewer', '-scope', '1')
+  const viewer = await browser.newPage()
+  viewer.setDefaultTimeout(15000)
+  await login(viewer, url, 'haoma', 'guangming-pass-1')
+  await viewer.locator('.el-menu').getByText('审计日志').waitFor()
+  assert.equal(await viewer.locator('.el-menu').getByText('员工与权限').count(), 0, 'the staff page is in the menu of a phone viewer')
+  await viewer.goto(url('/staff'))
+  await viewer.locator('[data-test=refused]').getByText('只有街道管理员和社区工作人员可以查看员工与权限').waitFor()
+  await plain(viewer, 'staff page refused')
+  await shot(viewer, '23-staff-refused')
+  await viewer.close()
 }
