@@ -606,19 +606,21 @@ func (s *Service) BindPhone(ctx context.Context, p Principal, code string) (stri
 // CreateStaff makes a staff account. actor is who asked ("cli" from the
 // command line); the password must be at least 10 characters.
 func (s *Service) CreateStaff(ctx context.Context, actor, username, displayName, password string) (Staff, error) {
-	var st Staff
-	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		st, err = s.createStaff(ctx, actor, username, displayName, password, Grant{})
+	st, err := s.newStaff(username, displayName, password, Grant{})
+	if err != nil {
+		return Staff{}, err
+	}
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		st, err = s.insertStaff(ctx, actor, st)
 		return err
 	})
 	return st, err
 }
 
-// createStaff checks and stores a new account (home is the scope it was
-// created in from the console, or zero) and audits it, inside the
-// caller's transaction.
-func (s *Service) createStaff(ctx context.Context, actor, username, displayName, password string, home Grant) (Staff, error) {
+// newStaff checks a new account and hashes its password (slow: outside any
+// transaction). home is the scope it is created in from the console, or
+// zero.
+func (s *Service) newStaff(username, displayName, password string, home Grant) (Staff, error) {
 	username = strings.TrimSpace(username)
 	if !validUsername(username) {
 		return Staff{}, louyuan.Invalid("bad_username", "用户名须为3到32位字母、数字、点、下划线或连字符")
@@ -636,13 +638,20 @@ func (s *Service) createStaff(ctx context.Context, actor, username, displayName,
 	if err != nil {
 		return Staff{}, louyuan.Internalf(err, "hash password")
 	}
-	st, err := s.store.CreateStaff(ctx, Staff{Username: username, DisplayName: strings.TrimSpace(displayName), PasswordHash: string(hash), CreatedAt: s.now(), Home: home})
+	return Staff{Username: username, DisplayName: strings.TrimSpace(displayName), PasswordHash: string(hash), Home: home}, nil
+}
+
+// insertStaff stores a checked account and audits it, inside the caller's
+// transaction.
+func (s *Service) insertStaff(ctx context.Context, actor string, st Staff) (Staff, error) {
+	st.CreatedAt = s.now()
+	st, err := s.store.CreateStaff(ctx, st)
 	if err != nil {
 		return Staff{}, err
 	}
-	detail := map[string]any{"username": username}
-	if home.ScopeID != 0 {
-		detail["scope_type"], detail["scope_id"] = string(home.ScopeType), home.ScopeID
+	detail := map[string]any{"username": st.Username}
+	if st.Home.ScopeID != 0 {
+		detail["scope_type"], detail["scope_id"] = string(st.Home.ScopeType), st.Home.ScopeID
 	}
 	return st, s.audit.Append(ctx, audit.Record{Actor: actor, Action: "staff.create", Object: "staff:" + itoa(st.ID), Detail: detail})
 }

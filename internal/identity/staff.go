@@ -271,10 +271,13 @@ func (s *Service) CreateStaffIn(ctx context.Context, actor Principal, username, 
 		return Staff{}, "", errNotInScope
 	}
 	password := newPassword()
-	var st Staff
+	st, err := s.newStaff(username, displayName, password, g)
+	if err != nil {
+		return Staff{}, "", err
+	}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if st, err = s.createStaff(ctx, actor.Ref(), username, displayName, password, g); err != nil {
+		if st, err = s.insertStaff(ctx, actor.Ref(), st); err != nil {
 			return err
 		}
 		if err := s.store.AddGrant(ctx, KindStaff, st.ID, g, actor.Ref(), s.now()); err != nil {
@@ -311,13 +314,15 @@ func newPassword() string {
 }
 
 var (
-	errStaffOnly        = louyuan.Forbidden("staff_only", "只有工作人员账号有登录密码，可在这里修改")
-	errSamePassword     = louyuan.Invalid("same_password", "新密码不能与原密码相同")
-	errPasswordChanged  = louyuan.Unauthorized("password_changed", "该账号的密码已修改，请用新密码重新登录")
-	errAccountDisabled  = louyuan.Forbidden("account_disabled", "该账号已停用，请联系街道管理员")
-	errNotInScope       = louyuan.Forbidden("not_in_scope", "您无权在该范围授予或撤销此角色")
-	errWrongOldPassword = "原密码不正确，还可以再试%d次，之后账号将暂时锁定"
+	errStaffOnly       = louyuan.Forbidden("staff_only", "只有工作人员账号有登录密码，可在这里修改")
+	errSamePassword    = louyuan.Invalid("same_password", "新密码不能与原密码相同")
+	errPasswordChanged = louyuan.Unauthorized("password_changed", "该账号的密码已修改，请用新密码重新登录")
+	errAccountDisabled = louyuan.Forbidden("account_disabled", "该账号已停用，请联系街道管理员")
+	errNotInScope      = louyuan.Forbidden("not_in_scope", "您无权在该范围授予或撤销此角色")
 )
+
+// wrongOldPassword is the answer to a wrong old password, with the tries left.
+const wrongOldPassword = "原密码不正确，还可以再试%d次，之后账号将暂时锁定"
 
 // ChangePassword changes a staff account's password. The old password is
 // checked like a login: each attempt spends one of the username's tries,
@@ -349,7 +354,7 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, accessToken, 
 		if n >= s.cfg.MaxFailedLogins {
 			return Tokens{}, errLocked(left)
 		}
-		return Tokens{}, louyuan.Invalid("wrong_old_password", fmt.Sprintf(errWrongOldPassword, s.cfg.MaxFailedLogins-n))
+		return Tokens{}, louyuan.Invalid("wrong_old_password", fmt.Sprintf(wrongOldPassword, s.cfg.MaxFailedLogins-n))
 	}
 	if err := s.limiter.Reset(ctx, triesKey); err != nil {
 		return Tokens{}, err
