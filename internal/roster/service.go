@@ -59,7 +59,7 @@ type Household struct {
 	OwnersWithOtherUnits []string `json:"owners_with_other_units,omitempty"`
 	// Members is how many WeChat users are bound to the household. Set in
 	// the courtyard's household list only.
-	BoundMembers int `json:"bound_members"`
+	BoundMembers int `json:"bound_members,omitempty"`
 }
 
 // Label is the household's address inside its courtyard, e.g. "1号楼2单元301".
