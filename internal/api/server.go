@@ -218,6 +218,7 @@ func (s *Server) Handler() http.Handler {
 	s.councilRoutes(a, small)
 	s.opinionRoutes(a, small)
 	s.surveyRoutes(a, small)
+	s.placeRoutes(a, small)
 	return r
 }
 
