@@ -165,6 +165,18 @@ var mxRows = []mxRow{
 	{"GET /api/v1/audit/verification", "401 403 403 403 403 403 403 403 403 200 403", mxPlain},
 	{"GET /console", "301 301 301 301 301 301 301 301 301 301 301", mxPlain},
 	{"GET /console/{path}", "200 200 200 200 200 200 200 200 200 200 200", mxConsole},
+	// Places: other scopes' parents answer 404, callers without the role 403.
+	{"GET /api/v1/me/places", "401 200 200 200 200 200 200 200 200 200 200", mxPlain},
+	{"POST /api/v1/subdistricts/{id}/communities", "401 403 403 403 403 403 403 403 403 201 403", mxCreatePlace("/api/v1/subdistricts/1/communities", "社区")},
+	{"PUT /api/v1/communities/{id}", "401 403 403 403 403 403 403 403 403 200 403", mxRenamePlace("community")},
+	{"POST /api/v1/communities/{id}/courtyards", "401 403 403 403 403 403 403 201 404 201 403", mxCreatePlace("/api/v1/communities/1/courtyards", "小区")},
+	{"PUT /api/v1/courtyards/{id}", "401 403 403 403 403 403 403 200 404 200 403", mxRenamePlace("courtyard")},
+	{"GET /api/v1/courtyards/{id}/buildings", "401 403 403 403 403 200 403 200 403 200 403", mxYard("/buildings")},
+	{"POST /api/v1/courtyards/{id}/buildings", "401 403 403 403 403 403 403 201 404 201 403", mxCreatePlace("/api/v1/courtyards/1/buildings", "号楼")},
+	{"PUT /api/v1/buildings/{id}", "401 403 403 403 403 403 403 200 404 200 403", mxRenamePlace("building")},
+	{"POST /api/v1/buildings/{id}/units", "401 403 403 403 403 403 403 201 404 201 403", mxCreatePlace("building", "单元")},
+	{"PUT /api/v1/units/{id}", "401 403 403 403 403 403 403 200 404 200 403", mxRenamePlace("unit")},
+	{"GET /api/v1/households/{id}/members", "401 403 403 403 404 200 404 200 404 200 404", mxMembers},
 	// Councils and elections.
 	{"POST /api/v1/councils", "401 403 403 403 403 403 403 201 403 201 403", mxCreateCouncil},
 	{"GET /api/v1/councils/{id}", "401 200 200 200 200 200 200 200 200 200 200", mxCouncil("")},
@@ -1426,4 +1438,90 @@ func mxSetupCouncil(t *testing.T, fx *mxFixture) {
 	fx.photoKey = mxUploadKey(t, fx, fx.by["res"].token, "opinion_photo")
 	fx.opinion = mxFreshOpinion(t, fx, fx.photoKey, false)
 	fx.survey = mxSurveys(t, fx)
+}
+
+// mxPlaceIDs reads courtyard 1's first building and unit and the names of
+// courtyard 1 and community 1 (as the subdistrict admin sees them).
+func mxPlaceIDs(t *testing.T, fx *mxFixture) (buildingID, unitID int64, names map[string]string) {
+	t.Helper()
+	type unit struct {
+		ID   int64  `json:"id"`
+		Name string `json:"name"`
+	}
+	type building struct {
+		unit
+		Units []unit `json:"units"`
+	}
+	var bs struct {
+		Buildings []building `json:"buildings"`
+	}
+	r := fx.s.call(t, "GET", "/api/v1/courtyards/1/buildings", fx.admin, nil)
+	e2eWant(t, r, http.StatusOK)
+	if err := json.Unmarshal(r.Body, &bs); err != nil {
+		t.Fatalf("courtyard 1's buildings: %v %s", err, r)
+	}
+	// The roster's first building with units (cells before made empty ones).
+	bs.Buildings = slices.DeleteFunc(bs.Buildings, func(b building) bool { return len(b.Units) == 0 })
+	if len(bs.Buildings) == 0 {
+		t.Fatalf("courtyard 1 has no building with units: %s", r)
+	}
+	var tree struct {
+		Subdistricts []struct {
+			Children []struct {
+				ID       int64  `json:"id"`
+				Name     string `json:"name"`
+				Children []struct {
+					ID   int64  `json:"id"`
+					Name string `json:"name"`
+				} `json:"children"`
+			} `json:"children"`
+		} `json:"subdistricts"`
+	}
+	r = fx.s.call(t, "GET", "/api/v1/me/places", fx.admin, nil)
+	e2eWant(t, r, http.StatusOK)
+	if err := json.Unmarshal(r.Body, &tree); err != nil {
+		t.Fatalf("places tree: %v", err)
+	}
+	names = map[string]string{"building": bs.Buildings[0].Name, "unit": bs.Buildings[0].Units[0].Name}
+	for _, s := range tree.Subdistricts {
+		for _, c := range s.Children {
+			if c.ID == 1 {
+				names["community"] = c.Name
+			}
+			for _, y := range c.Children {
+				if y.ID == 1 {
+					names["courtyard"] = y.Name
+				}
+			}
+		}
+	}
+	return bs.Buildings[0].ID, bs.Buildings[0].Units[0].ID, names
+}
+
+// mxCreatePlace: each cell asks for a name of its own (a success makes a
+// place; a second success with the same name would be 409). parent
+// "building" means courtyard 1's first building.
+func mxCreatePlace(path, suffix string) func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return func(t *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+		if path == "building" {
+			b, _, _ := mxPlaceIDs(t, fx)
+			path = fmt.Sprintf("/api/v1/buildings/%d/units", b)
+		}
+		return mxReq{path: path, body: map[string]any{"name": fmt.Sprintf("矩阵%d%s", mxSeq.Add(1), suffix)}}
+	}
+}
+
+// mxRenamePlace renames courtyard 1's place of level to the name it has:
+// allowed cells answer 200 and nothing changes for the rows after.
+func mxRenamePlace(level string) func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return func(t *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+		b, u, names := mxPlaceIDs(t, fx)
+		id := map[string]int64{"community": 1, "courtyard": 1, "building": b, "unit": u}[level]
+		collection := map[string]string{"community": "communities", "courtyard": "courtyards", "building": "buildings", "unit": "units"}[level]
+		return mxReq{path: fmt.Sprintf("/api/v1/%s/%d", collection, id), body: map[string]any{"name": names[level]}}
+	}
+}
+
+func mxMembers(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	return mxReq{path: fmt.Sprintf("/api/v1/households/%d/members", fx.h1)}
 }

@@ -219,6 +219,7 @@ func (s *Server) Handler() http.Handler {
 	s.opinionRoutes(a, small)
 	s.surveyRoutes(a, small)
 	s.staffRoutes(a, small)
+	s.placeRoutes(a, small)
 	return r
 }
 

@@ -200,7 +200,33 @@ export function importRoster(courtyardId, file) {
 export const rosterTemplate = () => call('GET', '/roster-template.xlsx', { blob: true, auth: false })
 export const inviteSlips = (courtyardId, householdIds) =>
   call('POST', `/courtyards/${courtyardId}/invites`, { json: householdIds ? { household_ids: householdIds } : {}, blob: true })
-export const pendingRequests = (courtyardId) => call('GET', `/courtyards/${courtyardId}/requests`)
+/** pendingRequests: one page of a courtyard's open requests; filters {kind}. */
+export const pendingRequests = (courtyardId, filters, page, pageSize) =>
+  call('GET', `/courtyards/${courtyardId}/requests`, { params: { ...filters, page, page_size: pageSize } })
+/** householdPage: one page of a courtyard's households, filtered on the server: {building_id, unit_id, q, bound}. */
+export const householdPage = (courtyardId, filters, page, pageSize) =>
+  call('GET', `/courtyards/${courtyardId}/households`, { params: { ...filters, page, page_size: pageSize } })
+export const householdMembers = (householdId) => call('GET', `/households/${householdId}/members`)
+export const unbind = (householdId, userId) => call('DELETE', `/households/${householdId}/members/${userId}`)
+/** inviteCodes issues fresh codes (the old unused ones stop working) for {building_id} or {unit_id}, as data to print. */
+export const inviteCodes = (courtyardId, which) => call('POST', `/courtyards/${courtyardId}/invites`, { json: which, params: { format: 'json' } })
+
+// ---- the places tree ----
+
+export const myPlaces = () => call('GET', '/me/places')
+export const buildings = (courtyardId) => call('GET', `/courtyards/${courtyardId}/buildings`)
+const parentPath = { community: 'subdistricts', courtyard: 'communities', building: 'courtyards', unit: 'buildings' }
+const ownPath = { community: 'communities', courtyard: 'courtyards', building: 'buildings', unit: 'units' }
+/** createPlace makes a community, courtyard, building or unit inside its parent. */
+export function createPlace(level, parentId, name, address) {
+  if (!parentPath[level]) throw new Error('unknown level ' + level)
+  return call('POST', `/${parentPath[level]}/${parentId}/${ownPath[level]}`, { json: address === undefined ? { name } : { name, address } })
+}
+/** renamePlace renames a place (and a courtyard's address when given). */
+export function renamePlace(level, id, name, address) {
+  if (!ownPath[level]) throw new Error('unknown level ' + level)
+  return call('PUT', `/${ownPath[level]}/${id}`, { json: address === undefined ? { name } : { name, address } })
+}
 export const decideRequest = (kind, id, approve, reason) =>
   call('POST', `/requests/${kind}/${id}/decision`, { json: { approve, reason } })
 

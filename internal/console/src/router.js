@@ -11,6 +11,7 @@ import Notices from './views/Notices.vue'
 import Requests from './views/Requests.vue'
 import Audit from './views/Audit.vue'
 import Staff from './views/Staff.vue'
+import InviteSlips from './views/InviteSlips.vue'
 
 // One route = one view. Every view but the login needs a session; what a
 // staff member may see inside a view is decided by the server.
@@ -28,6 +29,7 @@ export const routes = [
   { path: '/audit', component: Audit, meta: { title: '审计日志', menu: true } },
   // In the menu for those the server says may see staff (capabilities.staff_list); the page shows the server's refusal to others.
   { path: '/staff', component: Staff, meta: { title: '员工与权限', menu: true, needs: 'staff_list' } },
+  { path: '/invite-slips', component: InviteSlips, meta: { title: '打印邀请码' } },
   { path: '/:rest(.*)*', redirect: '/places' },
 ]
 
