@@ -28,7 +28,9 @@ test('opinions, surveys, an election and a binding request through the mini-prog
   const staff = await staffSession()
   const wang = person('wang'), zhao = person('zhao'), chair = person('lizhang')
   const [w, z] = [await as(wang, api => api.bindWithInvite(invites[0][3])), await as(zhao, api => api.bindWithInvite(invites[1][3]))]
-  const wh = (await as(wang, api => api.myHouseholds())).households[0]
+  const whs = await as(wang, api => api.myHouseholds())
+  record('my_households', whs)
+  const wh = whs.households[0]
   const wangMe = await as(wang, api => api.me())
   const chairMe = await as(chair, api => api.me())
 

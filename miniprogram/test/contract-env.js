@@ -31,7 +31,7 @@ function useServer() {
     const log = fs.openSync(path.join(dir, 'server.log'), 'w')
     server = spawn(bin, [], {
       cwd: dir, stdio: ['ignore', log, log],
-      env: Object.assign({}, process.env, { LOUYUAN_DATA_DIR: path.join(dir, 'data'), LOUYUAN_HTTP_ADDR: `127.0.0.1:${port}`, LOUYUAN_DEBUG_ADDR: '127.0.0.1:0' }),
+      env: Object.assign({}, process.env, { LOUYUAN_DATA_DIR: path.join(dir, 'data'), LOUYUAN_HTTP_ADDR: `127.0.0.1:${port}`, LOUYUAN_DEBUG_ADDR: '127.0.0.1:0', LOUYUAN_METRICS_ADDR: '127.0.0.1:0' }),
     })
     for (let i = 0; i < 240; i++) {
       try { if ((await fetch(baseUrl + '/healthz')).ok) return } catch (e) { /* not yet */ }

@@ -21,7 +21,8 @@ Component({
       return this.load(async () => {
         const [v, me] = await Promise.all([api.election(this.data.id), api.me()])
         const e = v.election
-        const mine = v.candidates.find(c => me.kind === 'user' && c.user_id === me.id)
+        // the server sends a candidate's eligibility only to that candidate (and staff)
+        const mine = v.candidates.find(c => me.kind === 'user' && c.user_id === me.id && c.eligibility)
         const r = v.result
         return {
           el: Object.assign({}, e, {

@@ -38,7 +38,7 @@ Component({
           })),
           mine: me.kind === 'user' && me.id === o.raised_by,
           council,
-          title: this.data.title || fmt.clip(o.body, 20),
+          title: this.data.title || String(o.body).split('\n')[0].slice(0, 30),
           photos: (await Promise.all((o.photos || []).map(k => api.opinionPhoto(o.id, k).catch(() => '')))).filter(Boolean),
         }
         if (council && !this.data.members.length) {
