@@ -290,7 +290,7 @@ describe.each(['callback', 'promise'])('wx in %s style', style => {
     const p = await openPage('pages/motion/detail', { id: '2' })
     expect(text(p)).toContain('请选择候选人（最多选 3 人）')
     expect(text(p)).toContain('本次选 3 人，按得票多少选出')
-    expect(text(p)).toContain('还差 37 户参与表决')
+    expect(text(p)).toContain('参加投票的还差 37 户 / 2547.63 平方米 才够')
     await tap(p, '王春芬')
     await tap(p, '孙丽华')
     await tap(p, '吴秀英')

@@ -144,7 +144,12 @@ function electionHeadline(m, t) {
   const label = k => { const o = (m.options || []).find(x => x.key === k); return o ? o.label : k }
   const short = [t.participation_head, t.participation_area].filter(x => x && !x.met)
   if (m.status === 'voting') {
-    if (short.length) return short.map(x => x.summary).join('；')
+    const parts = []
+    short.forEach(x => {
+      if (x.needed_households > 0) parts.push(`${x.needed_households} 户`)
+      if (Number(x.needed_area) > 0) parts.push(`${fmt.area(x.needed_area)} 平方米`)
+    })
+    if (parts.length) return `参加投票的还差 ${parts.join(' / ')} 才够`
     return '参加投票的已经够了，投票截止后按得票多少选出'
   }
   if (t.tie_at_last_seat && t.tie_at_last_seat.length) {
