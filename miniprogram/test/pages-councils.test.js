@@ -280,6 +280,52 @@ describe.each(['callback', 'promise'])('wx in %s style', style => {
     expect(w2.__modals.map(m => m.content)).toEqual(['只有本选举单元内的户代表可以推选候选人，租户不能推选'])
   })
 
+  test('nominate a member of one\'s household as its representative (居民推选), the caller as nominator', async () => {
+    const hh = fx('my_households')
+    hh.households[0].members.push({ membership_id: 2, user_id: 8, household_id: 1, role: 'family', representative: false, real_name: '王小明' },
+      { membership_id: 3, user_id: 9, household_id: 1, role: 'tenant', representative: false, real_name: '租客' })
+    const wx = useWx(Object.assign(base(), {
+      'GET /api/v1/me/households': hh,
+      'GET /api/v1/elections/1': fx('election_nominating'),
+      'POST /api/v1/elections/1/candidates': { id: 10, name: '王小明' },
+    }), style)
+    const p = await openPage('pages/election/nominate', { id: '1' })
+    await tap(p, '我家里的人（户代表推选）')
+    expect(text(p)).toContain('王小明（1号楼1单元101，家庭成员）')
+    expect(text(p)).not.toContain('租客（') // tenants cannot stand
+    expect(isDisabled(p, '下一步：确认')).toBe(true)
+    await tap(p, '王小明（1号楼1单元101，家庭成员）')
+    await tap(p, '下一步：确认')
+    expect(text(p)).toContain('推选：王小明（推选人是您）')
+    await tap(p, '确认提名')
+    await flush(10)
+    expect(wx.bodyOf('POST /api/v1/elections/1/candidates')).toEqual({ source: 'residents', name: '王小明', statement: '', user_id: 8, nominators: [3] })
+  })
+
+  test('home: 大家议, 大家评 and elections; without a household, binding by address is offered; the council sees new opinions', async () => {
+    const routes = Object.assign(base(), { 'GET /api/v1/me/notices/unread': { unread: 0 } })
+    let wx = useWx(routes, style)
+    const home = await openPage('pages/index/index')
+    expect(text(home)).toContain('大家议')
+    expect(text(home)).toContain('大家评')
+    await tap(home, '理事会选举')
+    expect(wx.__navigations).toEqual(['/pages/election/list'])
+    wx = useWx(Object.assign({}, routes, { 'GET /api/v1/me/households': { households: [] } }), style)
+    const empty = await openPage('pages/index/index')
+    await tap(empty, '没有邀请码，按门牌号申请绑定')
+    expect(wx.__navigations).toEqual(['/pages/bind/request'])
+    wx = useWx(Object.assign({}, routes, {
+      'GET /api/v1/me': CHAIR,
+      'GET /api/v1/courtyards/1/motions': { motions: [] }, 'GET /api/v1/courtyards/1/notices': { notices: [] },
+      'GET /api/v1/courtyards/1/wechat-group': { courtyard_id: 1, linked: false },
+      'GET /api/v1/courtyards/1/opinions': fx('opinion_inbox'),
+    }), style)
+    const c = await openPage('pages/council/index', { courtyard: '1' })
+    expect(text(c)).toContain('居民意见（大家议）2 条新的')
+    await tap(c, '居民意见（大家议）')
+    expect(wx.__navigations).toEqual(['/pages/council/opinions?courtyard=1'])
+  })
+
   test('election ballot: choose up to 3 of 5, the confirmation lists the names, the receipt follows', async () => {
     const wx = useWx(Object.assign(base(), {
       'GET /api/v1/motions/2': fx('election_motion'),
