@@ -357,6 +357,25 @@ describe.each(['callback', 'promise'])('wx in %s style', style => {
     expect(text(r)).toContain('您选的是：王春芬、赵国庆、吴秀英')
   })
 
+  test('election ballot as a proxy: the same names for every household held', async () => {
+    const wx = useWx(Object.assign(base(), {
+      'GET /api/v1/motions/2': fx('election_motion'),
+      'GET /api/v1/me/motions': fx('election_mymotions'),
+      'GET /api/v1/me/delegations': { given: [], held: [{ id: 5, household_id: 2, status: 'active', motion_id: 2, courtyard_id: 1 }] },
+      'POST /api/v1/motions/2/proxy-ballots': { results: [{ household_id: 2, receipt: { receipt: 'PROXY2RCPT', channel: 'proxy' } }] },
+    }), style)
+    const p = await openPage('pages/motion/detail', { id: '2' })
+    await tap(p, '周建民')
+    await tap(p, '吴秀英')
+    await tap(p, '替受托的 1 户投票')
+    expect(text(p)).toContain('替您受托的 1 户投票')
+    expect(text(p)).toContain('您选的 2 人：周建民、吴秀英')
+    await tap(p, '确认投票')
+    await flush(10)
+    expect(wx.bodyOf('POST /api/v1/motions/2/proxy-ballots')).toEqual({ household_ids: [2], options: ['c4', 'c5'] })
+    expect(text(p)).toContain('户号 2：✓ 已投，回执 PROXY2RCPT')
+  })
+
   test('receipt of an election ballot: candidates by name', async () => {
     useWx(Object.assign(base(), {
       'GET /api/v1/receipts/ELECT3OF5RCP': { motion_id: 2, motion: '铝厂小区第二届楼院理事会选举', counted: true, channel: 'self', cast_at: '2026-12-07T15:53:45Z', options: ['c1', 'c2', 'c3'] },
