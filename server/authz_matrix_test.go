@@ -40,6 +40,7 @@ import (
 	"image/png"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -87,6 +88,8 @@ var mxRows = []mxRow{
 	{"GET /api/v1/me/households", "401 200 200 200 200 200 200 403 403 403 403", mxPlain},
 	{"POST /api/v1/me/households", "401 404 404 404 404 404 404 403 403 403 403", mxBindUnknown},
 	{"POST /api/v1/households/{id}/bind-requests", "401 201 201 201 201 201 201 403 403 403 403", mxBindRequest},
+	{"GET /api/v1/household-lookup", "401 200 200 200 200 200 200 403 403 403 403", mxLookup},
+	{"GET /api/v1/me/bind-requests", "401 200 200 200 200 200 200 403 403 403 403", mxPlain},
 	{"POST /api/v1/households/{id}/representative-requests", "401 403 201 201 403 403 403 403 403 403 403", mxRepRequest},
 	{"DELETE /api/v1/households/{id}/members/{user_id}", "401 403 403 403 404 403 404 204 404 204 404", mxUnbind},
 	{"GET /api/v1/courtyards/{id}/households", "401 403 403 403 403 200 403 200 403 200 403", mxYard("/households")},
@@ -746,6 +749,11 @@ func mxBindUnknown(*testing.T, *mxFixture, *mxCaller, int) mxReq {
 func mxBindRequest(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
 	// One household for every cell: each caller asks once.
 	return mxReq{path: fmt.Sprintf("/api/v1/households/%d/bind-requests", fx.hs[len(fx.hs)-1].ID), body: map[string]any{"role": "family", "real_name": "张小明"}}
+}
+
+func mxLookup(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	h := fx.hs[len(fx.hs)-1]
+	return mxReq{path: "/api/v1/household-lookup?" + url.Values{"courtyard": {"铝厂小区"}, "building": {h.Building}, "unit": {h.Unit}, "room": {h.Room}}.Encode()}
 }
 
 func mxRepRequest(t *testing.T, fx *mxFixture, _ *mxCaller, want int) mxReq {

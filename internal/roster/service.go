@@ -141,6 +141,7 @@ type HeadSummary struct {
 // methods join the transaction carried by ctx.
 type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	AddressStore
 	Courtyard(ctx context.Context, id int64) (Courtyard, error)
 	// Courtyards lists every courtyard with its community and subdistrict.
 	Courtyards(ctx context.Context) ([]Courtyard, error)
@@ -195,11 +196,15 @@ type Service struct {
 	InviteTriesPerHour int
 	// InviteTriesPerIPPerHour caps them per client IP (0: no limit).
 	InviteTriesPerIPPerHour int
+	// LookupsPerHour and LookupsPerIPPerHour cap address lookups
+	// (FindHousehold) per user and per client IP (0: no limit).
+	LookupsPerHour, LookupsPerIPPerHour int
 }
 
 // NewService wires the roster service.
 func NewService(store Store, al audit.Appender, limiter Limiter) *Service {
-	return &Service{store: store, audit: al, limiter: limiter, now: time.Now, InviteValidity: 30 * 24 * time.Hour, InviteTriesPerHour: 10, InviteTriesPerIPPerHour: 60}
+	return &Service{store: store, audit: al, limiter: limiter, now: time.Now, InviteValidity: 30 * 24 * time.Hour, InviteTriesPerHour: 10, InviteTriesPerIPPerHour: 60,
+		LookupsPerHour: LookupsPerUserHour, LookupsPerIPPerHour: LookupsPerIPHour}
 }
 
 // SetClock replaces the clock (tests).
