@@ -15,6 +15,8 @@ import CouncilDetail from './views/CouncilDetail.vue'
 import ElectionDetail from './views/ElectionDetail.vue'
 import Opinions from './views/Opinions.vue'
 import Surveys from './views/Surveys.vue'
+import Staff from './views/Staff.vue'
+import InviteSlips from './views/InviteSlips.vue'
 
 // One route = one view. Every view but the login needs a session; what a
 // staff member may see inside a view is decided by the server.
@@ -35,6 +37,9 @@ export const routes = [
   { path: '/elections/:id', component: ElectionDetail, meta: { title: '换届选举' } },
   { path: '/opinions', component: Opinions, meta: { title: '居民意见', menu: true } },
   { path: '/surveys', component: Surveys, meta: { title: '满意度测评', menu: true } },
+  // In the menu for those the server says may see staff (capabilities.staff_list); the page shows the server's refusal to others.
+  { path: '/staff', component: Staff, meta: { title: '员工与权限', menu: true, needs: 'staff_list' } },
+  { path: '/invite-slips', component: InviteSlips, meta: { title: '打印邀请码' } },
   { path: '/:rest(.*)*', redirect: '/places' },
 ]
 

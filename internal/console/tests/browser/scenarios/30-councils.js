@@ -8,8 +8,6 @@
 // resolved, a survey compared across the community's councils in a chart,
 // the council's activity on the dashboard, and the motion form's rules with
 // the server's message beside the field.
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import assert from 'node:assert/strict'
 import { log, inp, sleep, png, chinaTime, apiCall, staffToken, plain, shot } from '../lib.js'
 
@@ -35,14 +33,16 @@ export async function run(ctx) {
   const councilId = (await api(staff, 'GET', '/courtyards/1/councils')).councils[0].id
 
   const households = (await api(staff, 'GET', '/courtyards/1/households')).households
-  const invites = readFileSync(join(srv.env.LOUYUAN_DATA_DIR, 'demo-invites.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'))
+  // Fresh invite codes for the unit's households (another scenario may
+  // have reissued the demo's), each bound by a resident of its own.
+  const unit22 = households.filter((h) => h.building === '2号楼' && h.unit === '2单元')
+  const slips = (await api(staff, 'POST', '/courtyards/1/invites?format=json', { household_ids: unit22.map((h) => h.id) })).invites
   const reps = {} // room → {token, userId, household}
-  for (const [building, unit, room, code] of invites) {
-    if (building !== '2号楼' || unit !== '2单元') continue
-    const token = await wechat('c30r' + room)
-    await api(token, 'POST', '/me/households', { invite_code: code })
-    const h = households.find((x) => x.building === building && x.unit === unit && x.room === room)
-    reps[room] = { token, userId: (await api(token, 'GET', '/me')).id, household: h }
+  for (const slip of slips) {
+    const token = await wechat('c30r' + slip.room)
+    await api(token, 'POST', '/me/households', { invite_code: slip.code })
+    const h = unit22.find((x) => x.room === slip.room)
+    reps[slip.room] = { token, userId: (await api(token, 'GET', '/me')).id, household: h }
   }
   assert.equal(Object.keys(reps).length, 14)
   const owner = (room) => reps[room].household.owners[0]
