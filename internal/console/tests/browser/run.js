@@ -188,6 +188,7 @@ async function main() {
     await page.locator('.el-select-dropdown__item:visible', { hasText: '1号楼1单元201' }).click()
     await pform.getByText('同意').click()
     await page.setInputFiles('[data-test=paper-photo]', { name: '纸质票.png', mimeType: 'image/png', buffer: png(1) })
+    await page.locator('.file-pick').getByText('纸质票.png').waitFor() // the chosen file named in Chinese surroundings, not "Choose File"
     await page.click('[data-test=paper-submit]')
     await page.locator('.el-message').getByText('纸质票已录入').waitFor()
     const tally = page.locator('[data-test=tally]')
