@@ -233,6 +233,8 @@ export const decideRequest = (kind, id, approve, reason) =>
 // ---- motions ----
 
 export const motions = (courtyardId) => call('GET', `/courtyards/${courtyardId}/motions`)
+/** motionPage: one page of a courtyard's motions, filtered on the server: {page, page_size, status, q}. */
+export const motionPage = (courtyardId, params) => call('GET', `/courtyards/${courtyardId}/motions`, { params })
 export const createMotion = (courtyardId, m) => call('POST', `/courtyards/${courtyardId}/motions`, { json: m })
 export const motion = (id) => call('GET', `/motions/${id}`)
 /** motionStep runs publish, open, close, cancel or finalize. */
@@ -263,6 +265,8 @@ export function uploadPhoto(courtyardId, file) {
 // ---- petitions ----
 
 export const petitions = (courtyardId) => call('GET', `/courtyards/${courtyardId}/petitions`)
+/** petitionPage: one page of a courtyard's petitions, filtered on the server: {page, page_size, status, q}. */
+export const petitionPage = (courtyardId, params) => call('GET', `/courtyards/${courtyardId}/petitions`, { params })
 export const createPetition = (courtyardId, p) => call('POST', `/courtyards/${courtyardId}/petitions`, { json: p })
 export const petition = (id) => call('GET', `/petitions/${id}`)
 export const publishPetition = (id) => call('POST', `/petitions/${id}/publish`)
@@ -276,6 +280,8 @@ export const exportSignatures = (id, format, list, phones) =>
 // ---- notices ----
 
 export const notices = (courtyardId) => call('GET', `/courtyards/${courtyardId}/notices`)
+/** noticePage: one page of a courtyard's notices, filtered on the server: {page, page_size, status, q}. */
+export const noticePage = (courtyardId, params) => call('GET', `/courtyards/${courtyardId}/notices`, { params })
 export const noticeReport = (id) => call('GET', `/notices/${id}/report`)
 
 /** save hands a downloaded file to the browser. */
