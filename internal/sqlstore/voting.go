@@ -103,6 +103,7 @@ func (r motionRow) toMotion() (voting.Motion, error) {
 type Voting struct {
 	db      *DB
 	choices *choiceCache
+	audit   *AuditLog // the ballot path's (WithAudit)
 }
 
 // NewVoting returns the voting store of db.

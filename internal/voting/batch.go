@@ -26,26 +26,38 @@ type BallotRow struct {
 }
 
 // BallotStore is the ballot path of the store: a batch of ballots is
-// recorded in one transaction with a fixed number of statements. Every
-// method takes its locks in key order.
+// recorded in one transaction with a fixed number of statements.
 type BallotStore interface {
-	// InBallotTx runs fn in a transaction in which a locking read locks
-	// only the rows it finds: the ballots of one household are serialised
-	// on its electorate row, not on gaps between households.
-	InBallotTx(ctx context.Context, fn func(ctx context.Context) error) error
+	// InBallotTx runs fn in a ballot transaction and commits it; on a
+	// deadlock it runs fn again from the start, so fn must have no effects
+	// outside tx. A locking read in it locks only the rows it finds: the
+	// ballots of one household are serialised on its electorate row, not
+	// on gaps between households. Store methods called with fn's ctx run
+	// in the same transaction, but only before tx queues its writes (after
+	// them they fail rather than read what is not yet written).
+	InBallotTx(ctx context.Context, fn func(ctx context.Context, tx BallotTx) error) error
+}
+
+// BallotTx is one ballot transaction, used in this order: LockBallots,
+// InsertBallots, then the writes nobody reads back (SupersedeBallots,
+// PutCountedAll, AppendAudit), which are sent with the commit. Every method
+// takes its locks in key order.
+type BallotTx interface {
 	// LockBallots reads the motions of ids with a shared lock (a close
 	// waits) and locks, for each key in the electorate, the household's
 	// electorate row, its counted ballot and its representative's
 	// membership, and reports them; a motion that does not exist or a key
 	// outside the electorate is missing from the answer.
-	LockBallots(ctx context.Context, ids []int64, keys []BallotKey) (map[int64]Motion, map[BallotKey]BallotRow, error)
+	LockBallots(ids []int64, keys []BallotKey) (map[int64]Motion, map[BallotKey]BallotRow, error)
 	// InsertBallots appends to the history and sets each ballot's ID; it
-	// also locks the audit streams the transaction will append to.
-	InsertBallots(ctx context.Context, bs []Ballot, streams []string) error
-	SupersedeBallots(ctx context.Context, ids []int64, at time.Time) error
+	// also locks the audit streams AppendAudit will append to.
+	InsertBallots(bs []Ballot, streams []string) error
+	SupersedeBallots(ids []int64, at time.Time) error
 	// PutCountedAll creates or replaces counted ballots (their rows are
 	// locked by the caller and their versions are the next ones).
-	PutCountedAll(ctx context.Context, cs []Counted) error
+	PutCountedAll(cs []Counted) error
+	// AppendAudit appends records to streams InsertBallots locked.
+	AppendAudit(rs []audit.Record) error
 }
 
 // cast is one ballot to record.
@@ -89,7 +101,7 @@ func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) 
 		seen[c.key()] = true
 	}
 	var results []castResult
-	err := s.store.InBallotTx(ctx, func(ctx context.Context) error {
+	err := s.store.InBallotTx(ctx, func(ctx context.Context, tx BallotTx) error {
 		results = make([]castResult, len(cs)) // afresh on a retry
 		now := s.now().UTC()
 		// Every ballot's motion and rows in one go, checked after.
@@ -98,7 +110,7 @@ func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) 
 		for i, c := range cs {
 			ids[i], keys[i] = c.motionID, c.key()
 		}
-		motions, locked, err := s.store.LockBallots(ctx, ids, keys)
+		motions, locked, err := tx.LockBallots(ids, keys)
 		if err != nil {
 			return err
 		}
@@ -153,7 +165,7 @@ func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) 
 				CastBy: c.castBy, DelegationID: c.delegationID, PaperFile: c.paperFile, Receipt: newReceipt(), CreatedAt: now}
 			streams[j] = audit.HouseholdStream(motions[c.motionID].CourtyardID, c.householdID)
 		}
-		if err := s.store.InsertBallots(ctx, ballots, streams); err != nil {
+		if err := tx.InsertBallots(ballots, streams); err != nil {
 			return err
 		}
 		var superseded []int64
@@ -186,13 +198,13 @@ func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) 
 			results[i] = castResult{counted: counted[j],
 				receipt: Receipt{MotionID: m.ID, HouseholdID: c.householdID, Receipt: b.Receipt, Channel: c.channel, CastAt: now}}
 		}
-		if err := s.store.SupersedeBallots(ctx, superseded, now); err != nil {
+		if err := tx.SupersedeBallots(superseded, now); err != nil {
 			return err
 		}
-		if err := s.store.PutCountedAll(ctx, counted); err != nil {
+		if err := tx.PutCountedAll(counted); err != nil {
 			return err
 		}
-		return s.audit.AppendAll(ctx, records)
+		return tx.AppendAudit(records)
 	})
 	if err != nil {
 		return nil, err

@@ -33,6 +33,7 @@ type bench struct {
 	tmp       string
 	dbName    string
 	peerDSN   string  // the bench database, for the peer baseline
+	peerPID   int     // the running peer's process, 0 when none
 	adminDB   *sql.DB // no database selected: CREATE/DROP DATABASE
 	db        *sql.DB // the bench database: baselines and bulk loads
 	rdb       *redis.Client

@@ -166,7 +166,9 @@ func (b *bench) startPeer(ctx context.Context) (*apiClient, []byte, func(), erro
 	if err := cmd.Start(); err != nil {
 		return nil, nil, nil, err
 	}
+	b.peerPID = cmd.Process.Pid
 	stop := func() {
+		b.peerPID = 0
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	}

@@ -84,7 +84,7 @@ func (b *bench) setupCourtyard(ctx context.Context, needVoters, needMotions bool
 		return nil
 	}
 	k := 1
-	if b.o.want("vote_cast_c16") || b.o.want("vote_cast_c64") {
+	if b.o.want("vote_cast_c16") || b.o.want("vote_cast_c64") || b.o.want("vote_cast_peer_c16") || b.o.want("vote_cast_peer_c64") {
 		k = b.o.motions
 		if k == 0 {
 			// Fresh (motion, household) pairs for both vote_cast runs at
