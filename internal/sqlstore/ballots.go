@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -116,10 +115,11 @@ func (c *choiceCache) decode(id int64, rule, options string) (voting.Rule, []vot
 		return d.r, d.o, nil
 	}
 	d = decodedChoices{rule: rule, options: options}
-	if err := json.Unmarshal([]byte(rule), &d.r); err != nil {
+	var err error
+	if d.r, err = decodeRule(rule); err != nil {
 		return d.r, nil, fmt.Errorf("decode rule of motion %d: %w", id, err)
 	}
-	if err := json.Unmarshal([]byte(options), &d.o); err != nil {
+	if d.o, err = decodeOptions(options); err != nil {
 		return d.r, nil, fmt.Errorf("decode options of motion %d: %w", id, err)
 	}
 	c.mu.Lock()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/louyuan/louyuan/internal/audit"
 	"github.com/louyuan/louyuan/internal/testenv"
+	"github.com/louyuan/louyuan/internal/voting"
 )
 
 func insertHead(stream string) string {
@@ -275,4 +276,55 @@ func TestBallotTransactionSQLite(t *testing.T) {
 	}
 	// The single connection went back usable.
 	must(t, db.Exec(insertHead("s:f")).Error)
+}
+
+// Two ballot transactions find the same audit head missing (READ COMMITTED
+// takes no gap lock there) and both append to it: the one that commits
+// second fails on the head's key and runs again, after the first, so the
+// chain has both entries in order.
+func TestBallotTransactionsCreateOneHead(t *testing.T) {
+	t.Parallel()
+	db := migrated(t, openMySQL(t, testenv.MySQL(t)))
+	l := NewAuditLog(db, testHasher)
+	s := NewVoting(db).WithAudit(l)
+	stream := audit.HouseholdStream(1, 42)
+	var (
+		looked sync.WaitGroup // both found the head missing (first runs)
+		wg     sync.WaitGroup
+		runs   atomic.Int32
+		errs   = make([]error, 2)
+	)
+	looked.Add(2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			first := true
+			errs[i] = s.InBallotTx(context.Background(), func(_ context.Context, tx voting.BallotTx) error {
+				runs.Add(1)
+				if err := tx.InsertBallots(nil, []string{stream}); err != nil {
+					return err
+				}
+				if first {
+					first = false
+					looked.Done()
+					looked.Wait()
+				}
+				return tx.AppendAudit([]audit.Record{{Stream: stream, Actor: "user:1", Action: "ballot.cast", Object: "motion:" + string(rune('1'+i))}})
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("transaction %d: %v", i, err)
+		}
+	}
+	if n := runs.Load(); n != 3 {
+		t.Errorf("%d runs, want 3 (one of the two again)", n)
+	}
+	verifyClean(t, l, 2)
+	if h := headOf(t, db, stream); h.Seq != 2 {
+		t.Errorf("head %+v, want seq 2", h)
+	}
 }
