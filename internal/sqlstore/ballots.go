@@ -49,15 +49,47 @@ type ballotWriter struct {
 
 // LockBallots reads, with a shared lock and in id order, what a ballot
 // needs of the motions of ids (see shareMotions), and locks the ballot rows
-// of keys (see lockBallotRows), in one round trip.
-func (w ballotWriter) LockBallots(ids []int64, keys []voting.BallotKey) (map[int64]voting.Motion, map[voting.BallotKey]voting.BallotRow, error) {
+// of keys (see lockBallotRows); then, in the same round trip, inserts the
+// ballots bs whose keys are in the electorate (setting their IDs; the
+// others keep 0), and locks the audit heads of streams (see InsertBallots).
+func (w ballotWriter) LockBallots(ids []int64, keys []voting.BallotKey, bs []voting.Ballot, streams []string) (map[int64]voting.Motion, map[voting.BallotKey]voting.BallotRow, error) {
 	p := w.s.db.pipeline()
 	motions := w.s.shareMotions(p, ids)
 	rows := lockBallotRows(p, keys)
+	inserted := w.s.insertElectorBallots(p, bs)
+	streams = w.lockStreams(p, streams)
 	if err := w.t.run(p); err != nil {
 		return nil, nil, wrap(err, "lock motions and ballots")
 	}
+	w.missingHeads(streams)
+	for i := range bs {
+		bs[i].ID = inserted[bs[i].Receipt]
+	}
 	return motions, rows, nil
+}
+
+// insertElectorBallots adds to p the insert of those of bs whose keys are
+// in the motion's electorate (the others are left out, so that a ballot of
+// an unknown motion or household cannot fail the statement), and the
+// reading of their IDs by receipt into the map it returns.
+func (s *Voting) insertElectorBallots(p *pipeline, bs []voting.Ballot) map[string]int64 {
+	if len(bs) == 0 {
+		return nil
+	}
+	var q strings.Builder
+	q.WriteString("INSERT INTO ballots (motion_id, household_id, choice, channel, cast_by, delegation_id, paper_file, receipt, created_at)\n" +
+		"SELECT v.motion_id, v.household_id, v.choice, v.channel, v.cast_by, v.delegation_id, v.paper_file, v.receipt, v.created_at FROM (")
+	args := make([]any, 0, 9*len(bs))
+	for i, b := range bs {
+		if i == 0 {
+			q.WriteString("SELECT ? AS motion_id, ? AS household_id, ? AS choice, ? AS channel, ? AS cast_by, ? AS delegation_id, ? AS paper_file, ? AS receipt, ? AS created_at")
+		} else {
+			q.WriteString(" UNION ALL SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?")
+		}
+		args = append(args, b.MotionID, b.HouseholdID, encodeChoice(b.Options), b.Channel, b.CastBy, nullInt(b.DelegationID), nullString(b.PaperFile), b.Receipt, b.CreatedAt)
+	}
+	q.WriteString(") v JOIN motion_electorate e ON e.motion_id = v.motion_id AND e.household_id = v.household_id")
+	return s.readBallotIDs(p, q.String(), args, bs)
 }
 
 // shareMotions adds to p the reading, with a shared lock and in id order,
@@ -205,32 +237,50 @@ WHERE `+where+` ORDER BY e.motion_id, e.household_id`+p.lockSuffix(" FOR UPDATE"
 func (w ballotWriter) InsertBallots(bs []voting.Ballot, streams []string) error {
 	p := w.s.db.pipeline()
 	ids := w.s.insertBallots(p, bs)
-	// The audit heads, locked after the rows locked already. A missing
-	// head takes no gap lock (READ COMMITTED; SQLite's single writer): it
-	// is inserted with the commit, and a transaction that created it
-	// meanwhile makes that insert fail on its key (the batch runs again).
-	streams = slices.Sorted(slices.Values(streams))
-	streams = slices.Compact(streams)
-	if len(streams) > 0 {
-		lockHeads(p, streams, w.t.heads)
-	}
+	streams = w.lockStreams(p, streams)
 	if len(p.parts) == 0 {
 		return nil
 	}
 	if err := w.t.run(p); err != nil {
 		return wrap(err, "insert ballots")
 	}
-	for _, st := range streams {
-		if _, ok := w.t.heads[st]; !ok {
-			w.t.heads[st] = auditHeadRow{Stream: st, Hash: audit.Genesis, fresh: true}
-		}
-	}
+	w.missingHeads(streams)
 	for i := range bs {
 		if bs[i].ID = ids[bs[i].Receipt]; bs[i].ID == 0 {
 			return fmt.Errorf("ballot with receipt %s not read back", bs[i].Receipt)
 		}
 	}
 	return nil
+}
+
+// lockStreams adds to p the locking of the audit heads of streams not
+// locked yet, after the rows locked already, and returns them (sorted). A
+// missing head takes no gap lock (READ COMMITTED; SQLite's single writer):
+// it is inserted with the commit, and a transaction that created it
+// meanwhile makes that insert fail on its key (the batch runs again).
+func (w ballotWriter) lockStreams(p *pipeline, streams []string) []string {
+	var todo []string
+	for _, st := range streams {
+		if _, ok := w.t.heads[st]; !ok {
+			todo = append(todo, st)
+		}
+	}
+	slices.Sort(todo)
+	todo = slices.Compact(todo)
+	if len(todo) > 0 {
+		lockHeads(p, todo, w.t.heads)
+	}
+	return todo
+}
+
+// missingHeads records the heads of streams that the locking read did not
+// find as fresh ones, to be inserted.
+func (w ballotWriter) missingHeads(streams []string) {
+	for _, st := range streams {
+		if _, ok := w.t.heads[st]; !ok {
+			w.t.heads[st] = auditHeadRow{Stream: st, Hash: audit.Genesis, fresh: true}
+		}
+	}
 }
 
 // insertBallots adds to p the insert of bs and the reading of their IDs,
@@ -242,15 +292,21 @@ func (s *Voting) insertBallots(p *pipeline, bs []voting.Ballot) map[string]int64
 	var q strings.Builder
 	q.WriteString("INSERT INTO ballots (motion_id, household_id, choice, channel, cast_by, delegation_id, paper_file, receipt, created_at) VALUES ")
 	args := make([]any, 0, 9*len(bs))
-	receipts := make([]string, len(bs))
 	for i, b := range bs {
 		if i > 0 {
 			q.WriteString(", ")
 		}
 		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
 		args = append(args, b.MotionID, b.HouseholdID, encodeChoice(b.Options), b.Channel, b.CastBy, nullInt(b.DelegationID), nullString(b.PaperFile), b.Receipt, b.CreatedAt)
-		receipts[i] = b.Receipt
 	}
+	return s.readBallotIDs(p, q.String(), args, bs)
+}
+
+// readBallotIDs adds to p the insert q (of bs, or of some of them) and the
+// reading of the IDs it gave, by receipt, into the map it returns:
+// returned by the insert where the database can, otherwise read back by
+// their unique receipts.
+func (s *Voting) readBallotIDs(p *pipeline, q string, args []any, bs []voting.Ballot) map[string]int64 {
 	ids := make(map[string]int64, len(bs))
 	readIDs := func(rows *sql.Rows) error {
 		for rows.Next() {
@@ -266,16 +322,32 @@ func (s *Voting) insertBallots(p *pipeline, bs []voting.Ballot) map[string]int64
 		return nil
 	}
 	if s.db.Returning {
-		q.WriteString(" RETURNING id, receipt")
-		p.query(readIDs, q.String(), args...)
-	} else {
-		p.exec(q.String(), args...)
-		var rq strings.Builder
-		rq.WriteString("SELECT id, receipt FROM ballots WHERE receipt IN ")
-		rargs := in(&rq, nil, receipts)
-		p.query(readIDs, rq.String(), rargs...)
+		p.query(readIDs, q+" RETURNING id, receipt", args...)
+		return ids
 	}
+	p.exec(q, args...)
+	var rq strings.Builder
+	rq.WriteString("SELECT id, receipt FROM ballots WHERE receipt IN ")
+	receipts := make([]string, len(bs))
+	for i, b := range bs {
+		receipts[i] = b.Receipt
+	}
+	rargs := in(&rq, nil, receipts)
+	p.query(readIDs, rq.String(), rargs...)
 	return ids
+}
+
+// DeleteBallots removes ballots this transaction inserted and then
+// refused (queued).
+func (w ballotWriter) DeleteBallots(ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var q strings.Builder
+	q.WriteString("DELETE FROM ballots WHERE id IN ")
+	args := in(&q, nil, ids)
+	w.t.queue(q.String(), args...)
+	return nil
 }
 
 // SupersedeBallots marks ballots as replaced.

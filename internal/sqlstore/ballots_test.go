@@ -43,7 +43,7 @@ func TestBallotPathStore(t *testing.T) {
 		for range 2 { // the second read comes from the decoded-choices cache
 			var ms map[int64]voting.Motion
 			must(t, s.InBallotTx(ctx, func(_ context.Context, tx voting.BallotTx) (err error) {
-				ms, _, err = tx.LockBallots([]int64{m.ID, m.ID, 1 << 40}, nil)
+				ms, _, err = tx.LockBallots([]int64{m.ID, m.ID, 1 << 40}, nil, nil, nil)
 				return err
 			}))
 			got := ms[m.ID]
@@ -53,11 +53,12 @@ func TestBallotPathStore(t *testing.T) {
 			}
 		}
 
+		canReturn := db.Returning
 		for _, returning := range []bool{true, false} {
-			db.Returning = returning && db.Returning
+			db.Returning = returning && canReturn
 			keys := []voting.BallotKey{{MotionID: m.ID, HouseholdID: h[2]}, {MotionID: m.ID, HouseholdID: h[1]}, {MotionID: m.ID, HouseholdID: h[0]}}
 			err := s.InBallotTx(ctx, func(ctx context.Context, tx voting.BallotTx) error {
-				motions, locked, err := tx.LockBallots([]int64{m.ID}, keys)
+				motions, locked, err := tx.LockBallots([]int64{m.ID}, keys, nil, nil)
 				if err != nil {
 					return err
 				}
@@ -107,7 +108,7 @@ func TestBallotPathStore(t *testing.T) {
 		}
 		// The second round replaced the first: version 2, the newer ballot.
 		err = s.InBallotTx(ctx, func(ctx context.Context, tx voting.BallotTx) error {
-			_, locked, err := tx.LockBallots([]int64{m.ID}, []voting.BallotKey{{MotionID: m.ID, HouseholdID: h[0]}})
+			_, locked, err := tx.LockBallots([]int64{m.ID}, []voting.BallotKey{{MotionID: m.ID, HouseholdID: h[0]}}, nil, nil)
 			if err != nil {
 				return err
 			}
@@ -125,5 +126,38 @@ func TestBallotPathStore(t *testing.T) {
 		// Two entries a round, each chained onto the one before (the first
 		// round created the heads, the second moved them on).
 		verifyClean(t, s.audit, 4)
+
+		// Ballots inserted with the locks, before any check: only those
+		// whose keys are in the electorate (not household 2, not a motion
+		// that does not exist), and a refused one deleted with the commit.
+		for _, returning := range []bool{true, false} {
+			db.Returning = returning && canReturn
+			suffix := fmt.Sprint(returning)
+			bs := []voting.Ballot{
+				{MotionID: m.ID, HouseholdID: h[2], Options: []string{"agree"}, Channel: voting.ChannelSelf, CastBy: "user:3", Receipt: "E" + suffix + "2", CreatedAt: t0},
+				{MotionID: m.ID, HouseholdID: h[1], Options: []string{"agree"}, Channel: voting.ChannelSelf, CastBy: "user:2", Receipt: "E" + suffix + "1", CreatedAt: t0},
+				{MotionID: 1 << 40, HouseholdID: h[0], Options: []string{"agree"}, Channel: voting.ChannelSelf, CastBy: "user:1", Receipt: "E" + suffix + "X", CreatedAt: t0},
+				{MotionID: m.ID, HouseholdID: h[0], Options: []string{"nope"}, Channel: voting.ChannelSelf, CastBy: "user:1", Receipt: "E" + suffix + "0", CreatedAt: t0},
+			}
+			keys := make([]voting.BallotKey, len(bs))
+			for i, b := range bs {
+				keys[i] = voting.BallotKey{MotionID: b.MotionID, HouseholdID: b.HouseholdID}
+			}
+			must(t, s.InBallotTx(ctx, func(_ context.Context, tx voting.BallotTx) error {
+				_, locked, err := tx.LockBallots([]int64{m.ID, 1 << 40}, keys, bs, []string{audit.HouseholdStream(p.Courtyard, h[1])})
+				if err != nil {
+					return err
+				}
+				if len(locked) != 2 || bs[0].ID != 0 || bs[1].ID == 0 || bs[2].ID != 0 || bs[3].ID == 0 {
+					t.Errorf("returning=%v: locked %d rows; ballot IDs %d %d %d %d", db.Returning, len(locked), bs[0].ID, bs[1].ID, bs[2].ID, bs[3].ID)
+				}
+				return tx.DeleteBallots([]int64{bs[3].ID}) // refused: not an option
+			}))
+			var kept []string
+			must(t, db.Raw("SELECT receipt FROM ballots WHERE receipt LIKE ? ORDER BY receipt", "E"+suffix+"%").Scan(&kept).Error)
+			if len(kept) != 1 || kept[0] != "E"+suffix+"1" {
+				t.Errorf("returning=%v: ballots kept %v, want only household 1's", db.Returning, kept)
+			}
+		}
 	})
 }

@@ -73,7 +73,7 @@ func TestStoredMotionJSON(t *testing.T) {
 			t.Errorf("read back %+v %+v", got.Rule, got.Options)
 		}
 		must(t, s.InBallotTx(ctx, func(_ context.Context, tx voting.BallotTx) error {
-			ms, _, err := tx.LockBallots([]int64{m.ID}, nil)
+			ms, _, err := tx.LockBallots([]int64{m.ID}, nil, nil, nil)
 			if err != nil {
 				return err
 			}

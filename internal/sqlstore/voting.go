@@ -70,7 +70,9 @@ type optionColumn struct {
 }
 
 func encodeRule(r voting.Rule) (string, error) {
-	th := func(t voting.Threshold) thresholdColumn { return thresholdColumn{Num: t.Num, Den: t.Den, Strict: t.Strict} }
+	th := func(t voting.Threshold) thresholdColumn {
+		return thresholdColumn{Num: t.Num, Den: t.Den, Strict: t.Strict}
+	}
 	b, err := json.Marshal(ruleColumn{Kind: string(r.Kind), ParticipationArea: th(r.ParticipationArea), ParticipationHead: th(r.ParticipationHead),
 		ApprovalArea: th(r.ApprovalArea), ApprovalHead: th(r.ApprovalHead), Seats: r.Seats})
 	return string(b), err
@@ -81,7 +83,9 @@ func decodeRule(s string) (voting.Rule, error) {
 	if err := json.Unmarshal([]byte(s), &c); err != nil {
 		return voting.Rule{}, err
 	}
-	th := func(t thresholdColumn) voting.Threshold { return voting.Threshold{Num: t.Num, Den: t.Den, Strict: t.Strict} }
+	th := func(t thresholdColumn) voting.Threshold {
+		return voting.Threshold{Num: t.Num, Den: t.Den, Strict: t.Strict}
+	}
 	return voting.Rule{Kind: voting.RuleKind(c.Kind), ParticipationArea: th(c.ParticipationArea), ParticipationHead: th(c.ParticipationHead),
 		ApprovalArea: th(c.ApprovalArea), ApprovalHead: th(c.ApprovalHead), Seats: c.Seats}, nil
 }

@@ -86,7 +86,7 @@ type options struct {
 	rev        string
 	keepLog    bool
 	serverEnv  []string
-	serverWrap []string // a command the server runs under (e.g. valgrind)
+	serverWrap []string      // a command the server runs under (e.g. valgrind)
 	soak       time.Duration // the soak's measured time; it runs only when asked for
 }
 
