@@ -87,6 +87,7 @@ type options struct {
 	keepLog    bool
 	serverEnv  []string
 	serverWrap []string      // a command the server runs under (e.g. valgrind)
+	rounds     int           // of the peer scenarios: ours and the peer take turns
 	soak       time.Duration // the soak's measured time; it runs only when asked for
 }
 
@@ -101,6 +102,7 @@ func parseFlags(args []string) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time of each side of each scenario")
+	fs.IntVar(&o.rounds, "rounds", 3, "vote_cast_peer_*: ours and the peer take turns this many times, each measured for duration/rounds (on a shared machine the load of others then falls on both alike)")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up before each measured run")
 	fs.IntVar(&o.households, "households", 5000, "households added to courtyard 1 by roster import (each gets a bound representative)")
 	fs.IntVar(&o.scale, "scale", 1000000, "counted ballots of the big motion of tally_read_scale")
