@@ -211,10 +211,12 @@ func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) 
 					refused = append(refused, b.ID)
 				}
 			}
-			if err := tx.DeleteBallots(refused); err != nil {
+			// Locking first: after DeleteBallots queues its write, the
+			// transaction refuses any statement sent at once.
+			if err := tx.InsertBallots(nil, streams); err != nil {
 				return err
 			}
-			if err := tx.InsertBallots(nil, streams); err != nil {
+			if err := tx.DeleteBallots(refused); err != nil {
 				return err
 			}
 		} else {
@@ -386,7 +388,9 @@ func (b *batcher) flush(batch []*pendingCast) {
 	)
 	for _, p := range batch {
 		if err := p.ctx.Err(); err != nil {
-			p.done <- castResult{err: err} // gone before its ballot was written
+			// Gone before its ballot was written: not a failure of ours.
+			p.done <- castResult{err: &louyuan.Error{Kind: louyuan.KindUnavailable, Code: "request_cancelled",
+				Message: "请求已中断，这张选票没有记录，请重新提交", Err: err}}
 			continue
 		}
 		cs = append(cs, p.c)
