@@ -39,8 +39,10 @@ COPY --from=binary /out/louyuan /louyuan
 COPY configs/config.example.yaml /etc/louyuan/config.example.yaml
 COPY --from=binary --chown=65532:65532 /out/data /var/lib/louyuan
 WORKDIR /var/lib/louyuan
-ENV LOUYUAN_DATA_DIR=/var/lib/louyuan LOUYUAN_LOG_FORMAT=json LOUYUAN_HTTP_ADDR=:8080
-EXPOSE 8080
+# /metrics listens on the container's own network (a Prometheus on the same
+# Docker network scrapes louyuan:9090); compose publishes only 8080.
+ENV LOUYUAN_DATA_DIR=/var/lib/louyuan LOUYUAN_LOG_FORMAT=json LOUYUAN_HTTP_ADDR=:8080 LOUYUAN_METRICS_ADDR=:9090
+EXPOSE 8080 9090
 USER 65532:65532
 # No shell or curl in the image: the binary checks its own /readyz.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 CMD ["/louyuan", "healthcheck"]

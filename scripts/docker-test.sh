@@ -11,7 +11,7 @@
 # 4. builds the Dockerfile's runtime stage with BuildKit from the prebuilt
 #    binary (--target runtime --build-arg BINARY_FROM=prebuilt);
 # 5. runs the image with no volume and with a fresh named volume; each run:
-#    /healthz and /readyz answer, Docker's HEALTHCHECK (the binary's
+#    /healthz and /readyz answer, /metrics only on its own listener, Docker's HEALTHCHECK (the binary's
 #    healthcheck subcommand) turns healthy, the process is uid 65532, the data
 #    folder is written and owned by 65532, the demo staff login printed at
 #    the first start works, and SIGTERM ends it with exit code 0; then a
@@ -172,9 +172,12 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 check_run() {
   local name=$1; shift
   local port; port=$(free_port)
+  local mport; mport=$(free_port)
   local base=http://127.0.0.1:$port
   log "run '$name' on $base"
-  T=60 docker run -d --name "$name" --network host -e LOUYUAN_HTTP_ADDR=127.0.0.1:$port \
+  # Host networking: both listeners get free ports (the image's own
+  # LOUYUAN_METRICS_ADDR, :9090, is for a container network).
+  T=60 docker run -d --name "$name" --network host -e LOUYUAN_HTTP_ADDR=127.0.0.1:$port -e LOUYUAN_METRICS_ADDR=127.0.0.1:$mport \
     --health-interval 1s --health-start-period 60s "$@" "$TAG" >/dev/null
   local ok=
   for _ in $(seq 1 120); do
@@ -184,6 +187,8 @@ check_run() {
   done
   [ -n "$ok" ] || { T=10 docker logs "$name" >&2; die "$name: /healthz did not answer within 60s"; }
   curl -fsS -m 5 "$base/readyz" >/dev/null || die "$name: /readyz is not 200"
+  curl -fsS -m 5 -o "$WORK/$name.metrics" "http://127.0.0.1:$mport/metrics" && grep -q '^go_goroutines' "$WORK/$name.metrics" || die "$name: /metrics does not answer on the metrics listener"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -m 5 "$base/metrics")" = 404 ] || die "$name: /metrics answers on the API port"
 
   local pid uid
   pid=$(T=10 docker inspect -f '{{.State.Pid}}' "$name")
@@ -221,7 +226,7 @@ check_run() {
   code=$(T=40 docker wait "$name") || die "$name: still running 40s after SIGTERM"
   [ "$code" = 0 ] || { T=10 docker logs "$name" 2>&1 | tail -n 20 >&2; die "$name: exit code $code after SIGTERM, want 0"; }
   T=10 docker logs "$name" 2>&1 | grep -q '"msg":"shutting down"' || die "$name: no graceful shutdown in the log"
-  log "run '$name': healthz, readyz, healthy, uid 65532, data folder written, staff login, SIGTERM → exit 0"
+  log "run '$name': healthz, readyz, metrics on its own port, healthy, uid 65532, data folder written, staff login, SIGTERM → exit 0"
 }
 
 check_run no-volume

@@ -229,6 +229,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 
 	a.Identity = identity.NewService(sqlstore.NewIdentity(a.DB), redisstore.NewSessions(a.Redis, cfg.Redis.KeyPrefix), weChatLogin{wx}, limiter, phones, a.Audit, idCfg, log)
 	a.Roster = roster.NewService(sqlstore.NewRoster(a.DB), a.Audit, limiter)
+	a.Roster.Places = sqlstore.NewPlaces(a.DB)
 	a.Roster.InviteTriesPerHour, a.Roster.InviteTriesPerIPPerHour = cfg.Security.InviteTriesPerUserHour, cfg.Security.InviteTriesPerIPHour
 	a.Files = files.NewService(blobs, sqlstore.NewFiles(a.DB), a.Audit)
 	a.Voting = voting.NewService(sqlstore.NewVoting(a.DB).WithAudit(a.Audit), redisstore.NewTally(a.Redis, cfg.Redis.KeyPrefix), a.Audit, log)

@@ -40,6 +40,7 @@ import (
 	"image/png"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -87,6 +88,8 @@ var mxRows = []mxRow{
 	{"GET /api/v1/me/households", "401 200 200 200 200 200 200 403 403 403 403", mxPlain},
 	{"POST /api/v1/me/households", "401 404 404 404 404 404 404 403 403 403 403", mxBindUnknown},
 	{"POST /api/v1/households/{id}/bind-requests", "401 201 201 201 201 201 201 403 403 403 403", mxBindRequest},
+	{"GET /api/v1/household-lookup", "401 200 200 200 200 200 200 403 403 403 403", mxLookup},
+	{"GET /api/v1/me/bind-requests", "401 200 200 200 200 200 200 403 403 403 403", mxPlain},
 	{"POST /api/v1/households/{id}/representative-requests", "401 403 201 201 403 403 403 403 403 403 403", mxRepRequest},
 	{"DELETE /api/v1/households/{id}/members/{user_id}", "401 403 403 403 404 403 404 204 404 204 404", mxUnbind},
 	{"GET /api/v1/courtyards/{id}/households", "401 403 403 403 403 200 403 200 403 200 403", mxYard("/households")},
@@ -165,6 +168,18 @@ var mxRows = []mxRow{
 	{"GET /api/v1/audit/verification", "401 403 403 403 403 403 403 403 403 200 403", mxPlain},
 	{"GET /console", "301 301 301 301 301 301 301 301 301 301 301", mxPlain},
 	{"GET /console/{path}", "200 200 200 200 200 200 200 200 200 200 200", mxConsole},
+	// Places: other scopes' parents answer 404, callers without the role 403.
+	{"GET /api/v1/me/places", "401 200 200 200 200 200 200 200 200 200 200", mxPlain},
+	{"POST /api/v1/subdistricts/{id}/communities", "401 403 403 403 403 403 403 403 403 201 403", mxCreatePlace("/api/v1/subdistricts/1/communities", "社区")},
+	{"PUT /api/v1/communities/{id}", "401 403 403 403 403 403 403 403 403 200 403", mxRenamePlace("community")},
+	{"POST /api/v1/communities/{id}/courtyards", "401 403 403 403 403 403 403 201 404 201 403", mxCreatePlace("/api/v1/communities/1/courtyards", "小区")},
+	{"PUT /api/v1/courtyards/{id}", "401 403 403 403 403 403 403 200 404 200 403", mxRenamePlace("courtyard")},
+	{"GET /api/v1/courtyards/{id}/buildings", "401 403 403 403 403 200 403 200 403 200 403", mxYard("/buildings")},
+	{"POST /api/v1/courtyards/{id}/buildings", "401 403 403 403 403 403 403 201 404 201 403", mxCreatePlace("/api/v1/courtyards/1/buildings", "号楼")},
+	{"PUT /api/v1/buildings/{id}", "401 403 403 403 403 403 403 200 404 200 403", mxRenamePlace("building")},
+	{"POST /api/v1/buildings/{id}/units", "401 403 403 403 403 403 403 201 404 201 403", mxCreatePlace("building", "单元")},
+	{"PUT /api/v1/units/{id}", "401 403 403 403 403 403 403 200 404 200 403", mxRenamePlace("unit")},
+	{"GET /api/v1/households/{id}/members", "401 403 403 403 404 200 404 200 404 200 404", mxMembers},
 	// Councils and elections.
 	{"POST /api/v1/councils", "401 403 403 403 403 403 403 201 403 201 403", mxCreateCouncil},
 	{"GET /api/v1/councils/{id}", "401 200 200 200 200 200 200 200 200 200 200", mxCouncil("")},
@@ -205,6 +220,12 @@ var mxRows = []mxRow{
 	{"POST /api/v1/surveys/{id}/close", "401 403 403 403 403 403 404 200 404 200 404", mxSurvey("/close")},
 	{"GET /api/v1/surveys/{id}/results", "401 200 200 200 200 200 404 200 404 200 404", mxSurvey("/results")},
 	{"GET /api/v1/communities/{id}/survey-comparison", "401 403 403 403 403 403 403 200 403 200 403", mxPath("/api/v1/communities/1/survey-comparison")},
+	// Staff accounts (issue #12 items 1 and 7). A changed password ends every
+	// session of the account: a succeeding cell changes a fresh account's.
+	{"POST /api/v1/me/password", "401 403 403 403 403 403 403 200 200 200 200", mxChangePassword},
+	// The staff of one's scope: subdistrict admins and community staff; phone_viewer alone is not staff.
+	{"GET /api/v1/staff", "401 403 403 403 403 403 403 200 200 200 403", mxPlain},
+	{"POST /api/v1/staff", "401 403 403 403 403 403 403 403 403 201 403", mxCreateStaff},
 }
 
 // mxCaller is one kind of caller, logged in.
@@ -730,6 +751,11 @@ func mxBindRequest(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
 	return mxReq{path: fmt.Sprintf("/api/v1/households/%d/bind-requests", fx.hs[len(fx.hs)-1].ID), body: map[string]any{"role": "family", "real_name": "张小明"}}
 }
 
+func mxLookup(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	h := fx.hs[len(fx.hs)-1]
+	return mxReq{path: "/api/v1/household-lookup?" + url.Values{"courtyard": {"铝厂小区"}, "building": {h.Building}, "unit": {h.Unit}, "room": {h.Room}}.Encode()}
+}
+
 func mxRepRequest(t *testing.T, fx *mxFixture, _ *mxCaller, want int) mxReq {
 	if mxSuccess(want) {
 		mxRejectPending(t, fx, "representative")
@@ -810,6 +836,37 @@ func mxGrant(revoke bool) func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
 		}
 		return mxReq{path: "/api/v1/grants", body: g}
 	}
+}
+
+// mxStaffSeq numbers the staff accounts the rows make.
+var mxStaffSeq atomic.Int64
+
+// mxNewStaff makes a community staff account of community 1 with the
+// subdistrict admin's token and returns its username and initial password.
+func mxNewStaff(t *testing.T, fx *mxFixture) (string, string) {
+	t.Helper()
+	name := fmt.Sprintf("mxnew%d", mxStaffSeq.Add(1))
+	r := fx.s.call(t, "POST", "/api/v1/staff", fx.admin, map[string]any{"username": name, "display_name": "新网格员", "role": "community_staff", "scope_type": "community", "scope_id": 1})
+	e2eWant(t, r, http.StatusCreated)
+	var made struct {
+		InitialPassword string `json:"initial_password"`
+	}
+	r.decode(t, &made)
+	return name, made.InitialPassword
+}
+
+func mxChangePassword(t *testing.T, fx *mxFixture, _ *mxCaller, want int) mxReq {
+	if !mxSuccess(want) {
+		return mxReq{body: map[string]string{"old_password": "matrix-password", "new_password": "another-password"}}
+	}
+	name, password := mxNewStaff(t, fx)
+	tok := fx.s.staffLogin(t, name, password).AccessToken
+	return mxReq{body: map[string]string{"old_password": password, "new_password": "another-password"}, token: &tok}
+}
+
+func mxCreateStaff(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	return mxReq{body: map[string]any{"username": fmt.Sprintf("mxmade%d", mxStaffSeq.Add(1)), "display_name": "新网格员",
+		"role": "community_staff", "scope_type": "community", "scope_id": 1}}
 }
 
 func mxUpload(*testing.T, *mxFixture, *mxCaller, int) mxReq {
@@ -1389,4 +1446,90 @@ func mxSetupCouncil(t *testing.T, fx *mxFixture) {
 	fx.photoKey = mxUploadKey(t, fx, fx.by["res"].token, "opinion_photo")
 	fx.opinion = mxFreshOpinion(t, fx, fx.photoKey, false)
 	fx.survey = mxSurveys(t, fx)
+}
+
+// mxPlaceIDs reads courtyard 1's first building and unit and the names of
+// courtyard 1 and community 1 (as the subdistrict admin sees them).
+func mxPlaceIDs(t *testing.T, fx *mxFixture) (buildingID, unitID int64, names map[string]string) {
+	t.Helper()
+	type unit struct {
+		ID   int64  `json:"id"`
+		Name string `json:"name"`
+	}
+	type building struct {
+		unit
+		Units []unit `json:"units"`
+	}
+	var bs struct {
+		Buildings []building `json:"buildings"`
+	}
+	r := fx.s.call(t, "GET", "/api/v1/courtyards/1/buildings", fx.admin, nil)
+	e2eWant(t, r, http.StatusOK)
+	if err := json.Unmarshal(r.Body, &bs); err != nil {
+		t.Fatalf("courtyard 1's buildings: %v %s", err, r)
+	}
+	// The roster's first building with units (cells before made empty ones).
+	bs.Buildings = slices.DeleteFunc(bs.Buildings, func(b building) bool { return len(b.Units) == 0 })
+	if len(bs.Buildings) == 0 {
+		t.Fatalf("courtyard 1 has no building with units: %s", r)
+	}
+	var tree struct {
+		Subdistricts []struct {
+			Children []struct {
+				ID       int64  `json:"id"`
+				Name     string `json:"name"`
+				Children []struct {
+					ID   int64  `json:"id"`
+					Name string `json:"name"`
+				} `json:"children"`
+			} `json:"children"`
+		} `json:"subdistricts"`
+	}
+	r = fx.s.call(t, "GET", "/api/v1/me/places", fx.admin, nil)
+	e2eWant(t, r, http.StatusOK)
+	if err := json.Unmarshal(r.Body, &tree); err != nil {
+		t.Fatalf("places tree: %v", err)
+	}
+	names = map[string]string{"building": bs.Buildings[0].Name, "unit": bs.Buildings[0].Units[0].Name}
+	for _, s := range tree.Subdistricts {
+		for _, c := range s.Children {
+			if c.ID == 1 {
+				names["community"] = c.Name
+			}
+			for _, y := range c.Children {
+				if y.ID == 1 {
+					names["courtyard"] = y.Name
+				}
+			}
+		}
+	}
+	return bs.Buildings[0].ID, bs.Buildings[0].Units[0].ID, names
+}
+
+// mxCreatePlace: each cell asks for a name of its own (a success makes a
+// place; a second success with the same name would be 409). parent
+// "building" means courtyard 1's first building.
+func mxCreatePlace(path, suffix string) func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return func(t *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+		if path == "building" {
+			b, _, _ := mxPlaceIDs(t, fx)
+			path = fmt.Sprintf("/api/v1/buildings/%d/units", b)
+		}
+		return mxReq{path: path, body: map[string]any{"name": fmt.Sprintf("矩阵%d%s", mxSeq.Add(1), suffix)}}
+	}
+}
+
+// mxRenamePlace renames courtyard 1's place of level to the name it has:
+// allowed cells answer 200 and nothing changes for the rows after.
+func mxRenamePlace(level string) func(*testing.T, *mxFixture, *mxCaller, int) mxReq {
+	return func(t *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+		b, u, names := mxPlaceIDs(t, fx)
+		id := map[string]int64{"community": 1, "courtyard": 1, "building": b, "unit": u}[level]
+		collection := map[string]string{"community": "communities", "courtyard": "courtyards", "building": "buildings", "unit": "units"}[level]
+		return mxReq{path: fmt.Sprintf("/api/v1/%s/%d", collection, id), body: map[string]any{"name": names[level]}}
+	}
+}
+
+func mxMembers(_ *testing.T, fx *mxFixture, _ *mxCaller, _ int) mxReq {
+	return mxReq{path: fmt.Sprintf("/api/v1/households/%d/members", fx.h1)}
 }

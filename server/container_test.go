@@ -304,3 +304,39 @@ func TestDemoSeedConfiguredPassword(t *testing.T) {
 		}
 	}
 }
+
+// TestServeMetricsPortTaken: with the metrics port taken, the embedded
+// default (a newcomer's `go run ./server`) serves without metrics and says
+// so; a production server refuses to start.
+func TestServeMetricsPortTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+
+	cfg := e2eEmbeddedConfig(t)
+	cfg.Metrics.Addr = taken.Addr().String()
+	var logs lockedBuffer
+	base, stop, err := serveCapturing(t, cfg, io.Discard, &logs)
+	if err != nil {
+		t.Fatalf("embedded default with the metrics port taken: %v", err)
+	}
+	res, err := http.Get(base + "/healthz")
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz: %v %v", res, err)
+	}
+	res.Body.Close()
+	if !strings.Contains(logs.String(), "metrics listener not started") {
+		t.Errorf("no warning about the metrics listener in the log:\n%s", logs.String())
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg = containerProductionConfig(t)
+	cfg.Metrics.Addr = taken.Addr().String()
+	if _, _, err := serveCapturing(t, cfg, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "metrics") {
+		t.Fatalf("production server with the metrics port taken: %v", err)
+	}
+}

@@ -326,6 +326,17 @@ func TestCouncilElection(t *testing.T) {
 	if want := []int64{cands[0].ID, cands[1].ID, cands[2].ID}; !slices.Equal(elected, want) {
 		t.Fatalf("elected %v, want %v (candidate 3's eight households are seven heads)", elected, want)
 	}
+	// Findings stay with staff and the candidate, in the result as in the list.
+	for _, c := range v.Result.Elected {
+		if c.Eligibility != "eligible" {
+			t.Errorf("staff see elected candidate %d's eligibility as %q", c.ID, c.Eligibility)
+		}
+	}
+	for _, c := range view(env.reps[40].token).Result.Elected {
+		if c.Eligibility != "" {
+			t.Errorf("a resident sees elected candidate %d's finding %q", c.ID, c.Eligibility)
+		}
+	}
 
 	// Confirmation: the elected become the new term; roles follow it.
 	e2eWantError(t, call("POST", ep("/confirm"), staff, map[string]any{"chair_candidate_id": cands[3].ID}), http.StatusBadRequest, "not_elected")

@@ -127,10 +127,17 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer,
 	}
 	if cfg.Metrics.Addr != "" {
 		stop, err := serveMetrics(cfg.Metrics.Addr, a.API.MetricsHandler(), log)
-		if err != nil {
+		switch {
+		case err == nil:
+			defer stop()
+		case cfg.Embedded():
+			// A laptop's port 9090 is often taken (by Prometheus itself, or
+			// a second server): the embedded default runs without metrics
+			// rather than not at all. A production server fails to start.
+			log.Warn("metrics listener not started; set LOUYUAN_METRICS_ADDR to a free address", "err", err)
+		default:
 			return err
 		}
-		defer stop()
 	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {

@@ -163,8 +163,9 @@ func (s *Server) courtyardAudit(c *gin.Context) {
 			*b.to = t
 		}
 	}
-	page, size := queryInt(c, "page", 1, 1, 1_000_000), queryInt(c, "page_size", 20, 1, 100)
-	q.Offset, q.Limit = (page-1)*size, size
+	pq := readPage(c, 20)
+	pq.all = false // the audit log always pages
+	q.Offset, q.Limit = pq.offset(), pq.size
 	entries, total, err := s.AuditLog.Search(ctx, q)
 	if err != nil {
 		fail(c, err)
@@ -179,7 +180,7 @@ func (s *Server) courtyardAudit(c *gin.Context) {
 		out[i] = auditEntryJSON{Stream: e.Stream, Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Object: e.Object,
 			IP: e.IP, RequestID: e.RequestID, Detail: d, Hash: e.Hash}
 	}
-	c.JSON(http.StatusOK, gin.H{"entries": out, "total": total, "page": page, "page_size": size})
+	sendPage(c, "entries", out, int(total), pq, nil)
 }
 
 func queryInt(c *gin.Context, name string, def, lo, hi int) int {

@@ -97,6 +97,9 @@ type meResponse struct {
 	ID     int64            `json:"id"`
 	Name   string           `json:"name"`
 	Grants []identity.Grant `json:"grants"`
+	// Capabilities tell the console what to offer (full-phone exports,
+	// the staff page); the server still checks every request.
+	Capabilities identity.Capabilities `json:"capabilities"`
 }
 
 func (s *Server) me(c *gin.Context) {
@@ -105,7 +108,7 @@ func (s *Server) me(c *gin.Context) {
 	if grants == nil {
 		grants = []identity.Grant{}
 	}
-	c.JSON(http.StatusOK, meResponse{Kind: p.Kind, ID: p.ID, Name: p.Name, Grants: grants})
+	c.JSON(http.StatusOK, meResponse{Kind: p.Kind, ID: p.ID, Name: p.Name, Grants: grants, Capabilities: p.Capabilities()})
 }
 
 func (s *Server) bindPhone(c *gin.Context) {
@@ -230,9 +233,18 @@ func (s *Server) unbind(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
+// courtyardHouseholds lists a courtyard's households, filtered and paged
+// on the server (building_id, unit_id, q, bound; page, page_size), with the
+// whole courtyard's head summary. Without page or page_size it lists all
+// (the mini-program's council pages).
 func (s *Server) courtyardHouseholds(c *gin.Context) {
 	id, ok := idParam(c, "id")
 	if !ok {
+		return
+	}
+	f, ok := householdFilter(c)
+	if !ok {
+		fail(c, errBadFilter)
 		return
 	}
 	hs, sum, err := s.Roster.HouseholdsWithHeads(c.Request.Context(), principal(c), id)
@@ -240,27 +252,39 @@ func (s *Server) courtyardHouseholds(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	q := readPage(c, 20)
+	hs, total := pageOf(hs, q, f.Keep)
 	out := make([]householdResponse, len(hs))
 	for i, h := range hs {
 		out[i] = householdJSON(h)
 	}
-	c.JSON(http.StatusOK, gin.H{"households": out, "summary": sum})
+	sendPage(c, "households", out, total, q, gin.H{"summary": sum})
 }
 
+// pendingRequests lists a courtyard's undecided bind and representative
+// requests, oldest first, with each household's address and who it is
+// about; kind filters, page and page_size page (all without them).
 func (s *Server) pendingRequests(c *gin.Context) {
 	id, ok := idParam(c, "id")
 	if !ok {
 		return
 	}
-	rs, err := s.Roster.PendingRequests(c.Request.Context(), principal(c), id)
+	kind := c.Query("kind")
+	if kind != "" && kind != "bind" && kind != "representative" {
+		fail(c, errBadFilter)
+		return
+	}
+	q := readPage(c, 20)
+	limit := q.size
+	if q.all {
+		limit = 0
+	}
+	rs, total, err := s.Roster.PendingRequestViews(c.Request.Context(), principal(c), id, kind, q.offset(), limit)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	if rs == nil {
-		rs = []roster.Request{}
-	}
-	c.JSON(http.StatusOK, gin.H{"requests": rs})
+	sendPage(c, "requests", rs, total, q, nil)
 }
 
 type decisionRequest struct {
@@ -363,8 +387,12 @@ func (s *Server) rosterTemplate(c *gin.Context) {
 }
 
 type invitesRequest struct {
-	HouseholdIDs []int64           `json:"household_ids" binding:"max=20000"`
-	Role         roster.MemberRole `json:"role"`
+	HouseholdIDs []int64 `json:"household_ids" binding:"max=20000"`
+	// BuildingID or UnitID, instead of HouseholdIDs: every household of
+	// that building or unit (slips for one building's door-to-door round).
+	BuildingID int64             `json:"building_id" binding:"min=0"`
+	UnitID     int64             `json:"unit_id" binding:"min=0"`
+	Role       roster.MemberRole `json:"role"`
 }
 
 func (s *Server) issueInvites(c *gin.Context) {
@@ -380,6 +408,23 @@ func (s *Server) issueInvites(c *gin.Context) {
 		req.Role = roster.RoleOwner
 	}
 	ctx := c.Request.Context()
+	if len(req.HouseholdIDs) == 0 && (req.BuildingID != 0 || req.UnitID != 0) {
+		hs, err := s.Roster.Households(ctx, principal(c), id)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		f := roster.HouseholdFilter{BuildingID: req.BuildingID, UnitID: req.UnitID}
+		for _, h := range hs {
+			if f.Keep(h) {
+				req.HouseholdIDs = append(req.HouseholdIDs, h.ID)
+			}
+		}
+		if len(req.HouseholdIDs) == 0 {
+			fail(c, louyuan.NotFound("household_not_found", "该楼栋或单元还没有房屋，请先导入名册"))
+			return
+		}
+	}
 	slips, err := s.Roster.IssueInvites(ctx, principal(c), id, req.HouseholdIDs, req.Role)
 	if err != nil {
 		fail(c, err)

@@ -57,7 +57,9 @@ func (s *Server) listNotices(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"notices": ns})
+	q, keep := readPage(c, 20), titleFilter(c)
+	ns, total := pageOf(ns, q, func(n notice.Notice) bool { return keep(n.Status, n.Title) })
+	sendPage(c, "notices", ns, total, q, nil)
 }
 
 func (s *Server) noticeDetail(c *gin.Context) {

@@ -60,7 +60,9 @@ func (s *Server) listPetitions(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"petitions": pts})
+	q, keep := readPage(c, 20), titleFilter(c)
+	pts, total := pageOf(pts, q, func(p petition.Petition) bool { return keep(string(p.Status), p.Title) })
+	sendPage(c, "petitions", pts, total, q, nil)
 }
 
 type targetJSON struct {

@@ -148,6 +148,7 @@ func (s *Server) Handler() http.Handler {
 	a.GET("/audit/verification", s.verifyAudit)
 	a.POST("/me/households", small, s.bindWithInvite)
 	a.POST("/households/:id/bind-requests", small, s.requestBind)
+	s.lookupRoutes(a)
 	a.POST("/households/:id/representative-requests", small, s.requestRepresentative)
 	a.DELETE("/households/:id/members/:user_id", s.unbind)
 	a.GET("/courtyards/:id/households", s.courtyardHouseholds)
@@ -218,6 +219,8 @@ func (s *Server) Handler() http.Handler {
 	s.councilRoutes(a, small)
 	s.opinionRoutes(a, small)
 	s.surveyRoutes(a, small)
+	s.staffRoutes(a, small)
+	s.placeRoutes(a, small)
 	return r
 }
 

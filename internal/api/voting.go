@@ -184,7 +184,9 @@ func (s *Server) listMotions(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"motions": motionsOut(ms)})
+	q, keep := readPage(c, 20), titleFilter(c)
+	ms, total := pageOf(ms, q, func(m voting.Motion) bool { return keep(string(m.Status), m.Title) })
+	sendPage(c, "motions", motionsOut(ms), total, q, nil)
 }
 
 // motionStep serves the timeline actions that take no body.

@@ -165,7 +165,7 @@ func (s *Service) Election(ctx context.Context, p identity.Principal, id int64) 
 		}
 	}
 	if e.MotionID != 0 {
-		r, err := s.result(ctx, p, e, cs)
+		r, err := s.result(ctx, p, staff, e, cs)
 		if err != nil {
 			return ElectionView{}, err
 		}
@@ -175,7 +175,9 @@ func (s *Service) Election(ctx context.Context, p identity.Principal, id int64) 
 }
 
 // result reads the ballot's count once voting closed (nil before).
-func (s *Service) result(ctx context.Context, p identity.Principal, e Election, cs []Candidate) (*Result, error) {
+// Findings (eligibility) stay with staff and each candidate, as in the
+// candidate list.
+func (s *Service) result(ctx context.Context, p identity.Principal, staff bool, e Election, cs []Candidate) (*Result, error) {
 	m, err := s.motions.Motion(ctx, p, e.MotionID)
 	if err != nil {
 		if louyuan.IsKind(err, louyuan.KindNotFound) || louyuan.IsKind(err, louyuan.KindForbidden) {
@@ -190,6 +192,9 @@ func (s *Service) result(ctx context.Context, p identity.Principal, e Election, 
 	for _, c := range cs {
 		if c.OptionKey != "" {
 			c.Nominators = nil
+			if !staff && (p.Kind != identity.KindUser || c.UserID != p.ID) {
+				c.Eligibility = ""
+			}
 			byKey[c.OptionKey] = c
 		}
 	}
@@ -755,7 +760,7 @@ func (s *Service) Confirm(ctx context.Context, p identity.Principal, electionID 
 	if err != nil {
 		return Council{}, err
 	}
-	r, err := s.result(ctx, p, e, cs)
+	r, err := s.result(ctx, p, true, e, cs)
 	if err != nil {
 		return Council{}, err
 	}

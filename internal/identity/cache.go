@@ -41,6 +41,17 @@ func (c *principalCache) put(tokenID string, p Principal, now time.Time) {
 	c.m[tokenID] = cachedPrincipal{p: p, expires: now.Add(principalTTL)}
 }
 
+// dropPrincipal forgets every token of one principal.
+func (c *principalCache) dropPrincipal(kind Kind, id int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.m {
+		if e.p.Kind == kind && e.p.ID == id {
+			delete(c.m, k)
+		}
+	}
+}
+
 func (c *principalCache) drop(tokenID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -41,6 +41,14 @@ type Staff struct {
 	LockedUntil  time.Time // zero when not locked
 	Disabled     bool
 	CreatedAt    time.Time
+	LastLoginAt  time.Time // zero when never
+	// SessionEpoch counts the account's password changes; a token issued
+	// in an earlier epoch is refused.
+	SessionEpoch int
+	// Home is the scope the account was created in from the console (zero
+	// for accounts made on the command line): it stays in that scope's
+	// staff list while it holds no grant.
+	Home Grant
 }
 
 // Session is what the server keeps for one refresh token. The WeChat
@@ -55,6 +63,8 @@ type Session struct {
 	// Family names the login this token descends from through refreshes:
 	// a spent refresh token presented again ends the whole family.
 	Family string `json:"fam,omitempty"`
+	// Epoch is the staff account's SessionEpoch when the login began.
+	Epoch int `json:"ep,omitempty"`
 }
 
 // Tokens is what a successful login or refresh returns.
@@ -91,6 +101,11 @@ type Store interface {
 	// RemoveGrant deletes a grant; removed is false when there was none.
 	RemoveGrant(ctx context.Context, kind Kind, id int64, g Grant) (removed bool, err error)
 	ScopePlace(ctx context.Context, t ScopeType, id int64) (Place, error)
+	// SetStaffPassword stores a new password hash and starts the account's
+	// next session epoch, which it returns.
+	SetStaffPassword(ctx context.Context, id int64, hash string, now time.Time) (epoch int, err error)
+	// StaffInScope pages through the staff accounts of q's scope.
+	StaffInScope(ctx context.Context, q StaffQuery) (StaffPage, error)
 }
 
 // Sessions keeps refresh tokens by hash, and the IDs of access tokens
@@ -218,7 +233,7 @@ func (s *Service) LoginWeChat(ctx context.Context, code, ip string) (Tokens, Use
 			return Tokens{}, User{}, err
 		}
 	}
-	t, err := s.issue(ctx, KindUser, u.ID, ws.SessionKey, s.cfg.UserRefreshTTL, "")
+	t, err := s.issue(ctx, KindUser, u.ID, ws.SessionKey, s.cfg.UserRefreshTTL, "", 0)
 	return t, u, err
 }
 
@@ -259,7 +274,7 @@ func (s *Service) LoginStaff(ctx context.Context, username, password, ip string)
 		return Tokens{}, Staff{}, louyuan.Unauthorized("wrong_password", "用户名或密码错误")
 	}
 	if st.Disabled {
-		return Tokens{}, Staff{}, louyuan.Forbidden("account_disabled", "该账号已停用，请联系街道管理员")
+		return Tokens{}, Staff{}, errAccountDisabled
 	}
 	if err := s.limiter.Reset(ctx, triesKey); err != nil {
 		return Tokens{}, Staff{}, err
@@ -267,7 +282,7 @@ func (s *Service) LoginStaff(ctx context.Context, username, password, ip string)
 	if err := s.store.UpdateStaffLogin(ctx, st.ID, 0, time.Time{}, s.now()); err != nil {
 		return Tokens{}, Staff{}, err
 	}
-	t, err := s.issue(ctx, KindStaff, st.ID, "", s.cfg.StaffRefreshTTL, "")
+	t, err := s.issue(ctx, KindStaff, st.ID, "", s.cfg.StaffRefreshTTL, "", st.SessionEpoch)
 	return t, st, err
 }
 
@@ -331,6 +346,7 @@ type accessClaims struct {
 	TokenID string `json:"j"`
 	Refresh string `json:"r"` // hash of the paired refresh token
 	Family  string `json:"f,omitempty"`
+	Epoch   int    `json:"g,omitempty"` // the staff account's session epoch
 }
 
 func (s *Service) sign(c accessClaims) string {
@@ -368,7 +384,7 @@ func (s *Service) verify(token string) (accessClaims, bool) {
 
 // issue makes a token pair. family is the login the pair descends from
 // ("" for a new login).
-func (s *Service) issue(ctx context.Context, kind Kind, id int64, sessionKey string, refreshTTL time.Duration, family string) (Tokens, error) {
+func (s *Service) issue(ctx context.Context, kind Kind, id int64, sessionKey string, refreshTTL time.Duration, family string, epoch int) (Tokens, error) {
 	now := s.now().UTC().Truncate(time.Second)
 	refresh := newToken("lyr_")
 	rh := tokenHash(refresh)
@@ -376,9 +392,9 @@ func (s *Service) issue(ctx context.Context, kind Kind, id int64, sessionKey str
 	if family == "" {
 		family = newToken("")[:22]
 	}
-	claims := accessClaims{Kind: kind, ID: id, Expires: now.Add(s.cfg.AccessTTL).Unix(), TokenID: jti, Refresh: rh, Family: family}
+	claims := accessClaims{Kind: kind, ID: id, Expires: now.Add(s.cfg.AccessTTL).Unix(), TokenID: jti, Refresh: rh, Family: family, Epoch: epoch}
 	t := Tokens{AccessToken: s.sign(claims), AccessExpiresAt: time.Unix(claims.Expires, 0).UTC(), RefreshToken: refresh, RefreshExpiresAt: now.Add(refreshTTL)}
-	sess := Session{Kind: kind, PrincipalID: id, ExpiresAt: t.RefreshExpiresAt, Pair: jti, AccessExpiresAt: t.AccessExpiresAt, SessionKey: sessionKey, Family: family}
+	sess := Session{Kind: kind, PrincipalID: id, ExpiresAt: t.RefreshExpiresAt, Pair: jti, AccessExpiresAt: t.AccessExpiresAt, SessionKey: sessionKey, Family: family, Epoch: epoch}
 	if err := s.sessions.Put(ctx, rh, sess, refreshTTL); err != nil {
 		return Tokens{}, err
 	}
@@ -435,8 +451,19 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	ttl := s.cfg.UserRefreshTTL
 	if sess.Kind == KindStaff {
 		ttl = s.cfg.StaffRefreshTTL
+		// A changed password ends every session of the older epoch.
+		st, err := s.store.StaffByID(ctx, sess.PrincipalID)
+		if err != nil {
+			return Tokens{}, err
+		}
+		if st.SessionEpoch != sess.Epoch {
+			return Tokens{}, errPasswordChanged
+		}
+		if st.Disabled {
+			return Tokens{}, errAccountDisabled
+		}
 	}
-	return s.issue(ctx, sess.Kind, sess.PrincipalID, sess.SessionKey, ttl, family)
+	return s.issue(ctx, sess.Kind, sess.PrincipalID, sess.SessionKey, ttl, family, sess.Epoch)
 }
 
 var errSessionReused = louyuan.Unauthorized("session_reused", "登录凭证被重复使用，为保护账号已退出该次登录的所有设备，请重新登录")
@@ -479,7 +506,10 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 			return Principal{}, err
 		}
 		if st.Disabled {
-			return Principal{}, louyuan.Forbidden("account_disabled", "该账号已停用，请联系街道管理员")
+			return Principal{}, errAccountDisabled
+		}
+		if st.SessionEpoch != c.Epoch {
+			return Principal{}, errPasswordChanged
 		}
 		p.Name = st.DisplayName
 		if p.Grants, err = s.store.Grants(ctx, p.Kind, p.ID, now); err != nil {
@@ -576,6 +606,21 @@ func (s *Service) BindPhone(ctx context.Context, p Principal, code string) (stri
 // CreateStaff makes a staff account. actor is who asked ("cli" from the
 // command line); the password must be at least 10 characters.
 func (s *Service) CreateStaff(ctx context.Context, actor, username, displayName, password string) (Staff, error) {
+	st, err := s.newStaff(username, displayName, password, Grant{})
+	if err != nil {
+		return Staff{}, err
+	}
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		st, err = s.insertStaff(ctx, actor, st)
+		return err
+	})
+	return st, err
+}
+
+// newStaff checks a new account and hashes its password (slow: outside any
+// transaction). home is the scope it is created in from the console, or
+// zero.
+func (s *Service) newStaff(username, displayName, password string, home Grant) (Staff, error) {
 	username = strings.TrimSpace(username)
 	if !validUsername(username) {
 		return Staff{}, louyuan.Invalid("bad_username", "用户名须为3到32位字母、数字、点、下划线或连字符")
@@ -586,23 +631,29 @@ func (s *Service) CreateStaff(ctx context.Context, actor, username, displayName,
 	if n := utf8.RuneCountInString(strings.TrimSpace(displayName)); n == 0 || n > 32 {
 		return Staff{}, louyuan.Invalid("bad_display_name", "姓名不能为空且不超过32个字")
 	}
-	if utf8.RuneCountInString(password) < 10 || len(password) > 72 {
-		return Staff{}, louyuan.Invalid("weak_password", "密码长度须为10到72个字符")
+	if err := checkPassword(password); err != nil {
+		return Staff{}, err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cfg.BcryptCost)
 	if err != nil {
 		return Staff{}, louyuan.Internalf(err, "hash password")
 	}
-	var st Staff
-	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		st, err = s.store.CreateStaff(ctx, Staff{Username: username, DisplayName: strings.TrimSpace(displayName), PasswordHash: string(hash), CreatedAt: s.now()})
-		if err != nil {
-			return err
-		}
-		return s.audit.Append(ctx, audit.Record{Actor: actor, Action: "staff.create", Object: "staff:" + itoa(st.ID), Detail: map[string]any{"username": username}})
-	})
-	return st, err
+	return Staff{Username: username, DisplayName: strings.TrimSpace(displayName), PasswordHash: string(hash), Home: home}, nil
+}
+
+// insertStaff stores a checked account and audits it, inside the caller's
+// transaction.
+func (s *Service) insertStaff(ctx context.Context, actor string, st Staff) (Staff, error) {
+	st.CreatedAt = s.now()
+	st, err := s.store.CreateStaff(ctx, st)
+	if err != nil {
+		return Staff{}, err
+	}
+	detail := map[string]any{"username": st.Username}
+	if st.Home.ScopeID != 0 {
+		detail["scope_type"], detail["scope_id"] = string(st.Home.ScopeType), st.Home.ScopeID
+	}
+	return st, s.audit.Append(ctx, audit.Record{Actor: actor, Action: "staff.create", Object: "staff:" + itoa(st.ID), Detail: detail})
 }
 
 // Grant gives a principal a role over a scope. A subdistrict admin may
@@ -616,26 +667,35 @@ func (s *Service) Grant(ctx context.Context, actor *Principal, kind Kind, id int
 	if err != nil {
 		return err
 	}
-	if actor != nil && g.Role == RolePhoneViewer && actor.Kind == kind && actor.ID == id {
+	if selfPhoneGrant(actor, kind, id, g) {
 		return louyuan.Forbidden("self_grant_forbidden", "不能给自己授予查看完整手机号的权限，请由另一位街道管理员授予")
 	}
-	return s.store.InTx(ctx, func(ctx context.Context) error {
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.store.AddGrant(ctx, kind, id, g, actorRef, s.now()); err != nil {
 			return err
 		}
 		return s.audit.Append(ctx, audit.Record{Stream: grantStream(g), Actor: actorRef, Action: "role.grant", Object: string(kind) + ":" + itoa(id),
 			Detail: map[string]any{"role": string(g.Role), "scope_type": string(g.ScopeType), "scope_id": g.ScopeID}})
 	})
+	if err == nil {
+		s.forget(kind, id)
+	}
+	return err
 }
 
-// Revoke takes a granted role away; who may grant it may revoke it. A
-// revoked role stops working on every instance within principalTTL.
+// Revoke takes a granted role away; who may grant it may revoke it, but a
+// subdistrict admin never their own admin role (another admin must). A
+// revoked role stops working on this instance at once (its cached
+// principals are dropped) and on every other instance within principalTTL.
 func (s *Service) Revoke(ctx context.Context, actor *Principal, kind Kind, id int64, g Grant) error {
 	actorRef, err := s.checkGrant(ctx, actor, kind, id, g)
 	if err != nil {
 		return err
 	}
-	return s.store.InTx(ctx, func(ctx context.Context) error {
+	if selfAdminRevoke(actor, kind, id, g) {
+		return louyuan.Forbidden("self_revoke_forbidden", "不能撤销自己的街道管理员角色，请由另一位街道管理员办理")
+	}
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		removed, err := s.store.RemoveGrant(ctx, kind, id, g)
 		if err != nil {
 			return err
@@ -646,20 +706,18 @@ func (s *Service) Revoke(ctx context.Context, actor *Principal, kind Kind, id in
 		return s.audit.Append(ctx, audit.Record{Stream: grantStream(g), Actor: actorRef, Action: "role.revoke", Object: string(kind) + ":" + itoa(id),
 			Detail: map[string]any{"role": string(g.Role), "scope_type": string(g.ScopeType), "scope_id": g.ScopeID}})
 	})
+	if err == nil {
+		s.forget(kind, id)
+	}
+	return err
 }
 
 // checkGrant checks a grant or revocation: the role, its scope, the
 // actor's power over that scope and the principal. It returns how the audit
 // log names the actor.
 func (s *Service) checkGrant(ctx context.Context, actor *Principal, kind Kind, id int64, g Grant) (string, error) {
-	if !g.Role.Valid() {
-		return "", louyuan.Invalid("bad_role", "未知角色；可授予的角色：subdistrict_admin、community_staff、phone_viewer")
-	}
-	if g.Role.Council() {
-		return "", louyuan.Invalid("council_role_not_grantable", "理事会角色（理事长、理事、出纳）只来自理事会任期，不能单独授予或撤销；请在理事会任期中设置")
-	}
-	if g.ScopeType != ScopeFor(g.Role) {
-		return "", louyuan.Invalid("bad_scope", fmt.Sprintf("角色 %s 只能授予在%s范围", g.Role, scopeLabel(ScopeFor(g.Role))))
+	if err := validGrant(g); err != nil {
+		return "", err
 	}
 	place, err := s.store.ScopePlace(ctx, g.ScopeType, g.ScopeID)
 	if err != nil {
@@ -668,8 +726,8 @@ func (s *Service) checkGrant(ctx context.Context, actor *Principal, kind Kind, i
 	actorRef := "cli"
 	if actor != nil {
 		actorRef = actor.Ref()
-		if !actor.Can(place, RoleSubdistrictAdmin) {
-			return "", louyuan.Forbidden("not_in_scope", "您无权在该范围授予或撤销此角色")
+		if !mayChange(*actor, place) {
+			return "", errNotInScope
 		}
 	}
 	switch kind {
@@ -681,6 +739,20 @@ func (s *Service) checkGrant(ctx context.Context, actor *Principal, kind Kind, i
 		err = louyuan.Invalid("bad_principal", "只能授权给小程序用户或工作人员账号")
 	}
 	return actorRef, err
+}
+
+// validGrant checks a grant's role and the type of its scope.
+func validGrant(g Grant) error {
+	if !g.Role.Valid() {
+		return louyuan.Invalid("bad_role", "未知角色；可授予的角色：街道管理员、社区工作人员、导出完整手机号")
+	}
+	if g.Role.Council() {
+		return louyuan.Invalid("council_role_not_grantable", "理事会角色（理事长、理事、出纳）只来自理事会任期，不能单独授予或撤销；请在理事会任期中设置")
+	}
+	if g.ScopeType != ScopeFor(g.Role) {
+		return louyuan.Invalid("bad_scope", fmt.Sprintf("“%s”只能授予在%s范围", RoleLabel(g.Role), scopeLabel(ScopeFor(g.Role))))
+	}
+	return nil
 }
 
 func grantStream(g Grant) string {

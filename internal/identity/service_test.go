@@ -54,6 +54,16 @@ func (m *memStore) AddGrant(context.Context, Kind, int64, Grant, string, time.Ti
 }
 func (m *memStore) RemoveGrant(context.Context, Kind, int64, Grant) (bool, error) { return false, nil }
 func (m *memStore) ScopePlace(context.Context, ScopeType, int64) (Place, error)   { return Place{}, nil }
+func (m *memStore) SetStaffPassword(_ context.Context, _ int64, hash string, _ time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.staff.PasswordHash = hash
+	m.staff.SessionEpoch++
+	return m.staff.SessionEpoch, nil
+}
+func (m *memStore) StaffInScope(context.Context, StaffQuery) (StaffPage, error) {
+	return StaffPage{}, nil
+}
 
 type memSessions struct {
 	mu sync.Mutex

@@ -57,6 +57,9 @@ type Household struct {
 	// OwnersWithOtherUnits are this household's owners who own other units
 	// of the courtyard too. Set in the courtyard's household list only.
 	OwnersWithOtherUnits []string `json:"owners_with_other_units,omitempty"`
+	// Members is how many WeChat users are bound to the household. Set in
+	// the courtyard's household list only.
+	BoundMembers int `json:"bound_members,omitempty"`
 }
 
 // Label is the household's address inside its courtyard, e.g. "1号楼2单元301".
@@ -138,6 +141,7 @@ type HeadSummary struct {
 // methods join the transaction carried by ctx.
 type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	AddressStore
 	Courtyard(ctx context.Context, id int64) (Courtyard, error)
 	// Courtyards lists every courtyard with its community and subdistrict.
 	Courtyards(ctx context.Context) ([]Courtyard, error)
@@ -168,6 +172,9 @@ type Store interface {
 	LockRequest(ctx context.Context, kind string, id int64) (Request, error)
 	DecideRequest(ctx context.Context, kind string, id int64, status, by, reason string, now time.Time) error
 	PendingRequests(ctx context.Context, courtyardID int64) ([]Request, error)
+	// MemberCounts counts the users bound to each household of a courtyard
+	// (households with none are absent).
+	MemberCounts(ctx context.Context, courtyardID int64) (map[int64]int, error)
 }
 
 // Limiter counts attempts per key within a window.
@@ -177,7 +184,9 @@ type Limiter interface {
 
 // Service runs households, bindings and rosters.
 type Service struct {
-	store   Store
+	store Store
+	// Places creates and renames places; nil refuses those calls.
+	Places  PlaceStore
 	audit   audit.Appender
 	limiter Limiter
 	now     func() time.Time
@@ -187,11 +196,15 @@ type Service struct {
 	InviteTriesPerHour int
 	// InviteTriesPerIPPerHour caps them per client IP (0: no limit).
 	InviteTriesPerIPPerHour int
+	// LookupsPerHour and LookupsPerIPPerHour cap address lookups
+	// (FindHousehold) per user and per client IP (0: no limit).
+	LookupsPerHour, LookupsPerIPPerHour int
 }
 
 // NewService wires the roster service.
 func NewService(store Store, al audit.Appender, limiter Limiter) *Service {
-	return &Service{store: store, audit: al, limiter: limiter, now: time.Now, InviteValidity: 30 * 24 * time.Hour, InviteTriesPerHour: 10, InviteTriesPerIPPerHour: 60}
+	return &Service{store: store, audit: al, limiter: limiter, now: time.Now, InviteValidity: 30 * 24 * time.Hour, InviteTriesPerHour: 10, InviteTriesPerIPPerHour: 60,
+		LookupsPerHour: LookupsPerUserHour, LookupsPerIPPerHour: LookupsPerIPHour}
 }
 
 // SetClock replaces the clock (tests).
@@ -717,7 +730,12 @@ func (s *Service) HouseholdsWithHeads(ctx context.Context, p identity.Principal,
 			headID[heads.Head[i]] = h.ID
 		}
 	}
+	bound, err := s.store.MemberCounts(ctx, courtyardID)
+	if err != nil {
+		return nil, HeadSummary{}, err
+	}
 	for i := range hs {
+		hs[i].BoundMembers = bound[hs[i].ID]
 		hs[i].HeadID = headID[heads.Head[i]]
 		for _, o := range hs[i].OwnerRefs {
 			if several[o.Key()] {

@@ -42,15 +42,26 @@ type staffRow struct {
 	Disabled     bool
 	CreatedAt    time.Time
 	LastLoginAt  *time.Time
+	SessionEpoch int
+	// PasswordChangedAt is when the password last changed (nil: never).
+	PasswordChangedAt *time.Time
+	HomeScopeType     *string
+	HomeScopeID       *int64
 }
 
 func (staffRow) TableName() string { return "staff_accounts" }
 
 func (r staffRow) toStaff() identity.Staff {
 	s := identity.Staff{ID: r.ID, Username: r.Username, DisplayName: r.DisplayName, PasswordHash: r.PasswordHash,
-		FailedLogins: r.FailedLogins, Disabled: r.Disabled, CreatedAt: r.CreatedAt}
+		FailedLogins: r.FailedLogins, Disabled: r.Disabled, CreatedAt: r.CreatedAt, SessionEpoch: r.SessionEpoch}
 	if r.LockedUntil != nil {
 		s.LockedUntil = *r.LockedUntil
+	}
+	if r.LastLoginAt != nil {
+		s.LastLoginAt = *r.LastLoginAt
+	}
+	if r.HomeScopeType != nil && r.HomeScopeID != nil {
+		s.Home = identity.Grant{ScopeType: identity.ScopeType(*r.HomeScopeType), ScopeID: *r.HomeScopeID}
 	}
 	return s
 }
@@ -146,6 +157,10 @@ func (s *Identity) SetUserPhone(ctx context.Context, userID int64, sealed []byte
 // CreateStaff inserts a staff account; a taken username is a conflict.
 func (s *Identity) CreateStaff(ctx context.Context, st identity.Staff) (identity.Staff, error) {
 	row := staffRow{Username: st.Username, DisplayName: st.DisplayName, PasswordHash: st.PasswordHash, CreatedAt: st.CreatedAt}
+	if st.Home.ScopeID != 0 {
+		t, id := string(st.Home.ScopeType), st.Home.ScopeID
+		row.HomeScopeType, row.HomeScopeID = &t, &id
+	}
 	if err := s.db.conn(ctx).Create(&row).Error; err != nil {
 		if isDuplicate(err) {
 			return identity.Staff{}, louyuan.Conflict("username_taken", "该用户名已被使用")

@@ -776,3 +776,22 @@ func (s *Files) IsResident(ctx context.Context, userID, courtyardID int64) (bool
 func (s *Files) CourtyardPlace(ctx context.Context, courtyardID int64) (identity.Place, error) {
 	return NewIdentity(s.db).ScopePlace(ctx, identity.ScopeCourtyard, courtyardID)
 }
+
+// MemberCounts counts the users bound to each household of a courtyard.
+func (s *Roster) MemberCounts(ctx context.Context, courtyardID int64) (map[int64]int, error) {
+	var rows []struct {
+		HouseholdID int64
+		N           int
+	}
+	err := s.db.conn(ctx).Table("memberships m").Select("m.household_id, COUNT(*) AS n").
+		Joins("JOIN households h ON h.id = m.household_id").Where("h.courtyard_id = ?", courtyardID).
+		Group("m.household_id").Scan(&rows).Error
+	if err != nil {
+		return nil, wrap(err, "count members")
+	}
+	out := make(map[int64]int, len(rows))
+	for _, r := range rows {
+		out[r.HouseholdID] = r.N
+	}
+	return out, nil
+}

@@ -45,7 +45,7 @@ function audit() {
     if (ratio < 4.5) problems.push(`contrast ${ratio.toFixed(2)} < 4.5: “${label(el)}” (${s.color} on rgb(${bg.slice(0, 3).join(',')}))`)
   }
   let targets = 0
-  const TAP = /--(item|link|choice|back|home|clear|btn-ok|btn-no|photo|share-btn|phone-btn)$/
+  const TAP = /--(item|link|choice|back|home|clear|btn-ok|btn-no|photo|share-btn|phone-btn|tab|star|cell)$/
   const tappable = [...document.querySelectorAll('page *')].filter(el => el.tagName === 'WX-BUTTON' || ['button', 'radio'].includes(el.getAttribute('aria-role')) ||
     String(el.className || '').split(/\s+/).some(c => TAP.test(c)))
   for (const el of tappable) {

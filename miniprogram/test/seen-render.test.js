@@ -72,7 +72,21 @@ const base = () => ({
   'GET /api/v1/notices/4/report': fx('notice_report'),
   'GET /api/v1/motions/1/turnout': fx('turnout'),
   'POST /api/v1/notices/preview': { recipients: 56 },
+  'GET /api/v1/courtyards/1/councils': { councils: [{ id: 1, name: '铝厂小区楼院理事会', courtyard_ids: [1] }] },
+  'GET /api/v1/councils/1': fx('council'),
+  'GET /api/v1/me/opinions': fx('opinions_mine'),
+  'GET /api/v1/courtyards/1/opinions': fx('opinion_inbox'),
+  'GET /api/v1/opinions/1': fx('opinion_resolved'),
+  'GET /api/v1/councils/1/surveys': fx('surveys'),
+  'GET /api/v1/surveys/1': fx('survey'),
+  'GET /api/v1/councils/1/elections': fx('elections'),
+  'GET /api/v1/elections/1': fx('election'),
+  'GET /api/v1/motions/2': fx('election_motion'),
+  'GET /api/v1/me/bind-requests': fx('bind_requests'),
+  'GET /api/v1/household-lookup': fx('household_lookup'),
 })
+// the raiser (user 3) of opinion 1, not on the council
+const RESIDENT = { 'GET /api/v1/me': { kind: 'user', id: 3, name: '', grants: [] }, 'GET /api/v1/me/households': fx('my_households') }
 
 const PAGES = [
   ['index', 'pages/index/index', {}],
@@ -93,10 +107,27 @@ const PAGES = [
   ['council-notice-report', 'pages/council/notice-report', { id: '4' }],
   ['council-turnout', 'pages/council/turnout', { id: '1' }],
   ['council-paper-ballot', 'pages/council/paper-ballot', { id: '1' }],
+  ['opinion-list', 'pages/opinion/list', {}, RESIDENT],
+  ['opinion-new', 'pages/opinion/new', { courtyard: '1' }, RESIDENT],
+  ['opinion-detail', 'pages/opinion/detail', { id: '1' }, RESIDENT],
+  // the chair on a new public opinion: assign, reply, drafts
+  ['opinion-detail-council', 'pages/opinion/detail', { id: '1' }, { 'GET /api/v1/opinions/1': { opinion: fx('opinion_inbox').opinions[1], replies: [] } }],
+  ['council-opinions', 'pages/council/opinions', { courtyard: '1' }],
+  ['survey-list', 'pages/survey/list', {}, RESIDENT],
+  ['survey-detail', 'pages/survey/detail', { id: '1' }, RESIDENT],
+  ['survey-answered', 'pages/survey/detail', { id: '1' }, Object.assign({ 'GET /api/v1/surveys/1': fx('survey_answered') }, RESIDENT)],
+  ['election-list', 'pages/election/list', {}, RESIDENT],
+  ['election-detail', 'pages/election/detail', { id: '1' }, { 'GET /api/v1/me': { kind: 'user', id: 4, name: '', grants: [] } }],
+  ['election-nominating', 'pages/election/detail', { id: '1' }, Object.assign({ 'GET /api/v1/elections/1': fx('election_nominating') }, RESIDENT)],
+  ['election-tie', 'pages/election/detail', { id: '1' }, Object.assign({ 'GET /api/v1/elections/1': fx('election_tie') }, RESIDENT)],
+  ['election-nominate', 'pages/election/nominate', { id: '1' }, Object.assign({ 'GET /api/v1/elections/1': fx('election_nominating') }, RESIDENT)],
+  ['election-ballot', 'pages/motion/detail', { id: '2' }, Object.assign({ 'GET /api/v1/me/motions': fx('election_mymotions'), 'GET /api/v1/me/delegations': { given: [], held: [] } }, RESIDENT)],
+  ['bind-request', 'pages/bind/request', {}],
 ]
 
-test.each(PAGES)('render %s', async (name, rel, query) => {
-  useWx(base())
+// (extra routes as a rest parameter: jest takes a fourth named one for done)
+test.each(PAGES)('render %s', async (name, rel, query, ...extra) => {
+  useWx(Object.assign(base(), extra[0] || {}))
   const p = await openPage(rel, query)
   save(name, p)
   expect(fs.existsSync(path.join(OUT, `${name}.html`))).toBe(true)
@@ -127,4 +158,44 @@ test('render states after taps: vote confirmation, receipt checked, error', asyn
   wx.__enter = { scene: 1044, shareTicket: 'TICKET-G' }
   p = await openPage('pages/council/index', { courtyard: '1' })
   save('council-index-from-group', p)
+})
+
+test('render states after taps: opinion confirmation, rating, election ballot confirmation, survey filled, binding steps', async () => {
+  const resident = () => useWx(Object.assign(base(), RESIDENT))
+  resident()
+  let p = await openPage('pages/opinion/new', { courtyard: '1' })
+  await tap(p, '维修')
+  await type(p, '.textarea', '1号楼1单元楼道灯坏了一个月，晚上上下楼看不见。')
+  await tap(p, '点这里拍照或选照片')
+  save('opinion-new-filled', p)
+  await tap(p, '下一步：确认')
+  save('opinion-new-confirm', p)
+  resident()
+  p = await openPage('pages/opinion/detail', { id: '1' })
+  await tap(p, '4分')
+  await tap(p, '重新打开这条意见')
+  save('opinion-detail-rating', p)
+  useWx(Object.assign(base(), RESIDENT, { 'GET /api/v1/me/motions': fx('election_mymotions'), 'GET /api/v1/me/delegations': { given: [], held: [] } }))
+  p = await openPage('pages/motion/detail', { id: '2' })
+  for (const n of ['王春芬', '孙丽华', '吴秀英', '赵国庆']) await tap(p, n)
+  save('election-ballot-chosen', p)
+  await tap(p, '投下这一票')
+  save('election-ballot-confirm', p)
+  p = await openPage('pages/motion/receipt', { code: 'ELECT3OF5RCP', chosen: encodeURIComponent('王春芬、孙丽华、吴秀英') })
+  save('election-ballot-receipt', p)
+  resident()
+  p = await openPage('pages/survey/detail', { id: '1' })
+  const stars = p.querySelectorAll('.star')
+  stars[3].dispatchEvent('tap'); stars[9].dispatchEvent('tap'); await flush()
+  save('survey-filled', p)
+  useWx(Object.assign(base(), { 'GET /api/v1/me/bind-requests': { requests: [] } }))
+  p = await openPage('pages/bind/request')
+  const inputs = p.querySelectorAll('.input')
+  for (const [i, v] of ['铝厂小区', '2', '1', '101'].entries()) { inputs[i].dispatchEvent('input', { detail: { value: v } }); await flush() }
+  await tap(p, '查找这套房屋')
+  await flush(10)
+  save('bind-request-found', p)
+  await tap(p, '是我家')
+  await tap(p, '家庭成员（和业主是一家人）')
+  save('bind-request-who', p)
 })

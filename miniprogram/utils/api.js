@@ -190,6 +190,10 @@ module.exports = {
   requestBinding: (householdId, role, realName, note) =>
     post(`/api/v1/households/${id(householdId)}/bind-requests`, { role, real_name: realName, note: note || '' }),
 
+  // without an invite code: find the household by its address, ask to be bound, follow the request
+  findHousehold: q => get('/api/v1/household-lookup?' + ['courtyard', 'building', 'unit', 'room'].map(k => `${k}=${id(q[k] || '')}`).join('&')),
+  myBindRequests: () => get('/api/v1/me/bind-requests'),
+
   // motions and ballots
   myMotions: () => get('/api/v1/me/motions'),
   courtyardMotions: cid => get(`/api/v1/courtyards/${id(cid)}/motions`),
@@ -229,6 +233,30 @@ module.exports = {
   weChatGroup: cid => get(`/api/v1/courtyards/${id(cid)}/wechat-group`),
   linkWeChatGroup: (cid, info) => post(`/api/v1/courtyards/${id(cid)}/wechat-group`, info),
   openedFromGroup: (nid, info) => post(`/api/v1/notices/${id(nid)}/opens`, info),
+
+  // opinions (大家议)
+  raiseOpinion: (cid, body) => post(`/api/v1/courtyards/${id(cid)}/opinions`, body),
+  courtyardOpinions: (cid, status) => get(`/api/v1/courtyards/${id(cid)}/opinions${status ? '?status=' + id(status) : ''}`),
+  myOpinions: () => get('/api/v1/me/opinions'),
+  opinion: oid => get(`/api/v1/opinions/${id(oid)}`),
+  opinionPhoto: (oid, key) => download(`/api/v1/opinions/${id(oid)}/photos/${id(key)}`),
+  assignOpinion: (oid, assigneeId) => post(`/api/v1/opinions/${id(oid)}/assign`, { assignee_id: assigneeId }),
+  answerOpinion: (oid, body, status) => post(`/api/v1/opinions/${id(oid)}/replies`, status ? { body, status } : { body }),
+  rateOpinion: (oid, rating) => post(`/api/v1/opinions/${id(oid)}/rating`, { rating }),
+  reopenOpinion: (oid, reason) => post(`/api/v1/opinions/${id(oid)}/reopen`, { reason }),
+  opinionToMotion: (oid, body) => post(`/api/v1/opinions/${id(oid)}/motion-draft`, body),
+  opinionToPetition: (oid, body) => post(`/api/v1/opinions/${id(oid)}/petition-draft`, body),
+
+  // councils, satisfaction surveys (大家评) and elections
+  courtyardCouncils: cid => get(`/api/v1/courtyards/${id(cid)}/councils`),
+  council: cid => get(`/api/v1/councils/${id(cid)}`),
+  councilSurveys: cid => get(`/api/v1/councils/${id(cid)}/surveys`),
+  survey: sid => get(`/api/v1/surveys/${id(sid)}`),
+  respondSurvey: (sid, householdId, answers) => post(`/api/v1/surveys/${id(sid)}/responses`, { household_id: householdId, answers }),
+  surveyResults: sid => get(`/api/v1/surveys/${id(sid)}/results`),
+  councilElections: cid => get(`/api/v1/councils/${id(cid)}/elections`),
+  election: eid => get(`/api/v1/elections/${id(eid)}`),
+  nominate: (eid, body) => post(`/api/v1/elections/${id(eid)}/candidates`, body),
 
   // subscribe messages
   subscriptions: () => get('/api/v1/me/subscriptions'),

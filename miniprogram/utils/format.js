@@ -18,6 +18,22 @@ const DELEGATION_STATUS = {
 const CHANNEL = { self: '本人投票', proxy: '受托人代投', paper: '纸质票' }
 const RULE = { ordinary: '一般事项', major: '重大事项', custom: '自定规则', election: '选举' }
 
+const OPINION_STATUS = { received: '已收到', in_progress: '处理中', resolved: '已解决' }
+const CATEGORY = {
+  repair: '维修', environment: '环境卫生', safety: '安全隐患', parking: '停车',
+  neighbours: '邻里关系', property: '物业服务', suggestion: '建议', other: '其他',
+}
+const SURVEY_STATUS = { open: '正在填写', closed: '已结束' }
+const ELECTION_STATUS = { nominating: '正在提名候选人', published: '候选人已公布', ballot: '投票选举', confirmed: '选举结果已确认' }
+const SOURCE = { community: '社区推荐', self: '本人自荐', residents: '居民推选' }
+const ELIGIBILITY = { pending: '资格审查中', eligible: '符合候选人条件', ineligible: '不符合候选人条件' }
+const SEAT = { chair: '主任', member: '理事', treasurer: '财务理事' }
+const MEMBER_ROLE = { owner: '业主', family: '家庭成员', tenant: '租户' }
+const REQUEST_STATUS = { pending: '等待社区审核', approved: '✓ 已通过', rejected: '✗ 没有通过' }
+const RATING = ['', '很不满意', '不满意', '一般', '满意', '很满意']
+
+function words(table) { return s => table[s] || s || '' }
+
 function motionStatus(s) { return MOTION_STATUS[s] || s }
 function householdStatus(s) { return HOUSEHOLD_STATUS[s] || s }
 function petitionStatus(s) { return PETITION_STATUS[s] || s }
@@ -75,12 +91,22 @@ function heads(h) {
   return String(Math.round(v * 100) / 100)
 }
 
+// the first line of a text, cut to n characters for a list
+function clip(t, n) {
+  const s = String(t || '').split('\n')[0]
+  return s.length > n ? s.slice(0, n) + '…' : s
+}
+
 function householdName(h) {
   if (!h) return ''
   return `${h.building || ''}${h.unit || ''}${h.room || ''}`
 }
 
 module.exports = {
+  opinionStatus: words(OPINION_STATUS), category: words(CATEGORY), surveyStatus: words(SURVEY_STATUS),
+  electionStatus: words(ELECTION_STATUS), source: words(SOURCE), eligibility: words(ELIGIBILITY), seat: words(SEAT),
+  memberRole: words(MEMBER_ROLE), requestStatus: words(REQUEST_STATUS), rating: n => RATING[n] || '',
+  CATEGORIES: Object.keys(CATEGORY).map(key => ({ key, label: CATEGORY[key] })),
   motionStatus, householdStatus, petitionStatus, delegationStatus, channel, rule,
-  time, area, yuan, pct, ruleWords, householdName, heads,
+  time, area, yuan, pct, ruleWords, householdName, heads, clip,
 }

@@ -200,7 +200,33 @@ export function importRoster(courtyardId, file) {
 export const rosterTemplate = () => call('GET', '/roster-template.xlsx', { blob: true, auth: false })
 export const inviteSlips = (courtyardId, householdIds) =>
   call('POST', `/courtyards/${courtyardId}/invites`, { json: householdIds ? { household_ids: householdIds } : {}, blob: true })
-export const pendingRequests = (courtyardId) => call('GET', `/courtyards/${courtyardId}/requests`)
+/** pendingRequests: one page of a courtyard's open requests; filters {kind}. */
+export const pendingRequests = (courtyardId, filters, page, pageSize) =>
+  call('GET', `/courtyards/${courtyardId}/requests`, { params: { ...filters, page, page_size: pageSize } })
+/** householdPage: one page of a courtyard's households, filtered on the server: {building_id, unit_id, q, bound}. */
+export const householdPage = (courtyardId, filters, page, pageSize) =>
+  call('GET', `/courtyards/${courtyardId}/households`, { params: { ...filters, page, page_size: pageSize } })
+export const householdMembers = (householdId) => call('GET', `/households/${householdId}/members`)
+export const unbind = (householdId, userId) => call('DELETE', `/households/${householdId}/members/${userId}`)
+/** inviteCodes issues fresh codes (the old unused ones stop working) for {building_id} or {unit_id}, as data to print. */
+export const inviteCodes = (courtyardId, which) => call('POST', `/courtyards/${courtyardId}/invites`, { json: which, params: { format: 'json' } })
+
+// ---- the places tree ----
+
+export const myPlaces = () => call('GET', '/me/places')
+export const buildings = (courtyardId) => call('GET', `/courtyards/${courtyardId}/buildings`)
+const parentPath = { community: 'subdistricts', courtyard: 'communities', building: 'courtyards', unit: 'buildings' }
+const ownPath = { community: 'communities', courtyard: 'courtyards', building: 'buildings', unit: 'units' }
+/** createPlace makes a community, courtyard, building or unit inside its parent. */
+export function createPlace(level, parentId, name, address) {
+  if (!parentPath[level]) throw new Error('unknown level ' + level)
+  return call('POST', `/${parentPath[level]}/${parentId}/${ownPath[level]}`, { json: address === undefined ? { name } : { name, address } })
+}
+/** renamePlace renames a place (and a courtyard's address when given). */
+export function renamePlace(level, id, name, address) {
+  if (!ownPath[level]) throw new Error('unknown level ' + level)
+  return call('PUT', `/${ownPath[level]}/${id}`, { json: address === undefined ? { name } : { name, address } })
+}
 export const decideRequest = (kind, id, approve, reason) =>
   call('POST', `/requests/${kind}/${id}/decision`, { json: { approve, reason } })
 
@@ -219,7 +245,9 @@ export const turnout = (id) => call('GET', `/motions/${id}/turnout`)
 export const reconciliation = (id) => call('GET', `/motions/${id}/reconciliation`)
 export const paperBallot = (id, householdId, options, photo) =>
   call('POST', `/motions/${id}/paper-ballots`, { json: { household_id: householdId, options, photo } })
-export const exportResults = (id, format) => call('GET', `/motions/${id}/results.${format}`, { blob: true })
+/** exportResults downloads a motion's results; phones 'full' only for those the server allows (see capabilities). */
+export const exportResults = (id, format, phones) =>
+  call('GET', `/motions/${id}/results.${format}`, { blob: true, params: { phones: phones === 'full' ? 'full' : '' } })
 
 // ---- files ----
 
@@ -239,8 +267,11 @@ export const createPetition = (courtyardId, p) => call('POST', `/courtyards/${co
 export const petition = (id) => call('GET', `/petitions/${id}`)
 export const publishPetition = (id) => call('POST', `/petitions/${id}/publish`)
 export const closePetition = (id) => call('POST', `/petitions/${id}/close`)
-export const exportSignatures = (id, format, list) =>
-  call('GET', `/petitions/${id}/export.${format}`, { blob: true, params: format === 'csv' ? { list } : {} })
+export const exportSignatures = (id, format, list, phones) =>
+  call('GET', `/petitions/${id}/export.${format}`, {
+    blob: true,
+    params: { ...(format === 'csv' ? { list } : {}), phones: phones === 'full' ? 'full' : '' },
+  })
 
 // ---- notices ----
 
@@ -267,3 +298,39 @@ export const paperSignature = (id, householdId, realName, photo) =>
 export const auditEntries = (courtyardId, filters, page, pageSize) =>
   call('GET', `/courtyards/${courtyardId}/audit`, { params: { ...filters, page, page_size: pageSize } })
 export const verifyAudit = () => call('GET', '/audit/verification')
+
+// ---- staff accounts and roles ----
+
+/** refreshMe reads who is logged in again (grants and capabilities) into the session. */
+export async function refreshMe() {
+  const me = await call('GET', '/me')
+  const s = session()
+  if (s) saveSession({ ...s, me })
+  return me
+}
+
+/** capabilities is what the server says the console may offer this staff member. */
+export function capabilities() {
+  return session()?.me?.capabilities || { full_phone_communities: [], staff_list: false, manage_staff: false, change_password: false }
+}
+
+/**
+ * changePassword changes the staff member's own password; every other
+ * session of the account ends, and this one continues on the fresh token
+ * pair the server answers.
+ */
+export async function changePassword(oldPassword, newPassword) {
+  const t = await call('POST', '/me/password', { json: { old_password: oldPassword, new_password: newPassword } })
+  const s = session()
+  saveSession({ ...(s || {}), ...t })
+}
+
+/** staffList: filters {q} and page, filtered and paged by the server. */
+export const staffList = (q, page, pageSize) => call('GET', '/staff', { params: { q, page, page_size: pageSize } })
+/** createStaff makes an account with its first role; resolves to it with the initial password (shown once). */
+export const createStaff = (username, displayName, grant) =>
+  call('POST', '/staff', { json: { username, display_name: displayName, role: grant.role, scope_type: grant.scope_type, scope_id: grant.scope_id } })
+export const grantRole = (staffId, grant) =>
+  call('POST', '/grants', { json: { principal_type: 'staff', principal_id: staffId, role: grant.role, scope_type: grant.scope_type, scope_id: grant.scope_id } })
+export const revokeRole = (staffId, grant) =>
+  call('POST', '/grants/revoke', { json: { principal_type: 'staff', principal_id: staffId, role: grant.role, scope_type: grant.scope_type, scope_id: grant.scope_id } })

@@ -10,6 +10,8 @@ import Petitions from './views/Petitions.vue'
 import Notices from './views/Notices.vue'
 import Requests from './views/Requests.vue'
 import Audit from './views/Audit.vue'
+import Staff from './views/Staff.vue'
+import InviteSlips from './views/InviteSlips.vue'
 
 // One route = one view. Every view but the login needs a session; what a
 // staff member may see inside a view is decided by the server.
@@ -25,6 +27,9 @@ export const routes = [
   { path: '/petitions', component: Petitions, meta: { title: '征求意见与导出', menu: true } },
   { path: '/notices', component: Notices, meta: { title: '通知与送达', menu: true } },
   { path: '/audit', component: Audit, meta: { title: '审计日志', menu: true } },
+  // In the menu for those the server says may see staff (capabilities.staff_list); the page shows the server's refusal to others.
+  { path: '/staff', component: Staff, meta: { title: '员工与权限', menu: true, needs: 'staff_list' } },
+  { path: '/invite-slips', component: InviteSlips, meta: { title: '打印邀请码' } },
   { path: '/:rest(.*)*', redirect: '/places' },
 ]
 

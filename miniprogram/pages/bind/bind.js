@@ -19,5 +19,6 @@ Component({
       })
     },
     onHome() { nav.home() },
+    onRequest() { nav.go('/pages/bind/request') },
   },
 })

@@ -305,7 +305,9 @@ async function main() {
     log('audit log')
     await page.click('text=审计日志')
     const audit = page.locator('[data-test=audit-entries]')
-    await audit.getByText('发布公示').first().waitFor()
+    // The newest entries first (notice deliveries may have pushed the
+    // publication to a later page): wait for a row, then filter.
+    await audit.locator('tbody tr').first().waitFor()
     await page.locator('[data-test=audit-action]').click()
     await page.locator('.el-select-dropdown__item:visible', { hasText: '投票' }).first().click()
     await page.click('[data-test=audit-search]')

@@ -1,0 +1,112 @@
+package sqlstore
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/louyuan/louyuan/internal/identity"
+	"github.com/louyuan/louyuan/internal/louyuan"
+)
+
+// SetStaffPassword stores a new password hash and moves the account to its
+// next session epoch, on a locked row.
+func (s *Identity) SetStaffPassword(ctx context.Context, id int64, hash string, now time.Time) (int, error) {
+	conn := s.db.conn(ctx)
+	var r staffRow
+	err := s.db.forUpdate(conn.Where("id = ?", id)).Take(&r).Error
+	if missing, err := notFound(err); missing {
+		return 0, louyuan.NotFound("staff_not_found", "账号不存在")
+	} else if err != nil {
+		return 0, wrap(err, "read staff")
+	}
+	epoch := r.SessionEpoch + 1
+	err = conn.Model(&staffRow{}).Where("id = ?", id).
+		Updates(map[string]any{"password_hash": hash, "session_epoch": epoch, "password_changed_at": now, "failed_logins": 0, "locked_until": nil}).Error
+	return epoch, wrap(err, "store staff password")
+}
+
+// StaffInScope pages through the staff accounts that hold a grant within
+// q's subdistricts and communities, or were created there, ordered by ID;
+// each with its grants within them only.
+func (s *Identity) StaffInScope(ctx context.Context, q identity.StaffQuery) (identity.StaffPage, error) {
+	conn := s.db.conn(ctx)
+	var page identity.StaffPage
+	// The view: its subdistricts and communities, with names.
+	type place struct {
+		ID            int64
+		Name          string
+		SubdistrictID int64
+	}
+	var subs, comms []place
+	if len(q.Subdistricts) > 0 {
+		if err := conn.Table("subdistricts").Select("id, name, id AS subdistrict_id").Where("id IN ?", q.Subdistricts).Order("id").Scan(&subs).Error; err != nil {
+			return page, wrap(err, "read subdistricts")
+		}
+	}
+	if err := conn.Table("communities").Select("id, name, subdistrict_id").
+		Where("subdistrict_id IN ? OR id IN ?", append([]int64{0}, q.Subdistricts...), append([]int64{0}, q.Communities...)).
+		Order("subdistrict_id, id").Scan(&comms).Error; err != nil {
+		return page, wrap(err, "read communities")
+	}
+	subIDs, commIDs := []int64{0}, []int64{0} // never an empty IN
+	for _, p := range subs {
+		subIDs = append(subIDs, p.ID)
+		page.Scopes = append(page.Scopes, identity.NamedScope{ScopeType: identity.ScopeSubdistrict, ScopeID: p.ID, Name: p.Name, SubdistrictID: p.ID})
+	}
+	for _, p := range comms {
+		commIDs = append(commIDs, p.ID)
+		page.Scopes = append(page.Scopes, identity.NamedScope{ScopeType: identity.ScopeCommunity, ScopeID: p.ID, Name: p.Name, SubdistrictID: p.SubdistrictID})
+	}
+	inView := func(db *gorm.DB, typeCol, idCol string) *gorm.DB {
+		return db.Where("("+typeCol+" = ? AND "+idCol+" IN ?) OR ("+typeCol+" = ? AND "+idCol+" IN ?)",
+			string(identity.ScopeSubdistrict), subIDs, string(identity.ScopeCommunity), commIDs)
+	}
+	list := func() *gorm.DB {
+		granted := inView(s.db.conn(ctx).Table("role_grants").Select("principal_id").Where("principal_type = ?", string(identity.KindStaff)), "scope_type", "scope_id")
+		home := inView(s.db.conn(ctx).Table("staff_accounts").Select("id"), "home_scope_type", "home_scope_id")
+		db := s.db.conn(ctx).Model(&staffRow{}).Where("id IN (?) OR id IN (?)", granted, home)
+		if q.Text != "" {
+			like := "%" + likeEscaper.Replace(q.Text) + "%"
+			db = db.Where("(username LIKE ? ESCAPE '!' OR display_name LIKE ? ESCAPE '!')", like, like)
+		}
+		return db
+	}
+	if err := list().Count(&page.Total).Error; err != nil {
+		return page, wrap(err, "count staff")
+	}
+	var rows []staffRow
+	if err := list().Order("id").Offset(q.Offset).Limit(q.Limit).Find(&rows).Error; err != nil {
+		return page, wrap(err, "list staff")
+	}
+	if len(rows) == 0 {
+		return page, nil
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	var grants []grantRow
+	if err := inView(conn.Where("principal_type = ? AND principal_id IN ?", string(identity.KindStaff), ids), "scope_type", "scope_id").
+		Order("id").Find(&grants).Error; err != nil {
+		return page, wrap(err, "read grants")
+	}
+	for _, r := range rows {
+		e := identity.StaffEntry{Staff: r.toStaff(), Grants: []identity.StaffGrant{}}
+		for _, g := range grants {
+			if g.PrincipalID != r.ID {
+				continue
+			}
+			sg := identity.StaffGrant{Grant: identity.Grant{Role: identity.Role(g.Role), ScopeType: identity.ScopeType(g.ScopeType), ScopeID: g.ScopeID},
+				GrantedBy: g.GrantedBy, GrantedAt: g.CreatedAt}
+			if i := slices.IndexFunc(page.Scopes, func(n identity.NamedScope) bool { return n.ScopeType == sg.ScopeType && n.ScopeID == sg.ScopeID }); i >= 0 {
+				sg.ScopeName = page.Scopes[i].Name
+			}
+			e.Grants = append(e.Grants, sg)
+		}
+		page.Entries = append(page.Entries, e)
+	}
+	return page, nil
+}
