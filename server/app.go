@@ -232,7 +232,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 	a.Roster.Places = sqlstore.NewPlaces(a.DB)
 	a.Roster.InviteTriesPerHour, a.Roster.InviteTriesPerIPPerHour = cfg.Security.InviteTriesPerUserHour, cfg.Security.InviteTriesPerIPHour
 	a.Files = files.NewService(blobs, sqlstore.NewFiles(a.DB), a.Audit)
-	a.Voting = voting.NewService(sqlstore.NewVoting(a.DB), redisstore.NewTally(a.Redis, cfg.Redis.KeyPrefix), a.Audit, log)
+	a.Voting = voting.NewService(sqlstore.NewVoting(a.DB).WithAudit(a.Audit), redisstore.NewTally(a.Redis, cfg.Redis.KeyPrefix), a.Audit, log)
 	batchSize := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "louyuan_ballot_batch_size", Help: "Ballots recorded per transaction.",
 		Buckets: []float64{1, 2, 4, 8, 16, 32, 64}})
 	batchWait := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "louyuan_ballot_batch_wait_seconds", Help: "How long the oldest ballot of a batch waited for it.",

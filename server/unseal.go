@@ -43,7 +43,7 @@ func motionCmd(ctx context.Context, cfg *Config, log *slog.Logger, args []string
 		return err
 	}
 	defer a.Close()
-	svc := voting.NewService(sqlstore.NewVoting(a.DB), nil, a.Audit, log)
+	svc := voting.NewService(sqlstore.NewVoting(a.DB).WithAudit(a.Audit), nil, a.Audit, log)
 	u, err := svc.Unseal(ctx, *by, *motionID, *reason)
 	if err != nil {
 		return err

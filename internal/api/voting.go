@@ -38,6 +38,97 @@ func (r *ruleRequest) rule() (*voting.Rule, error) {
 	return out, nil
 }
 
+// motionJSON is a motion on the wire: the API's own type, so that the
+// domain's voting.Motion can change without changing what clients read
+// (TestMotionWireJSON pins it).
+type motionJSON struct {
+	ID              int64           `json:"id"`
+	CourtyardID     int64           `json:"courtyard_id"`
+	ScopeType       string          `json:"scope_type"`
+	ScopeID         int64           `json:"scope_id"`
+	Title           string          `json:"title"`
+	Body            string          `json:"body"`
+	Subject         string          `json:"subject"`
+	Rule            ruleJSON        `json:"rule"`
+	Options         []choiceJSON    `json:"options"`
+	Mode            string          `json:"ballot_mode"`
+	Status          string          `json:"status"`
+	NoticeDays      int             `json:"notice_days"`
+	ObjectionDays   int             `json:"objection_days"`
+	OpensAt         time.Time       `json:"opens_at"`
+	ClosesAt        time.Time       `json:"closes_at"`
+	PublishedAt     time.Time       `json:"published_at,omitzero"`
+	NoticeEndsAt    time.Time       `json:"notice_ends_at,omitzero"`
+	NoticePeriod    *louyuan.Period `json:"notice_period,omitempty"`
+	ObjectionPeriod *louyuan.Period `json:"objection_period,omitempty"`
+	OpenedAt        time.Time       `json:"opened_at,omitzero"`
+	ClosedAt        time.Time       `json:"closed_at,omitzero"`
+	ObjectionEndsAt time.Time       `json:"objection_ends_at,omitzero"`
+	FinalAt         time.Time       `json:"final_at,omitzero"`
+	Passed          *bool           `json:"passed,omitempty"`
+	CreatedBy       string          `json:"created_by"`
+	CreatedAt       time.Time       `json:"created_at"`
+}
+
+// ruleJSON is a counting rule on the wire; fractionOut one of its
+// thresholds.
+type ruleJSON struct {
+	Kind              string      `json:"kind"`
+	ParticipationArea fractionOut `json:"participation_area"`
+	ParticipationHead fractionOut `json:"participation_head"`
+	ApprovalArea      fractionOut `json:"approval_area"`
+	ApprovalHead      fractionOut `json:"approval_head"`
+	Seats             int         `json:"seats,omitempty"`
+}
+
+type fractionOut struct {
+	Num    int64 `json:"num"`
+	Den    int64 `json:"den"`
+	Strict bool  `json:"strict"`
+}
+
+// choiceJSON is one option of a motion on the wire.
+type choiceJSON struct {
+	Key   string `json:"key"`
+	Label string `json:"label"`
+}
+
+// myMotionJSON is a motion as one of the caller's households sees it.
+type myMotionJSON struct {
+	Motion      motionJSON `json:"motion"`
+	HouseholdID int64      `json:"household_id"`
+	Status      string     `json:"household_status"`
+}
+
+func motionOut(m voting.Motion) motionJSON {
+	fr := func(t voting.Threshold) fractionOut { return fractionOut{Num: t.Num, Den: t.Den, Strict: t.Strict} }
+	var opts []choiceJSON
+	if m.Options != nil {
+		opts = make([]choiceJSON, len(m.Options))
+		for i, o := range m.Options {
+			opts[i] = choiceJSON{Key: o.Key, Label: o.Label}
+		}
+	}
+	return motionJSON{ID: m.ID, CourtyardID: m.CourtyardID, ScopeType: m.ScopeType, ScopeID: m.ScopeID, Title: m.Title, Body: m.Body,
+		Subject: m.Subject, Rule: ruleJSON{Kind: string(m.Rule.Kind), ParticipationArea: fr(m.Rule.ParticipationArea),
+			ParticipationHead: fr(m.Rule.ParticipationHead), ApprovalArea: fr(m.Rule.ApprovalArea), ApprovalHead: fr(m.Rule.ApprovalHead), Seats: m.Rule.Seats},
+		Options: opts, Mode: m.Mode, Status: string(m.Status), NoticeDays: m.NoticeDays, ObjectionDays: m.ObjectionDays,
+		OpensAt: m.OpensAt, ClosesAt: m.ClosesAt, PublishedAt: m.PublishedAt, NoticeEndsAt: m.NoticeEndsAt, NoticePeriod: m.NoticePeriod,
+		ObjectionPeriod: m.ObjectionPeriod, OpenedAt: m.OpenedAt, ClosedAt: m.ClosedAt, ObjectionEndsAt: m.ObjectionEndsAt, FinalAt: m.FinalAt,
+		Passed: m.Passed, CreatedBy: m.CreatedBy, CreatedAt: m.CreatedAt}
+}
+
+func motionsOut(ms []voting.Motion) []motionJSON {
+	out := make([]motionJSON, len(ms))
+	for i, m := range ms {
+		out[i] = motionOut(m)
+	}
+	if ms == nil {
+		return nil
+	}
+	return out
+}
+
 type motionRequest struct {
 	ScopeType     string          `json:"scope_type" binding:"required,oneof=courtyard building unit"`
 	ScopeID       int64           `json:"scope_id" binding:"gte=0"`
@@ -80,7 +171,7 @@ func (s *Server) createMotion(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, m)
+	c.JSON(http.StatusCreated, motionOut(m))
 }
 
 func (s *Server) listMotions(c *gin.Context) {
@@ -95,7 +186,7 @@ func (s *Server) listMotions(c *gin.Context) {
 	}
 	q, keep := readPage(c, 20), titleFilter(c)
 	ms, total := pageOf(ms, q, func(m voting.Motion) bool { return keep(string(m.Status), m.Title) })
-	sendPage(c, "motions", ms, total, q, nil)
+	sendPage(c, "motions", motionsOut(ms), total, q, nil)
 }
 
 // motionStep serves the timeline actions that take no body.
@@ -110,7 +201,7 @@ func (s *Server) motionStep(step func(*Server) func(*gin.Context, int64) (voting
 			fail(c, err)
 			return
 		}
-		c.JSON(http.StatusOK, m)
+		c.JSON(http.StatusOK, motionOut(m))
 	}
 }
 
@@ -162,7 +253,7 @@ func (s *Server) extendMotion(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, m)
+	c.JSON(http.StatusOK, motionOut(m))
 }
 
 // thresholdJSON is one threshold of a tally, self-explanatory: what it is
@@ -304,7 +395,7 @@ func (s *Server) motionDetail(c *gin.Context) {
 		c.Data(http.StatusOK, "application/json; charset=utf-8", b)
 		return
 	}
-	b, err := json.Marshal(gin.H{"motion": m, "tally": tallyOut(m, t)})
+	b, err := json.Marshal(gin.H{"motion": motionOut(m), "tally": tallyOut(m, t)})
 	if err != nil {
 		fail(c, louyuan.Internalf(err, "encode tally"))
 		return
@@ -434,7 +525,11 @@ func (s *Server) myMotions(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"motions": ms})
+	out := make([]myMotionJSON, len(ms))
+	for i, m := range ms {
+		out[i] = myMotionJSON{Motion: motionOut(m.Motion), HouseholdID: m.HouseholdID, Status: m.Status}
+	}
+	c.JSON(http.StatusOK, gin.H{"motions": out})
 }
 
 func (s *Server) turnout(c *gin.Context) {

@@ -37,6 +37,8 @@ type auditHeadRow struct {
 	Stream string `gorm:"primaryKey"`
 	Seq    int64
 	Hash   string
+	// fresh: missing when the transaction looked, to be inserted by it.
+	fresh bool `gorm:"-"`
 }
 
 func (auditHeadRow) TableName() string { return "audit_heads" }
@@ -71,109 +73,140 @@ func (l *AuditLog) AppendAll(ctx context.Context, rs []audit.Record) error {
 	}
 	return l.db.InTx(ctx, func(ctx context.Context) error {
 		t, _ := txOf(ctx)
-		heads := make(map[string]auditHeadRow, len(rs))
-		var unlocked []string // streams whose heads this transaction has not locked yet
-		for _, r := range rs {
-			st := streamOf(r)
-			if _, seen := heads[st]; seen {
-				continue
-			}
-			h, locked := t.heads[st]
-			heads[st] = h
-			if !locked {
-				unlocked = append(unlocked, st)
-			}
-		}
-		streams := slices.Sorted(maps.Keys(heads))
-		if len(unlocked) > 0 {
-			slices.Sort(unlocked)
-			if err := l.db.lockAuditHeads(ctx, unlocked, heads); err != nil {
+		if unlocked := unlockedStreams(rs, t.heads); len(unlocked) > 0 {
+			if err := l.db.lockAuditHeads(ctx, unlocked, t.heads); err != nil {
 				return err
 			}
 		}
-		for _, st := range streams {
-			if heads[st].Stream != st {
-				return fmt.Errorf("audit head of %s was not created", st)
-			}
+		parts, err := l.appendParts(audit.OriginOf(ctx), rs, t.heads)
+		if err != nil {
+			return err
 		}
-		at := l.now().UTC().Truncate(time.Microsecond)
-		var q strings.Builder
-		q.WriteString("INSERT INTO audit_log (stream, seq, at, actor, action, object, ip, request_id, detail, prev_hash, hash) VALUES ")
-		args := make([]any, 0, 11*len(rs))
-		for i, r := range rs {
-			st := streamOf(r)
-			head := heads[st]
-			origin := r.Origin
-			if origin == (audit.Origin{}) {
-				origin = audit.OriginOf(ctx)
+		for _, part := range parts {
+			if err := l.db.conn(ctx).Exec(part.sql, part.args...).Error; err != nil {
+				return fmt.Errorf("append audit entries: %w", err)
 			}
-			e := audit.Entry{
-				Stream: st, Seq: head.Seq + 1, At: at,
-				Actor: r.Actor, Action: r.Action, Object: r.Object, IP: origin.IP, RequestID: origin.RequestID,
-				Detail: r.Detail, PrevHash: head.Hash,
-			}
-			detail, hash, err := l.hasher.Seal(e)
-			if err != nil {
-				return err
-			}
-			e.Hash = hash
-			heads[st] = auditHeadRow{Stream: st, Seq: e.Seq, Hash: e.Hash}
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, e.Stream, e.Seq, e.At, e.Actor, e.Action, e.Object, e.IP, e.RequestID, detail, e.PrevHash, e.Hash)
-		}
-		if err := l.db.execLater(ctx, q.String(), args...); err != nil {
-			return fmt.Errorf("insert audit entries: %w", err)
-		}
-		// The heads are locked: move each on to its stream's last entry.
-		q.Reset()
-		q.WriteString("INSERT INTO audit_heads (stream, seq, hash) VALUES ")
-		args = args[:0]
-		for i, st := range streams {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?)")
-			args = append(args, st, heads[st].Seq, heads[st].Hash)
-		}
-		if l.db.Dialect == MySQL {
-			q.WriteString(" ON DUPLICATE KEY UPDATE seq = VALUES(seq), hash = VALUES(hash)")
-		} else {
-			q.WriteString(" ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, hash = excluded.hash")
-		}
-		if err := l.db.execLater(ctx, q.String(), args...); err != nil {
-			return fmt.Errorf("advance audit heads: %w", err)
-		}
-		for _, st := range streams {
-			t.heads[st] = heads[st]
 		}
 		return nil
 	})
 }
 
+// unlockedStreams lists, in order, the streams of rs whose heads are not
+// in heads (not locked yet by the transaction).
+func unlockedStreams(rs []audit.Record, heads map[string]auditHeadRow) []string {
+	var out []string
+	for _, r := range rs {
+		if _, locked := heads[streamOf(r)]; !locked {
+			out = append(out, streamOf(r))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// appendParts returns the statements that write rs, each as the next entry
+// of its stream, and move the heads on: the insert of the entries, then the
+// heads' new positions (an upsert for heads that existed, an insert for
+// fresh ones, which fails on a duplicate key if another transaction created
+// the same head meanwhile). Every head must be locked already (in heads);
+// heads is updated to where the statements leave the streams. A record
+// without an origin gets origin.
+func (l *AuditLog) appendParts(origin audit.Origin, rs []audit.Record, heads map[string]auditHeadRow) ([]pipePart, error) {
+	at := l.now().UTC().Truncate(time.Microsecond)
+	var q strings.Builder
+	q.WriteString("INSERT INTO audit_log (stream, seq, at, actor, action, object, ip, request_id, detail, prev_hash, hash) VALUES ")
+	args := make([]any, 0, 11*len(rs))
+	moved := map[string]bool{}
+	for i, r := range rs {
+		st := streamOf(r)
+		head, ok := heads[st]
+		if !ok || head.Stream != st {
+			return nil, fmt.Errorf("audit head of %s was not locked", st)
+		}
+		o := r.Origin
+		if o == (audit.Origin{}) {
+			o = origin
+		}
+		e := audit.Entry{
+			Stream: st, Seq: head.Seq + 1, At: at,
+			Actor: r.Actor, Action: r.Action, Object: r.Object, IP: o.IP, RequestID: o.RequestID,
+			Detail: r.Detail, PrevHash: head.Hash,
+		}
+		detail, hash, err := l.hasher.Seal(e)
+		if err != nil {
+			return nil, err
+		}
+		e.Hash = hash
+		head.Seq, head.Hash = e.Seq, e.Hash
+		heads[st] = head
+		moved[st] = true
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, e.Stream, e.Seq, e.At, e.Actor, e.Action, e.Object, e.IP, e.RequestID, detail, e.PrevHash, e.Hash)
+	}
+	parts := []pipePart{{sql: q.String(), args: args}}
+	// The heads are locked (or new to this transaction): move each on to
+	// its stream's last entry.
+	var existing, fresh []auditHeadRow
+	for _, st := range slices.Sorted(maps.Keys(moved)) {
+		if h := heads[st]; h.fresh {
+			fresh = append(fresh, h)
+		} else {
+			existing = append(existing, h)
+		}
+	}
+	for _, hs := range [][]auditHeadRow{existing, fresh} {
+		if len(hs) == 0 {
+			continue
+		}
+		q.Reset()
+		q.WriteString("INSERT INTO audit_heads (stream, seq, hash) VALUES ")
+		args := make([]any, 0, 3*len(hs))
+		for i, h := range hs {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?)")
+			args = append(args, h.Stream, h.Seq, h.Hash)
+		}
+		if !hs[0].fresh {
+			if l.db.Dialect == MySQL {
+				q.WriteString(" ON DUPLICATE KEY UPDATE seq = VALUES(seq), hash = VALUES(hash)")
+			} else {
+				q.WriteString(" ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, hash = excluded.hash")
+			}
+		}
+		parts = append(parts, pipePart{sql: q.String(), args: args})
+	}
+	// Written by this transaction: no longer fresh.
+	for _, h := range fresh {
+		h.fresh = false
+		heads[h.Stream] = h
+	}
+	return parts, nil
+}
+
 // lockAuditHeads locks the heads of streams (in order), creating the
-// missing ones, and reads them into heads. Plain SQL: it runs in every
-// ballot's transaction. A pipelined transaction creates and locks in one
-// round trip; elsewhere, where a locking read of a missing head takes no gap
-// lock, the heads are locked first and only the missing ones created (one
-// statement in the usual case); otherwise they are created first.
+// missing ones, and reads them into heads. On SQLite, whose single writer
+// takes no gap locks, the heads are read first and only the missing ones
+// created (one statement in the usual case); on MySQL they are created
+// first (a locking read of a missing row at REPEATABLE READ would take a
+// gap lock).
 func (db *DB) lockAuditHeads(ctx context.Context, streams []string, heads map[string]auditHeadRow) error {
-	if t, ok := txOf(ctx); !ok || !t.pipelined {
-		if db.noGapLocks(ctx) {
-			if err := db.run(ctx, lockHeads(db.pipeline(), streams, heads)); err != nil {
-				return fmt.Errorf("lock audit heads: %w", err)
+	if db.Dialect == SQLite {
+		if err := db.run(ctx, lockHeads(db.pipeline(), streams, heads)); err != nil {
+			return fmt.Errorf("lock audit heads: %w", err)
+		}
+		var missing []string
+		for _, st := range streams {
+			if heads[st].Stream != st {
+				missing = append(missing, st)
 			}
-			var missing []string
-			for _, st := range streams {
-				if heads[st].Stream != st {
-					missing = append(missing, st)
-				}
-			}
-			if streams = missing; len(streams) == 0 {
-				return nil
-			}
+		}
+		if streams = missing; len(streams) == 0 {
+			return nil
 		}
 	}
 	if err := db.run(ctx, lockHeads(createHeads(db.pipeline(), streams), streams, heads)); err != nil {
@@ -209,6 +242,10 @@ func createHeads(p *pipeline, streams []string) *pipeline {
 
 // lockHeads adds to p the locking read of the heads of streams, into heads.
 func lockHeads(p *pipeline, streams []string, heads map[string]auditHeadRow) *pipeline {
+	var q strings.Builder
+	q.WriteString("SELECT stream, seq, hash FROM audit_heads WHERE stream IN ")
+	args := in(&q, nil, streams)
+	q.WriteString(" ORDER BY stream" + p.lockSuffix(" FOR UPDATE"))
 	p.query(func(rows *sql.Rows) error {
 		for rows.Next() {
 			var h auditHeadRow
@@ -218,7 +255,7 @@ func lockHeads(p *pipeline, streams []string, heads map[string]auditHeadRow) *pi
 			heads[h.Stream] = h
 		}
 		return nil
-	}, "SELECT stream, seq, hash FROM audit_heads WHERE stream IN ? ORDER BY stream"+p.lockSuffix(" FOR UPDATE"), streams)
+	}, q.String(), args...)
 	return p
 }
 

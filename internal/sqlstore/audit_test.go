@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/louyuan/louyuan/internal/audit"
+	"github.com/louyuan/louyuan/internal/voting"
 )
 
 var testHasher = audit.NewHasher([]byte("test key"))
@@ -312,11 +313,11 @@ func TestAuditAppendAll(t *testing.T) {
 				}
 				// Half as the ballot path runs them (READ COMMITTED: heads
 				// locked first, missing ones created), half the usual way.
-				inTx := db.InTx
 				if i%2 == 0 {
-					inTx = db.InTxReadCommitted
+					errs[i] = appendInBallotTx(context.Background(), db, l, rs)
+				} else {
+					errs[i] = l.AppendAll(context.Background(), rs)
 				}
-				errs[i] = inTx(context.Background(), func(ctx context.Context) error { return l.AppendAll(ctx, rs) })
 			}()
 		}
 		wg.Wait()
@@ -329,13 +330,9 @@ func TestAuditAppendAll(t *testing.T) {
 
 		// Two appends to one stream in one ballot transaction, whose
 		// writes wait until the commit: the second chains onto the first.
-		must(t, db.InTxReadCommitted(ctx, func(ctx context.Context) error {
-			if err := l.AppendAll(ctx, []audit.Record{{Stream: a, Actor: "user:1", Action: "ballot.cast", Object: "motion:4"}}); err != nil {
-				return err
-			}
-			return l.AppendAll(ctx, []audit.Record{{Stream: a, Actor: "user:1", Action: "ballot.replace", Object: "motion:4"},
-				{Stream: audit.HouseholdStream(1, 99), Actor: "user:2", Action: "ballot.cast", Object: "motion:4"}})
-		}))
+		must(t, appendInBallotTx(ctx, db, l, []audit.Record{{Stream: a, Actor: "user:1", Action: "ballot.cast", Object: "motion:4"}},
+			[]audit.Record{{Stream: a, Actor: "user:1", Action: "ballot.replace", Object: "motion:4"},
+				{Stream: audit.HouseholdStream(1, 99), Actor: "user:2", Action: "ballot.cast", Object: "motion:4"}}))
 		verifyClean(t, l, 4+16*4+3)
 		if ea, err := l.Entries(ctx, a, 1); err != nil || len(ea) != 1 || ea[0].Seq != 4 || ea[0].Action != "ballot.replace" {
 			t.Fatalf("head of stream a after one transaction with two appends: %+v, %v", ea, err)
@@ -379,5 +376,29 @@ func TestAuditVerifyWhileAppending(t *testing.T) {
 		}
 		close(done)
 		wg.Wait()
+	})
+}
+
+// appendInBallotTx appends each of batches in one ballot transaction, as
+// the ballot path does: the heads of all their streams locked first (with
+// no ballots), the entries queued until the commit.
+func appendInBallotTx(ctx context.Context, db *DB, l *AuditLog, batches ...[]audit.Record) error {
+	s := NewVoting(db).WithAudit(l)
+	return s.InBallotTx(ctx, func(_ context.Context, tx voting.BallotTx) error {
+		var streams []string
+		for _, rs := range batches {
+			for _, r := range rs {
+				streams = append(streams, r.Stream)
+			}
+		}
+		if err := tx.InsertBallots(nil, streams); err != nil {
+			return err
+		}
+		for _, rs := range batches {
+			if err := tx.AppendAudit(rs); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }

@@ -31,7 +31,7 @@ func TestBallotPathStore(t *testing.T) {
 		}
 		rep := newUser(t, db, "rep-openid", "代表")
 		must(t, db.Exec("INSERT INTO memberships (user_id, household_id, role, representative, via, created_at) VALUES (?, ?, 'owner', 1, 'invite', ?)", rep, h[0], t0).Error)
-		s := NewVoting(db)
+		s := NewVoting(db).WithAudit(NewAuditLog(db, testHasher))
 		m, err := s.CreateMotion(ctx, voting.Motion{CourtyardID: p.Courtyard, ScopeType: voting.ScopeCourtyard, ScopeID: p.Courtyard, Title: "表决",
 			Rule: voting.OrdinaryRule(), Options: []voting.Option{{Key: "agree", Label: "同意"}}, Mode: voting.ModeNamed, Status: voting.StatusVoting,
 			OpensAt: t0, ClosesAt: t0.Add(time.Hour), CreatedBy: "staff:1", CreatedAt: t0})
@@ -41,8 +41,11 @@ func TestBallotPathStore(t *testing.T) {
 			m.ID, h[:2]).Error)
 
 		for range 2 { // the second read comes from the decoded-choices cache
-			ms, _, err := s.LockBallots(ctx, []int64{m.ID, m.ID, 1 << 40}, nil)
-			must(t, err)
+			var ms map[int64]voting.Motion
+			must(t, s.InBallotTx(ctx, func(_ context.Context, tx voting.BallotTx) (err error) {
+				ms, _, err = tx.LockBallots([]int64{m.ID, m.ID, 1 << 40}, nil, nil, nil)
+				return err
+			}))
 			got := ms[m.ID]
 			if len(ms) != 1 || got.Status != voting.StatusVoting || !got.ClosesAt.Equal(m.ClosesAt) || got.CourtyardID != p.Courtyard ||
 				got.Mode != voting.ModeNamed || got.Rule.Kind != voting.OrdinaryRule().Kind || len(got.Options) != 1 || got.Options[0].Key != "agree" {
@@ -50,11 +53,12 @@ func TestBallotPathStore(t *testing.T) {
 			}
 		}
 
+		canReturn := db.Returning
 		for _, returning := range []bool{true, false} {
-			db.Returning = returning && db.Returning
+			db.Returning = returning && canReturn
 			keys := []voting.BallotKey{{MotionID: m.ID, HouseholdID: h[2]}, {MotionID: m.ID, HouseholdID: h[1]}, {MotionID: m.ID, HouseholdID: h[0]}}
-			err := db.InTxReadCommitted(ctx, func(ctx context.Context) error {
-				motions, locked, err := s.LockBallots(ctx, []int64{m.ID}, keys)
+			err := s.InBallotTx(ctx, func(ctx context.Context, tx voting.BallotTx) error {
+				motions, locked, err := tx.LockBallots([]int64{m.ID}, keys, nil, nil)
 				if err != nil {
 					return err
 				}
@@ -72,12 +76,12 @@ func TestBallotPathStore(t *testing.T) {
 					{MotionID: m.ID, HouseholdID: h[1], Options: []string{"agree"}, Channel: voting.ChannelSelf, CastBy: "user:2", Receipt: fmt.Sprintf("R%vB", returning), CreatedAt: t0},
 				}
 				streams := []string{audit.HouseholdStream(p.Courtyard, h[1]), audit.HouseholdStream(p.Courtyard, h[0])}
-				if err := s.InsertBallots(ctx, bs, streams); err != nil {
+				if err := tx.InsertBallots(bs, streams); err != nil {
 					return err
 				}
-				// The audit heads are locked (created) in the same go.
-				if tx, _ := txOf(ctx); len(tx.heads) != 2 || tx.heads[streams[0]].Stream != streams[0] || tx.heads[streams[1]].Hash == "" {
-					t.Errorf("audit heads locked with the ballots: %+v", tx.heads)
+				// The audit heads are locked (or found missing) in the same go.
+				if heads := tx.(ballotWriter).t.heads; len(heads) != 2 || heads[streams[0]].Stream != streams[0] || heads[streams[1]].Hash == "" {
+					t.Errorf("audit heads locked with the ballots: %+v", heads)
 				}
 				var ids []int64
 				if err := db.conn(ctx).Raw("SELECT id FROM ballots WHERE receipt IN ? ORDER BY receipt", []string{bs[0].Receipt, bs[1].Receipt}).Scan(&ids).Error; err != nil {
@@ -94,13 +98,17 @@ func TestBallotPathStore(t *testing.T) {
 					}
 					cs = append(cs, c)
 				}
-				return s.PutCountedAll(ctx, cs)
+				if err := tx.PutCountedAll(cs); err != nil {
+					return err
+				}
+				return tx.AppendAudit([]audit.Record{{Stream: streams[0], Actor: "user:2", Action: "ballot.cast", Object: "motion:1"},
+					{Stream: streams[1], Actor: "user:1", Action: "ballot.cast", Object: "motion:1"}})
 			})
 			must(t, err)
 		}
 		// The second round replaced the first: version 2, the newer ballot.
-		err = db.InTxReadCommitted(ctx, func(ctx context.Context) error {
-			_, locked, err := s.LockBallots(ctx, []int64{m.ID}, []voting.BallotKey{{MotionID: m.ID, HouseholdID: h[0]}})
+		err = s.InBallotTx(ctx, func(ctx context.Context, tx voting.BallotTx) error {
+			_, locked, err := tx.LockBallots([]int64{m.ID}, []voting.BallotKey{{MotionID: m.ID, HouseholdID: h[0]}}, nil, nil)
 			if err != nil {
 				return err
 			}
@@ -115,5 +123,41 @@ func TestBallotPathStore(t *testing.T) {
 			return nil
 		})
 		must(t, err)
+		// Two entries a round, each chained onto the one before (the first
+		// round created the heads, the second moved them on).
+		verifyClean(t, s.audit, 4)
+
+		// Ballots inserted with the locks, before any check: only those
+		// whose keys are in the electorate (not household 2, not a motion
+		// that does not exist), and a refused one deleted with the commit.
+		for _, returning := range []bool{true, false} {
+			db.Returning = returning && canReturn
+			suffix := fmt.Sprint(returning)
+			bs := []voting.Ballot{
+				{MotionID: m.ID, HouseholdID: h[2], Options: []string{"agree"}, Channel: voting.ChannelSelf, CastBy: "user:3", Receipt: "E" + suffix + "2", CreatedAt: t0},
+				{MotionID: m.ID, HouseholdID: h[1], Options: []string{"agree"}, Channel: voting.ChannelSelf, CastBy: "user:2", Receipt: "E" + suffix + "1", CreatedAt: t0},
+				{MotionID: 1 << 40, HouseholdID: h[0], Options: []string{"agree"}, Channel: voting.ChannelSelf, CastBy: "user:1", Receipt: "E" + suffix + "X", CreatedAt: t0},
+				{MotionID: m.ID, HouseholdID: h[0], Options: []string{"nope"}, Channel: voting.ChannelSelf, CastBy: "user:1", Receipt: "E" + suffix + "0", CreatedAt: t0},
+			}
+			keys := make([]voting.BallotKey, len(bs))
+			for i, b := range bs {
+				keys[i] = voting.BallotKey{MotionID: b.MotionID, HouseholdID: b.HouseholdID}
+			}
+			must(t, s.InBallotTx(ctx, func(_ context.Context, tx voting.BallotTx) error {
+				_, locked, err := tx.LockBallots([]int64{m.ID, 1 << 40}, keys, bs, []string{audit.HouseholdStream(p.Courtyard, h[1])})
+				if err != nil {
+					return err
+				}
+				if len(locked) != 2 || bs[0].ID != 0 || bs[1].ID == 0 || bs[2].ID != 0 || bs[3].ID == 0 {
+					t.Errorf("returning=%v: locked %d rows; ballot IDs %d %d %d %d", db.Returning, len(locked), bs[0].ID, bs[1].ID, bs[2].ID, bs[3].ID)
+				}
+				return tx.DeleteBallots([]int64{bs[3].ID}) // refused: not an option
+			}))
+			var kept []string
+			must(t, db.Raw("SELECT receipt FROM ballots WHERE receipt LIKE ? ORDER BY receipt", "E"+suffix+"%").Scan(&kept).Error)
+			if len(kept) != 1 || kept[0] != "E"+suffix+"1" {
+				t.Errorf("returning=%v: ballots kept %v, want only household 1's", db.Returning, kept)
+			}
+		}
 	})
 }

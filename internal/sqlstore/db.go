@@ -38,7 +38,7 @@ type DB struct {
 	// MySQL).
 	Returning bool
 	// readCommitted is a small pool whose sessions run at READ COMMITTED,
-	// for InTxReadCommitted: a transaction on it needs no SET TRANSACTION
+	// for the ballot transactions (ballotTx): one needs no SET TRANSACTION
 	// round trip of its own. Nil on SQLite.
 	readCommitted *gorm.DB
 }
@@ -148,7 +148,7 @@ func openReadCommitted(ctx context.Context, gdb *gorm.DB, dsn string, cfg *gorm.
 	mc.Params["time_zone"] = "'+00:00'"
 	mc.Params[variable] = "'READ-COMMITTED'"
 	// The ballot transactions send their last writes as one
-	// multi-statement query (see deferred); only this pool allows it.
+	// multi-statement query (see ballotTx); only this pool allows it.
 	mc.MultiStatements = true
 	rc, err := gorm.Open(mysql.Open(mc.FormatDSN()), cfg)
 	if err != nil {

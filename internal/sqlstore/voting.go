@@ -45,17 +45,89 @@ type motionRow struct {
 
 func (motionRow) TableName() string { return "motions" }
 
+// ruleColumn is the JSON of motions.rule_json, and thresholdColumn one of
+// its fractions: types of their own, so that the domain's types can change
+// without rewriting stored rows (TestStoredMotionJSON pins the text).
+type ruleColumn struct {
+	Kind              string          `json:"kind"`
+	ParticipationArea thresholdColumn `json:"participation_area"`
+	ParticipationHead thresholdColumn `json:"participation_head"`
+	ApprovalArea      thresholdColumn `json:"approval_area"`
+	ApprovalHead      thresholdColumn `json:"approval_head"`
+	Seats             int             `json:"seats,omitempty"`
+}
+
+type thresholdColumn struct {
+	Num    int64 `json:"num"`
+	Den    int64 `json:"den"`
+	Strict bool  `json:"strict"`
+}
+
+// optionColumn is one element of motions.options_json.
+type optionColumn struct {
+	Key   string `json:"key"`
+	Label string `json:"label"`
+}
+
+func encodeRule(r voting.Rule) (string, error) {
+	th := func(t voting.Threshold) thresholdColumn {
+		return thresholdColumn{Num: t.Num, Den: t.Den, Strict: t.Strict}
+	}
+	b, err := json.Marshal(ruleColumn{Kind: string(r.Kind), ParticipationArea: th(r.ParticipationArea), ParticipationHead: th(r.ParticipationHead),
+		ApprovalArea: th(r.ApprovalArea), ApprovalHead: th(r.ApprovalHead), Seats: r.Seats})
+	return string(b), err
+}
+
+func decodeRule(s string) (voting.Rule, error) {
+	var c ruleColumn
+	if err := json.Unmarshal([]byte(s), &c); err != nil {
+		return voting.Rule{}, err
+	}
+	th := func(t thresholdColumn) voting.Threshold {
+		return voting.Threshold{Num: t.Num, Den: t.Den, Strict: t.Strict}
+	}
+	return voting.Rule{Kind: voting.RuleKind(c.Kind), ParticipationArea: th(c.ParticipationArea), ParticipationHead: th(c.ParticipationHead),
+		ApprovalArea: th(c.ApprovalArea), ApprovalHead: th(c.ApprovalHead), Seats: c.Seats}, nil
+}
+
+func encodeOptions(os []voting.Option) (string, error) {
+	cs := make([]optionColumn, len(os))
+	for i, o := range os {
+		cs[i] = optionColumn{Key: o.Key, Label: o.Label}
+	}
+	if os == nil {
+		cs = nil // stored as null, as before
+	}
+	b, err := json.Marshal(cs)
+	return string(b), err
+}
+
+func decodeOptions(s string) ([]voting.Option, error) {
+	var cs []optionColumn
+	if err := json.Unmarshal([]byte(s), &cs); err != nil {
+		return nil, err
+	}
+	if cs == nil {
+		return nil, nil
+	}
+	os := make([]voting.Option, len(cs))
+	for i, c := range cs {
+		os[i] = voting.Option{Key: c.Key, Label: c.Label}
+	}
+	return os, nil
+}
+
 func rowFromMotion(m voting.Motion) (motionRow, error) {
-	rule, err := json.Marshal(m.Rule)
+	rule, err := encodeRule(m.Rule)
 	if err != nil {
 		return motionRow{}, err
 	}
-	opts, err := json.Marshal(m.Options)
+	opts, err := encodeOptions(m.Options)
 	if err != nil {
 		return motionRow{}, err
 	}
 	r := motionRow{ID: m.ID, CourtyardID: m.CourtyardID, ScopeType: m.ScopeType, ScopeID: m.ScopeID, Title: m.Title, Body: m.Body,
-		Subject: m.Subject, RuleKind: string(m.Rule.Kind), RuleJSON: string(rule), OptionsJSON: string(opts), BallotMode: m.Mode,
+		Subject: m.Subject, RuleKind: string(m.Rule.Kind), RuleJSON: rule, OptionsJSON: opts, BallotMode: m.Mode,
 		Status: string(m.Status), NoticeDays: m.NoticeDays, ObjectionDays: m.ObjectionDays, OpensAt: m.OpensAt, ClosesAt: m.ClosesAt,
 		PublishedAt: nullTime(m.PublishedAt), NoticeEndsAt: nullTime(m.NoticeEndsAt), OpenedAt: nullTime(m.OpenedAt), ClosedAt: nullTime(m.ClosedAt),
 		ObjectionEndsAt: nullTime(m.ObjectionEndsAt), FinalAt: nullTime(m.FinalAt), Passed: m.Passed, CreatedBy: m.CreatedBy, CreatedAt: m.CreatedAt}
@@ -82,10 +154,11 @@ func (r motionRow) toMotion() (voting.Motion, error) {
 			*p.dst = p.src.UTC()
 		}
 	}
-	if err := json.Unmarshal([]byte(r.RuleJSON), &m.Rule); err != nil {
+	var err error
+	if m.Rule, err = decodeRule(r.RuleJSON); err != nil {
 		return m, fmt.Errorf("decode rule of motion %d: %w", r.ID, err)
 	}
-	if err := json.Unmarshal([]byte(r.OptionsJSON), &m.Options); err != nil {
+	if m.Options, err = decodeOptions(r.OptionsJSON); err != nil {
 		return m, fmt.Errorf("decode options of motion %d: %w", r.ID, err)
 	}
 	if r.ResultJSON != nil {
@@ -103,6 +176,7 @@ func (r motionRow) toMotion() (voting.Motion, error) {
 type Voting struct {
 	db      *DB
 	choices *choiceCache
+	audit   *AuditLog // the ballot path's (WithAudit)
 }
 
 // NewVoting returns the voting store of db.

@@ -26,26 +26,45 @@ type BallotRow struct {
 }
 
 // BallotStore is the ballot path of the store: a batch of ballots is
-// recorded in one transaction with a fixed number of statements. Every
-// method takes its locks in key order.
+// recorded in one transaction with a fixed number of statements.
 type BallotStore interface {
-	// InBallotTx runs fn in a transaction in which a locking read locks
-	// only the rows it finds: the ballots of one household are serialised
-	// on its electorate row, not on gaps between households.
-	InBallotTx(ctx context.Context, fn func(ctx context.Context) error) error
+	// InBallotTx runs fn in a ballot transaction and commits it; on a
+	// deadlock it runs fn again from the start, so fn must have no effects
+	// outside tx. A locking read in it locks only the rows it finds: the
+	// ballots of one household are serialised on its electorate row, not
+	// on gaps between households. Store methods called with fn's ctx run
+	// in the same transaction, but only before tx queues its writes (after
+	// them they fail rather than read what is not yet written).
+	InBallotTx(ctx context.Context, fn func(ctx context.Context, tx BallotTx) error) error
+}
+
+// BallotTx is one ballot transaction, used in this order: LockBallots,
+// InsertBallots, then the writes nobody reads back (DeleteBallots,
+// SupersedeBallots, PutCountedAll, AppendAudit), which are sent with the
+// commit. Every method takes its locks in key order.
+type BallotTx interface {
 	// LockBallots reads the motions of ids with a shared lock (a close
 	// waits) and locks, for each key in the electorate, the household's
 	// electorate row, its counted ballot and its representative's
 	// membership, and reports them; a motion that does not exist or a key
-	// outside the electorate is missing from the answer.
-	LockBallots(ctx context.Context, ids []int64, keys []BallotKey) (map[int64]Motion, map[BallotKey]BallotRow, error)
+	// outside the electorate is missing from the answer. In the same round
+	// trip it inserts those of bs whose keys are in the electorate (setting
+	// their IDs, 0 for the others), before anything is checked, and locks
+	// the audit heads of streams; ballots that the checks then refuse must
+	// be deleted (DeleteBallots).
+	LockBallots(ids []int64, keys []BallotKey, bs []Ballot, streams []string) (map[int64]Motion, map[BallotKey]BallotRow, error)
 	// InsertBallots appends to the history and sets each ballot's ID; it
-	// also locks the audit streams the transaction will append to.
-	InsertBallots(ctx context.Context, bs []Ballot, streams []string) error
-	SupersedeBallots(ctx context.Context, ids []int64, at time.Time) error
+	// also locks the audit streams AppendAudit will append to (those not
+	// locked yet).
+	InsertBallots(bs []Ballot, streams []string) error
+	// DeleteBallots removes ballots inserted by LockBallots and refused.
+	DeleteBallots(ids []int64) error
+	SupersedeBallots(ids []int64, at time.Time) error
 	// PutCountedAll creates or replaces counted ballots (their rows are
 	// locked by the caller and their versions are the next ones).
-	PutCountedAll(ctx context.Context, cs []Counted) error
+	PutCountedAll(cs []Counted) error
+	// AppendAudit appends records to streams InsertBallots locked.
+	AppendAudit(rs []audit.Record) error
 }
 
 // cast is one ballot to record.
@@ -88,19 +107,44 @@ func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) 
 		}
 		seen[c.key()] = true
 	}
+	// Ballots that need no check of their own (a representative's, not a
+	// proxy's or a paper one) are inserted with the locks, in the first
+	// round trip, before they are checked; those the checks refuse are
+	// deleted again with the commit. A batch is then two round trips.
+	early := true
+	for _, c := range cs {
+		early = early && c.allowed == nil
+	}
 	var results []castResult
-	err := s.store.InBallotTx(ctx, func(ctx context.Context) error {
+	err := s.store.InBallotTx(ctx, func(ctx context.Context, tx BallotTx) error {
 		results = make([]castResult, len(cs)) // afresh on a retry
 		now := s.now().UTC()
-		// Every ballot's motion and rows in one go, checked after.
 		ids := make([]int64, len(cs))
 		keys := make([]BallotKey, len(cs))
+		var (
+			ballots []Ballot // the ballot of cs[i] is ballots[i] when early
+			streams []string // of the motions whose courtyard is known
+		)
+		if early {
+			ballots = make([]Ballot, len(cs))
+		}
 		for i, c := range cs {
 			ids[i], keys[i] = c.motionID, c.key()
+			if early {
+				ballots[i] = Ballot{MotionID: c.motionID, HouseholdID: c.householdID, Options: c.options, Channel: c.channel,
+					CastBy: c.castBy, DelegationID: c.delegationID, PaperFile: c.paperFile, Receipt: newReceipt(), CreatedAt: now}
+				if yard, ok := s.yards.Load(c.motionID); ok {
+					streams = append(streams, audit.HouseholdStream(yard.(int64), c.householdID))
+				}
+			}
 		}
-		motions, locked, err := s.store.LockBallots(ctx, ids, keys)
+		// Every ballot's motion and rows in one go, checked after.
+		motions, locked, err := tx.LockBallots(ids, keys, ballots, streams)
 		if err != nil {
 			return err
+		}
+		for id, m := range motions {
+			s.yards.Store(id, m.CourtyardID) // a motion's courtyard never changes
 		}
 		options := make([][]string, len(cs))
 		going := make([]int, 0, len(cs))
@@ -141,21 +185,55 @@ func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) 
 		if failed != nil {
 			return failed
 		}
-		if len(going) == 0 {
-			return nil
-		}
 
-		ballots := make([]Ballot, len(going))
-		streams := make([]string, len(going))
-		for j, i := range going {
-			c := cs[i]
-			ballots[j] = Ballot{MotionID: c.motionID, HouseholdID: c.householdID, Options: options[i], Channel: c.channel,
-				CastBy: c.castBy, DelegationID: c.delegationID, PaperFile: c.paperFile, Receipt: newReceipt(), CreatedAt: now}
-			streams[j] = audit.HouseholdStream(motions[c.motionID].CourtyardID, c.householdID)
+		var kept []Ballot
+		streams = streams[:0]
+		for _, i := range going {
+			streams = append(streams, audit.HouseholdStream(motions[cs[i].motionID].CourtyardID, cs[i].householdID))
 		}
-		if err := s.store.InsertBallots(ctx, ballots, streams); err != nil {
-			return err
+		if early {
+			// Refused ballots go again; those going were inserted (their
+			// keys are in the electorate). Heads not locked yet (a motion
+			// seen for the first time) are locked now.
+			var refused []int64
+			isGoing := make([]bool, len(cs))
+			for _, i := range going {
+				isGoing[i] = true
+			}
+			for i, b := range ballots {
+				switch {
+				case isGoing[i] && b.ID == 0:
+					return fmt.Errorf("ballot of household %d on motion %d was not inserted", b.HouseholdID, b.MotionID)
+				case isGoing[i]:
+					b.Options = options[i]
+					kept = append(kept, b)
+				case b.ID != 0:
+					refused = append(refused, b.ID)
+				}
+			}
+			// Locking first: after DeleteBallots queues its write, the
+			// transaction refuses any statement sent at once.
+			if err := tx.InsertBallots(nil, streams); err != nil {
+				return err
+			}
+			if err := tx.DeleteBallots(refused); err != nil {
+				return err
+			}
+		} else {
+			if len(going) == 0 {
+				return nil
+			}
+			kept = make([]Ballot, len(going))
+			for j, i := range going {
+				c := cs[i]
+				kept[j] = Ballot{MotionID: c.motionID, HouseholdID: c.householdID, Options: options[i], Channel: c.channel,
+					CastBy: c.castBy, DelegationID: c.delegationID, PaperFile: c.paperFile, Receipt: newReceipt(), CreatedAt: now}
+			}
+			if err := tx.InsertBallots(kept, streams); err != nil {
+				return err
+			}
 		}
+		ballots = kept
 		var superseded []int64
 		counted := make([]Counted, len(going))
 		records := make([]audit.Record, len(going))
@@ -186,13 +264,13 @@ func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) 
 			results[i] = castResult{counted: counted[j],
 				receipt: Receipt{MotionID: m.ID, HouseholdID: c.householdID, Receipt: b.Receipt, Channel: c.channel, CastAt: now}}
 		}
-		if err := s.store.SupersedeBallots(ctx, superseded, now); err != nil {
+		if err := tx.SupersedeBallots(superseded, now); err != nil {
 			return err
 		}
-		if err := s.store.PutCountedAll(ctx, counted); err != nil {
+		if err := tx.PutCountedAll(counted); err != nil {
 			return err
 		}
-		return s.audit.AppendAll(ctx, records)
+		return tx.AppendAudit(records)
 	})
 	if err != nil {
 		return nil, err
@@ -310,7 +388,9 @@ func (b *batcher) flush(batch []*pendingCast) {
 	)
 	for _, p := range batch {
 		if err := p.ctx.Err(); err != nil {
-			p.done <- castResult{err: err} // gone before its ballot was written
+			// Gone before its ballot was written: not a failure of ours.
+			p.done <- castResult{err: &louyuan.Error{Kind: louyuan.KindUnavailable, Code: "request_cancelled",
+				Message: "请求已中断，这张选票没有记录，请重新提交", Err: err}}
 			continue
 		}
 		cs = append(cs, p.c)

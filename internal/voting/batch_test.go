@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/louyuan/louyuan/internal/louyuan"
 )
 
 // The batcher hands every ballot to exactly one batch, never puts two
@@ -114,7 +116,7 @@ func TestBatcher(t *testing.T) {
 	b.run = func(context.Context, []cast) ([]castResult, error) { t.Error("cancelled ballot ran"); return nil, nil }
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if r := b.submit(ctx, cast{motionID: 1, householdID: 1}); !errors.Is(r.err, context.Canceled) {
+	if r := b.submit(ctx, cast{motionID: 1, householdID: 1}); !errors.Is(r.err, context.Canceled) || louyuan.ErrorKind(r.err) != louyuan.KindUnavailable {
 		t.Errorf("cancelled ballot: %v", r.err)
 	}
 }

@@ -2,6 +2,7 @@ package voting
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,14 @@ const (
 	ScopeCourtyard = "courtyard"
 	ScopeBuilding  = "building"
 	ScopeUnit      = "unit"
+)
+
+// The values a draft may take, in one place: the API's request validation
+// is checked against them (TestMotionRequestValues).
+var (
+	ScopeTypes  = []string{ScopeCourtyard, ScopeBuilding, ScopeUnit}
+	BallotModes = []string{ModeNamed, ModeSecret}
+	RuleKinds   = []RuleKind{RuleOrdinary, RuleMajor, RuleCustom, RuleElection}
 )
 
 // Channels through which a ballot arrives.
@@ -185,12 +194,10 @@ func motionFrom(d Draft) (Motion, error) {
 	if utf8.RuneCountInString(d.Subject) > 60 {
 		return Motion{}, louyuan.Invalid("bad_subject", "事项名称不能超过60个字")
 	}
-	switch d.ScopeType {
-	case ScopeCourtyard, ScopeBuilding, ScopeUnit:
-	default:
+	if !slices.Contains(ScopeTypes, d.ScopeType) {
 		return Motion{}, louyuan.Invalid("bad_scope", "表决范围只能是楼院、楼栋或单元")
 	}
-	if d.Mode != ModeNamed && d.Mode != ModeSecret {
+	if !slices.Contains(BallotModes, d.Mode) {
 		return Motion{}, louyuan.Invalid("bad_mode", "表决方式只能是记名（named）或不记名（secret）")
 	}
 	if d.NoticeDays < 0 || d.NoticeDays > 60 || d.ObjectionDays < 0 || d.ObjectionDays > 60 {

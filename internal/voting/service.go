@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -114,7 +115,10 @@ type Service struct {
 	reads    readCache
 	audit    audit.BatchAppender
 	batch    *batcher
-	notify   Notifier
+	// yards keeps each motion's courtyard (it never changes), so that a
+	// ballot's audit stream is known before its motion is read.
+	yards  sync.Map
+	notify Notifier
 	// secretMin is the fewest households a secret ballot may have.
 	secretMin int
 	log       *slog.Logger

@@ -78,6 +78,9 @@ func (b *bench) snapshot() snapshot {
 		"redis":   pidsByName("redis-server"),
 		"bench":   {os.Getpid()},
 	}
+	if b.peerPID != 0 {
+		groups["peer"] = []int{b.peerPID}
+	}
 	for g, pids := range groups {
 		for _, p := range pids {
 			if c, ok := procCPU(p); ok {
@@ -151,13 +154,25 @@ func describe(label string, r loadResult) {
 	}
 	if !r.before.at.IsZero() && !r.after.at.IsZero() {
 		win := r.after.at.Sub(r.before.at).Seconds()
-		var parts []string
-		for _, g := range []string{"server", "mariadb", "redis", "bench"} {
+		var (
+			parts  []string
+			served float64 // CPU seconds of everything but the load generator
+		)
+		for _, g := range []string{"server", "peer", "mariadb", "redis", "bench"} {
 			if _, ok := r.before.cpu[g]; ok {
-				parts = append(parts, fmt.Sprintf("%s %.0f%%", g, 100*(r.after.cpu[g]-r.before.cpu[g])/win))
+				used := r.after.cpu[g] - r.before.cpu[g]
+				parts = append(parts, fmt.Sprintf("%s %.0f%%", g, 100*used/win))
+				if g != "bench" {
+					served += used
+				}
 			}
 		}
 		fmt.Fprintf(&b, "; CPU (of 200%%): %s", strings.Join(parts, ", "))
+		if r.n > 0 {
+			// What one operation costs the machine, load generator aside:
+			// steadier than the rate on a machine shared with other work.
+			fmt.Fprintf(&b, "; %.3f ms CPU per op (server side, all processes)", 1000*served/float64(r.n))
+		}
 		var routes []string
 		for k, a := range r.after.metrics {
 			bf := r.before.metrics[k]

@@ -33,6 +33,7 @@ type bench struct {
 	tmp       string
 	dbName    string
 	peerDSN   string  // the bench database, for the peer baseline
+	peerPID   int     // the running peer's process, 0 when none
 	adminDB   *sql.DB // no database selected: CREATE/DROP DATABASE
 	db        *sql.DB // the bench database: baselines and bulk loads
 	rdb       *redis.Client
@@ -294,6 +295,9 @@ func (b *bench) startServer(ctx context.Context, bin string, env []string) error
 		return err
 	}
 	cmd := exec.Command(bin)
+	if w := b.o.serverWrap; len(w) > 0 {
+		cmd = exec.Command(w[0], append(w[1:], bin)...)
+	}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "LOUYUAN_") {
 			cmd.Env = append(cmd.Env, kv)
@@ -355,7 +359,11 @@ func (b *bench) serverAlive() error {
 }
 
 func (b *bench) waitReady(ctx context.Context) error {
-	deadline := time.Now().Add(90 * time.Second)
+	wait := 90 * time.Second
+	if len(b.o.serverWrap) > 0 {
+		wait = 15 * time.Minute // e.g. under valgrind
+	}
+	deadline := time.Now().Add(wait)
 	for {
 		status, _, err := b.api.do(ctx, 2*time.Second, "GET", "/readyz", "", nil, "")
 		if err == nil && status == http.StatusOK {
@@ -366,7 +374,7 @@ func (b *bench) waitReady(ctx context.Context) error {
 			return aerr
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("server not ready after 90s (last: status %d, %v)", status, err)
+			return fmt.Errorf("server not ready after %v (last: status %d, %v)", wait, status, err)
 		}
 		select {
 		case <-ctx.Done():

@@ -86,6 +86,8 @@ type options struct {
 	rev        string
 	keepLog    bool
 	serverEnv  []string
+	serverWrap []string      // a command the server runs under (e.g. valgrind)
+	rounds     int           // of the peer scenarios: ours and the peer take turns
 	soak       time.Duration // the soak's measured time; it runs only when asked for
 }
 
@@ -100,6 +102,7 @@ func parseFlags(args []string) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time of each side of each scenario")
+	fs.IntVar(&o.rounds, "rounds", 3, "vote_cast_peer_*: ours and the peer take turns this many times, each measured for duration/rounds (on a shared machine the load of others then falls on both alike)")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up before each measured run")
 	fs.IntVar(&o.households, "households", 5000, "households added to courtyard 1 by roster import (each gets a bound representative)")
 	fs.IntVar(&o.scale, "scale", 1000000, "counted ballots of the big motion of tally_read_scale")
@@ -110,6 +113,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.keepLog, "keep-log", false, "keep a copy of the server's log in the system temporary folder (always kept when the run fails)")
 	fs.StringVar(&o.rev, "rev", "", "build the server from this git revision (e.g. HEAD) instead of the working tree")
 	serverEnv := fs.String("server-env", "", "extra LOUYUAN_* settings for the server, comma-separated KEY=VALUE (e.g. LOUYUAN_VOTING_BATCH_MAX=16,LOUYUAN_DEBUG_ADDR=127.0.0.1:6060)")
+	wrap := fs.String("server-wrap", "", "run the server under this command, space-separated (e.g. \"valgrind --tool=callgrind --instr-atstart=no\": then count one scenario's instructions with callgrind_control -i on / -d)")
 	only := fs.String("only", "", "comma-separated scenarios to run (default all but soak): "+strings.Join(scenarioNames, ",")+",soak")
 	fs.DurationVar(&o.soak, "soak-duration", 10*time.Minute, "measured time of the soak (mixed load; `bench soak` or -only soak)")
 	if len(args) > 0 && args[0] == "soak" {
@@ -121,6 +125,7 @@ func parseFlags(args []string) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	o.serverWrap = strings.Fields(*wrap)
 	if *serverEnv != "" {
 		for _, kv := range strings.Split(*serverEnv, ",") {
 			if k, _, ok := strings.Cut(kv, "="); !ok || !strings.HasPrefix(k, "LOUYUAN_") {

@@ -40,7 +40,7 @@ func (b *bench) voteCast(ctx context.Context, name string, conc int, target stri
 	if err := b.initCastSources(ctx); err != nil {
 		return err
 	}
-	ours, err := b.castOurs(ctx, name, conc)
+	ours, err := b.castOurs(ctx, name, conc, b.o.duration)
 	if err != nil {
 		return err
 	}
@@ -72,13 +72,13 @@ func (b *bench) voteCast(ctx context.Context, name string, conc int, target stri
 // castOurs measures our ballot endpoint at conc clients: POST
 // /api/v1/motions/{id}/ballots as each household's representative, every
 // answer 201, on the key stream that continues across every cast run.
-func (b *bench) castOurs(ctx context.Context, name string, conc int) (loadResult, error) {
+func (b *bench) castOurs(ctx context.Context, name string, conc int, window time.Duration) (loadResult, error) {
 	tokenOf := make(map[int64]string, len(b.reps))
 	for _, r := range b.reps {
 		tokenOf[r.householdID] = r.token
 	}
 	logf("%s: ours (POST /api/v1/motions/{id}/ballots) at concurrency %d…", name, conc)
-	ours, err := runLoad(ctx, loadSpec{name: name + " ours", conc: conc, warmup: b.o.warmup, window: b.o.duration, probe: b.snapshot,
+	ours, err := runLoad(ctx, loadSpec{name: name + " ours", conc: conc, warmup: b.o.warmup, window: window, probe: b.snapshot,
 		op: func(ctx context.Context, _ int) error {
 			p, dup, err := oursSource.next()
 			if err != nil {

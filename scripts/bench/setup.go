@@ -84,12 +84,23 @@ func (b *bench) setupCourtyard(ctx context.Context, needVoters, needMotions bool
 		return nil
 	}
 	k := 1
-	if b.o.want("vote_cast_c16") || b.o.want("vote_cast_c64") {
+	if b.o.want("vote_cast_c16") || b.o.want("vote_cast_c64") || b.o.want("vote_cast_peer_c16") || b.o.want("vote_cast_peer_c64") {
 		k = b.o.motions
 		if k == 0 {
-			// Fresh (motion, household) pairs for both vote_cast runs at
-			// up to ~6,000 ballots/s, 90% of them fresh.
-			secs := 2 * (b.o.warmup + b.o.duration + time.Second).Seconds()
+			// Fresh (motion, household) pairs for every vote_cast run at
+			// up to ~6,000 ballots/s, 90% of them fresh; the peer
+			// scenarios warm up once per round.
+			var secs float64
+			for _, n := range []string{"vote_cast_c16", "vote_cast_c64"} {
+				if b.o.want(n) {
+					secs += (b.o.warmup + b.o.duration + time.Second).Seconds()
+				}
+			}
+			for _, n := range []string{"vote_cast_peer_c16", "vote_cast_peer_c64"} {
+				if b.o.want(n) {
+					secs += (time.Duration(max(b.o.rounds, 1))*b.o.warmup + b.o.duration + time.Second).Seconds()
+				}
+			}
 			k = int(secs*6000*0.9)/len(b.reps) + 1
 			k = min(max(k, 2), 50)
 		}

@@ -1,0 +1,119 @@
+package voting
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/louyuan/louyuan/internal/audit"
+	"github.com/louyuan/louyuan/internal/louyuan"
+)
+
+// fakeBallotStore runs castAll's transaction against fakeBallotTx, which
+// behaves as the store's does in what castAll relies on: ballots given to
+// LockBallots are inserted for keys in the electorate, and a statement
+// sent after a queued write is refused.
+type fakeBallotStore struct {
+	Store
+	tx *fakeBallotTx
+}
+
+func (f *fakeBallotStore) InBallotTx(ctx context.Context, fn func(ctx context.Context, tx BallotTx) error) error {
+	return fn(ctx, f.tx)
+}
+
+type fakeBallotTx struct {
+	motion  Motion
+	rep     int64
+	queued  bool
+	nextID  int64
+	deleted []int64
+	locked  []string // audit streams locked
+}
+
+var errFakeQueued = errors.New("statement after a queued write")
+
+func (t *fakeBallotTx) LockBallots(ids []int64, keys []BallotKey, bs []Ballot, streams []string) (map[int64]Motion, map[BallotKey]BallotRow, error) {
+	rows := map[BallotKey]BallotRow{}
+	for _, k := range keys {
+		rows[k] = BallotRow{Representative: t.rep}
+	}
+	for i := range bs {
+		t.nextID++
+		bs[i].ID = t.nextID
+	}
+	t.locked = append(t.locked, streams...)
+	return map[int64]Motion{t.motion.ID: t.motion}, rows, nil
+}
+
+func (t *fakeBallotTx) InsertBallots(bs []Ballot, streams []string) error {
+	if t.queued && (len(bs) > 0 || len(streams) > 0) {
+		return errFakeQueued
+	}
+	for i := range bs {
+		t.nextID++
+		bs[i].ID = t.nextID
+	}
+	t.locked = append(t.locked, streams...)
+	return nil
+}
+
+func (t *fakeBallotTx) DeleteBallots(ids []int64) error {
+	t.deleted = append(t.deleted, ids...)
+	t.queued = t.queued || len(ids) > 0
+	return nil
+}
+
+func (t *fakeBallotTx) SupersedeBallots(ids []int64, _ time.Time) error {
+	t.queued = t.queued || len(ids) > 0
+	return nil
+}
+
+func (t *fakeBallotTx) PutCountedAll(cs []Counted) error {
+	t.queued = t.queued || len(cs) > 0
+	return nil
+}
+
+func (t *fakeBallotTx) AppendAudit(rs []audit.Record) error {
+	for _, r := range rs {
+		found := false
+		for _, st := range t.locked {
+			found = found || st == r.Stream
+		}
+		if !found {
+			return errors.New("audit stream not locked: " + r.Stream)
+		}
+	}
+	t.queued = t.queued || len(rs) > 0
+	return nil
+}
+
+// The first batch of a motion (its courtyard not known yet, so its audit
+// heads are locked after the checks) with a ballot the checks refuse: the
+// heads are locked before the refused ballot's delete is queued, the good
+// ballot is counted, the refused one deleted.
+func TestCastAllRefusedBallotInFirstBatch(t *testing.T) {
+	m := Motion{ID: 1, CourtyardID: 5, Status: StatusVoting, ClosesAt: time.Now().Add(time.Hour), Rule: OrdinaryRule(), Options: DecisionOptions(), Mode: ModeNamed}
+	store := &fakeBallotStore{}
+	s := NewService(store, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for batch := range 2 { // the second batch knows the courtyard: heads locked with the rows
+		tx := &fakeBallotTx{motion: m, rep: 7}
+		store.tx = tx
+		rs, err := s.castAll(context.Background(), []cast{
+			{motionID: 1, householdID: 1, options: []string{OptionAgree}, channel: ChannelSelf, castBy: "user:7", representative: 7},
+			{motionID: 1, householdID: 2, options: []string{"nope"}, channel: ChannelSelf, castBy: "user:7", representative: 7},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rs[0].err != nil || rs[0].counted.BallotID != 1 || louyuan.ErrorCode(rs[1].err) != "bad_option" {
+			t.Fatalf("results %+v", rs)
+		}
+		if len(tx.deleted) != 1 || tx.deleted[0] != 2 {
+			t.Errorf("batch %d: deleted %v, want the refused ballot 2", batch, tx.deleted)
+		}
+	}
+}
