@@ -382,7 +382,10 @@ async function main() {
     // --- Further scenarios: every scenarios/*.js exports run(ctx), run in
     // name order, each on a fresh page (logged out) of the same browser.
     const scenarioDir = join(here, 'scenarios')
-    const files = existsSync(scenarioDir) ? readdirSync(scenarioDir).filter((f) => f.endsWith('.js')).sort() : []
+    // CONSOLE_SCENARIOS=40,20 runs only the scenarios whose names start so (while writing one).
+    const only = (process.env.CONSOLE_SCENARIOS || '').split(',').filter(Boolean)
+    const files = (existsSync(scenarioDir) ? readdirSync(scenarioDir).filter((f) => f.endsWith('.js')).sort() : [])
+      .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))
     for (const f of files) {
       log('scenario', f)
       const mod = await import(pathToFileURL(join(scenarioDir, f)).href)

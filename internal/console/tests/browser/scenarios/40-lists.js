@@ -46,6 +46,8 @@ export async function run({ page, url, srv, base, staff }) {
   await page.fill(inp('password'), srv.password)
   await page.click('[data-test=login-submit]')
   await page.waitForURL(/\/console\/places/)
+  // The demo courtyard (other scenarios may have added courtyards that sort first).
+  await page.evaluate(() => sessionStorage.setItem('louyuan.console.courtyard', '1'))
   await page.goto(url('/motions'))
   const table = page.locator('[data-test=motions]')
   await table.locator('.el-pagination__total').getByText(`共 ${all.total} 条`).waitFor()
