@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -52,13 +53,18 @@ func (s *Server) listNotices(c *gin.Context) {
 	if !ok {
 		return
 	}
-	ns, err := s.Notices.List(c.Request.Context(), principal(c), id)
+	// Paged and filtered in the database: a courtyard's notices grow for
+	// years. Unpaged (the mini-program), the 200 newest.
+	q := readPage(c, 20)
+	f := notice.ListFilter{Status: c.Query("status"), Title: strings.TrimSpace(c.Query("q"))}
+	if !q.all {
+		f.Offset, f.Limit = q.offset(), q.size
+	}
+	ns, total, err := s.Notices.List(c.Request.Context(), principal(c), id, f)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	q, keep := readPage(c, 20), titleFilter(c)
-	ns, total := pageOf(ns, q, func(n notice.Notice) bool { return keep(n.Status, n.Title) })
 	sendPage(c, "notices", ns, total, q, nil)
 }
 

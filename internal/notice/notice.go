@@ -155,7 +155,9 @@ type Store interface {
 	Notice(ctx context.Context, id int64) (Notice, error)
 	LockNotice(ctx context.Context, id int64) (Notice, error)
 	UpdateNotice(ctx context.Context, n Notice, from string) error
-	CourtyardNotices(ctx context.Context, courtyardID int64, limit int) ([]Notice, error)
+	// CourtyardNotices lists a courtyard's notices that pass f, newest
+	// first, one page of them, and how many pass f in all.
+	CourtyardNotices(ctx context.Context, courtyardID int64, f ListFilter) ([]Notice, int, error)
 	// Recipients lists the users bound to households in the targets, each
 	// once.
 	Recipients(ctx context.Context, targets []Target) ([]Recipient, error)
@@ -352,4 +354,12 @@ func (d *Draft) validate() error {
 		seen[t] = true
 	}
 	return nil
+}
+
+// ListFilter picks a page of a courtyard's notices: Status (when not
+// empty) equal, Title (when not empty) held in the title, Limit notices
+// from Offset on.
+type ListFilter struct {
+	Status, Title string
+	Offset, Limit int
 }

@@ -299,12 +299,17 @@ func (s *Service) Preview(ctx context.Context, p identity.Principal, targets []T
 	return s.store.RecipientCount(ctx, targets)
 }
 
-// List shows a courtyard's notices to its council and staff.
-func (s *Service) List(ctx context.Context, p identity.Principal, courtyardID int64) ([]Notice, error) {
+// List shows a page of a courtyard's notices to its council and staff,
+// newest first, and how many pass the filter in all. A Limit of 0 or
+// less lists the 200 newest (the mini-program's unpaged list).
+func (s *Service) List(ctx context.Context, p identity.Principal, courtyardID int64, f ListFilter) ([]Notice, int, error) {
 	if _, err := s.canSend(ctx, p, []Target{{ScopeType: ScopeCourtyard, ScopeID: courtyardID}}); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return s.store.CourtyardNotices(ctx, courtyardID, 200)
+	if f.Limit <= 0 {
+		f.Offset, f.Limit = 0, 200
+	}
+	return s.store.CourtyardNotices(ctx, courtyardID, f)
 }
 
 // ReportOf shows a sent notice's deliveries and read receipts to its

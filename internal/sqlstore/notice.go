@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/louyuan/louyuan/internal/identity"
 	"github.com/louyuan/louyuan/internal/louyuan"
 	"github.com/louyuan/louyuan/internal/notice"
@@ -190,17 +192,29 @@ func (s *Notices) UpdateNotice(ctx context.Context, n notice.Notice, from string
 	return nil
 }
 
-// CourtyardNotices lists a courtyard's notices, newest first.
-func (s *Notices) CourtyardNotices(ctx context.Context, courtyardID int64, limit int) ([]notice.Notice, error) {
+// CourtyardNotices lists a page of a courtyard's notices that pass f,
+// newest first, and counts all that pass f.
+func (s *Notices) CourtyardNotices(ctx context.Context, courtyardID int64, f notice.ListFilter) ([]notice.Notice, int, error) {
+	q := s.db.conn(ctx).Model(&noticeRow{}).Where("courtyard_id = ?", courtyardID)
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.Title != "" {
+		q = q.Where("title LIKE ? ESCAPE '!'", "%"+likeEscaper.Replace(f.Title)+"%")
+	}
+	var total int64
+	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
+		return nil, 0, wrap(err, "count notices")
+	}
 	var rows []noticeRow
-	if err := s.db.conn(ctx).Where("courtyard_id = ?", courtyardID).Order("id DESC").Limit(limit).Find(&rows).Error; err != nil {
-		return nil, wrap(err, "list notices")
+	if err := q.Order("id DESC").Offset(f.Offset).Limit(f.Limit).Find(&rows).Error; err != nil {
+		return nil, 0, wrap(err, "list notices")
 	}
 	out := make([]notice.Notice, len(rows))
 	for i, r := range rows {
 		out[i] = r.toNotice()
 	}
-	return out, s.withTargets(ctx, out)
+	return out, int(total), s.withTargets(ctx, out)
 }
 
 // withTargets fills in the targets of listed notices in one query (a
