@@ -11,6 +11,13 @@
 import assert from 'node:assert/strict'
 import { log, inp, sleep, png, chinaTime, apiCall, staffToken, plain, shot } from '../lib.js'
 
+/** pickStaff finds a staff member by name in the council's staff picker and chooses them. */
+async function pickStaff(page, name) {
+  await page.locator('[data-test=staff-pick]').click()
+  await page.locator(inp('staff-pick')).fill(name)
+  await page.locator('.el-select-dropdown__item:visible', { hasText: name }).first().click()
+}
+
 export async function run(ctx) {
   const { page, base, url, srv, staff, admin, wechat } = ctx
   const api = (token, method, path, body) => apiCall(base, token, method, path, body)
@@ -75,16 +82,16 @@ export async function run(ctx) {
   await page.locator('[data-test=members]').first().getByText('成员').first().waitFor()
   await shot(page, '31-council-terms')
   await page.click('#tab-staff')
-  await page.locator(inp('staff-id')).fill(String(fuheId))
+  await pickStaff(page, '复核')
   await page.locator('[data-test=staff-role]').click()
   await page.locator('.el-select-dropdown__item:visible', { hasText: '社区干部' }).click()
   await page.click('[data-test=staff-assign]')
   await page.locator('[data-test=council-staff]').getByText('复核员').waitFor()
   await page.locator('[data-test=council-staff]').getByText('社区干部（2）').waitFor()
   // The demo staff member as a grid worker, then removed again.
-  await page.locator(inp('staff-id')).fill('1')
+  await pickStaff(page, '桐本北路社区网格员')
   await page.locator('[data-test=staff-role]').click()
-  await page.locator('.el-select-dropdown__item:visible', { hasText: '网格员' }).click()
+  await page.locator('.el-select-dropdown__item:visible', { hasText: /^\s*网格员（4）\s*$/ }).click()
   await page.click('[data-test=staff-assign]')
   const demoRow = page.locator('[data-test=council-staff] tr', { hasText: '桐本北路社区网格员' })
   await demoRow.getByText('网格员（4）').waitFor()
