@@ -445,15 +445,26 @@ func (s *Service) PendingRequestViews(ctx context.Context, p identity.Principal,
 		kept = kept[:min(limit, len(kept))]
 	}
 	out := make([]RequestView, len(kept))
+	// Several requests often concern one household (a family binding
+	// together): read each household and its members once.
+	type household struct {
+		h  Household
+		ms []Member
+	}
+	seen := map[int64]household{}
 	for i, r := range kept {
-		h, err := s.store.Household(ctx, r.HouseholdID)
-		if err != nil {
-			return nil, 0, err
+		hm, ok := seen[r.HouseholdID]
+		if !ok {
+			var err error
+			if hm.h, err = s.store.Household(ctx, r.HouseholdID); err != nil {
+				return nil, 0, err
+			}
+			if hm.ms, err = s.store.Members(ctx, r.HouseholdID); err != nil {
+				return nil, 0, err
+			}
+			seen[r.HouseholdID] = hm
 		}
-		ms, err := s.store.Members(ctx, r.HouseholdID)
-		if err != nil {
-			return nil, 0, err
-		}
+		h, ms := hm.h, hm.ms
 		out[i] = RequestView{Request: r, Household: h.Label(), PersonName: r.RealName}
 		for _, m := range ms {
 			if m.Representative {
