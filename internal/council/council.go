@@ -207,6 +207,9 @@ type Store interface {
 	Candidate(ctx context.Context, id int64) (Candidate, error)
 	Candidates(ctx context.Context, electionID int64) ([]Candidate, error)
 	SetOptionKey(ctx context.Context, candidateID int64, key string) error
+	// ClearOptionKeys takes every candidate of the election off the
+	// ballot (before a new one is drawn).
+	ClearOptionKeys(ctx context.Context, electionID int64) error
 	Findings(ctx context.Context, candidateID int64) ([]Finding, error)
 	// PutFinding inserts or replaces a finding, keeping its first finder.
 	PutFinding(ctx context.Context, f Finding) error

@@ -719,6 +719,11 @@ func (s *Service) DrawBallot(ctx context.Context, p identity.Principal, election
 		if err != nil {
 			return err
 		}
+		// A run-off may leave candidates of the last ballot off: their
+		// old keys would name options of the new motion.
+		if err := s.store.ClearOptionKeys(ctx, e.ID); err != nil {
+			return err
+		}
 		keys := m.OptionKeys()
 		for i, c := range on {
 			if err := s.store.SetOptionKey(ctx, c.ID, keys[i]); err != nil {

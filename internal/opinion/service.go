@@ -59,6 +59,9 @@ type Store interface {
 	CreateSurvey(ctx context.Context, s Survey) (Survey, error)
 	Survey(ctx context.Context, id int64) (Survey, error)
 	LockSurvey(ctx context.Context, id int64) (Survey, error)
+	// ShareSurvey reads a survey under a shared lock: closing it waits
+	// for the responses being written, and they see it closed after.
+	ShareSurvey(ctx context.Context, id int64) (Survey, error)
 	CloseSurvey(ctx context.Context, id int64) error
 	Surveys(ctx context.Context, councilID int64) ([]Survey, error)
 	// InsertResponse adds a household's response; a second one for the

@@ -426,7 +426,14 @@ func (s *Service) Respond(ctx context.Context, p identity.Principal, id, househo
 	}
 	r := Response{SurveyID: id, HouseholdID: householdID, UserID: p.ID, Answers: answers, CreatedAt: s.now().UTC()}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		var err error
+		// Closed meanwhile (CloseSurvey holds the row until it commits)?
+		cur, err := s.store.ShareSurvey(ctx, id)
+		if err != nil {
+			return err
+		}
+		if s.status(cur).Status != SurveyOpen {
+			return louyuan.Conflict("survey_closed", "测评已经结束")
+		}
 		if r, err = s.store.InsertResponse(ctx, r); err != nil {
 			return err
 		}

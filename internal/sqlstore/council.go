@@ -439,6 +439,11 @@ func (s *Councils) SetOptionKey(ctx context.Context, candidateID int64, key stri
 	return wrap(s.db.conn(ctx).Exec("UPDATE candidates SET option_key = ? WHERE id = ?", key, candidateID).Error, "set option key")
 }
 
+// ClearOptionKeys takes every candidate of the election off the ballot.
+func (s *Councils) ClearOptionKeys(ctx context.Context, electionID int64) error {
+	return wrap(s.db.conn(ctx).Exec("UPDATE candidates SET option_key = NULL WHERE election_id = ?", electionID).Error, "clear option keys")
+}
+
 type findingRow struct {
 	CandidateID  int64
 	Criterion    string

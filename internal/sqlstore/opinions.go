@@ -367,6 +367,11 @@ func (s *Opinions) Survey(ctx context.Context, id int64) (opinion.Survey, error)
 	return s.survey(ctx, id, "")
 }
 
+// ShareSurvey reads a survey under a shared lock of its row.
+func (s *Opinions) ShareSurvey(ctx context.Context, id int64) (opinion.Survey, error) {
+	return s.survey(ctx, id, s.db.lockSuffix(" LOCK IN SHARE MODE"))
+}
+
 // LockSurvey reads a survey and locks its row.
 func (s *Opinions) LockSurvey(ctx context.Context, id int64) (opinion.Survey, error) {
 	return s.survey(ctx, id, s.db.lockSuffix(" FOR UPDATE"))

@@ -1,0 +1,100 @@
+package council
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+
+	"github.com/louyuan/louyuan/internal/audit"
+	"github.com/louyuan/louyuan/internal/identity"
+	"github.com/louyuan/louyuan/internal/voting"
+)
+
+// ballotStore is the part of Store that DrawBallot uses; the rest panics.
+type ballotStore struct {
+	Store
+	e  Election
+	cs []Candidate
+}
+
+func (f *ballotStore) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return fn(ctx)
+}
+func (f *ballotStore) CourtyardPlace(context.Context, int64) (identity.Place, error) {
+	return identity.Place{SubdistrictID: 1, CommunityID: 1, CourtyardID: 1}, nil
+}
+func (f *ballotStore) Switches(context.Context, int64) (map[string]bool, error) { return nil, nil }
+func (f *ballotStore) Findings(_ context.Context, id int64) ([]Finding, error) {
+	var fs []Finding
+	for _, c := range DefaultCriteria() {
+		fs = append(fs, Finding{CandidateID: id, Criterion: c.Code, Pass: true})
+	}
+	return fs, nil
+}
+func (f *ballotStore) Election(context.Context, int64) (Election, error)     { return f.e, nil }
+func (f *ballotStore) LockElection(context.Context, int64) (Election, error) { return f.e, nil }
+func (f *ballotStore) UpdateElection(_ context.Context, e Election) error {
+	f.e = e
+	return nil
+}
+func (f *ballotStore) Candidates(context.Context, int64) ([]Candidate, error) {
+	return append([]Candidate(nil), f.cs...), nil
+}
+func (f *ballotStore) SetOptionKey(_ context.Context, id int64, key string) error {
+	for i := range f.cs {
+		if f.cs[i].ID == id {
+			f.cs[i].OptionKey = key
+		}
+	}
+	return nil
+}
+func (f *ballotStore) ClearOptionKeys(_ context.Context, electionID int64) error {
+	for i := range f.cs {
+		if f.cs[i].ElectionID == electionID {
+			f.cs[i].OptionKey = ""
+		}
+	}
+	return nil
+}
+
+type ballotMotions struct{}
+
+func (ballotMotions) Create(_ context.Context, _ identity.Principal, d voting.Draft) (voting.Motion, error) {
+	m := voting.Motion{ID: 2}
+	for i := range d.Candidates {
+		m.Options = append(m.Options, voting.Option{Key: string(rune('A' + i))})
+	}
+	return m, nil
+}
+func (ballotMotions) Motion(context.Context, identity.Principal, int64) (voting.Motion, error) {
+	return voting.Motion{ID: 1, Status: voting.StatusCancelled}, nil
+}
+
+type nopAudit struct{}
+
+func (nopAudit) Append(context.Context, audit.Record) error { return nil }
+
+// A run-off drawn on some of the candidates takes the others off the
+// ballot: their keys of the last ballot would name the new motion's
+// options (and the result would credit them with its votes).
+func TestRunOffClearsOldOptionKeys(t *testing.T) {
+	st := &ballotStore{e: Election{ID: 7, CouncilID: 1, CourtyardID: 1, ScopeType: voting.ScopeCourtyard, ScopeID: 1, Title: "换届", Seats: 1,
+		Status: ElectionBallot, MotionID: 1}}
+	for i, k := range []string{"A", "B", "C", "D"} {
+		st.cs = append(st.cs, Candidate{ID: int64(i + 1), ElectionID: 7, Name: "候选" + k, OptionKey: k})
+	}
+	s, err := NewService(st, ballotMotions{}, nopAudit{}, nil, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff := identity.Principal{Kind: identity.KindStaff, ID: 1, Grants: []identity.Grant{{Role: identity.RoleCommunityStaff, ScopeType: identity.ScopeCommunity, ScopeID: 1}}}
+	if _, _, err := s.DrawBallot(context.Background(), staff, 7, BallotDraft{CandidateIDs: []int64{4, 1}, Mode: "named"}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]string{1: "B", 2: "", 3: "", 4: "A"}
+	for _, c := range st.cs {
+		if c.OptionKey != want[c.ID] {
+			t.Errorf("candidate %d has option key %q after the run-off, want %q", c.ID, c.OptionKey, want[c.ID])
+		}
+	}
+}
