@@ -111,9 +111,12 @@ func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) 
 	// proxy's or a paper one) are inserted with the locks, in the first
 	// round trip, before they are checked; those the checks refuse are
 	// deleted again with the commit. A batch is then two round trips.
+	// A ballot whose options no motion could have is checked before it is
+	// inserted: written early, a long one would overflow ballots.choice and
+	// fail the statement, and with it every ballot of the batch.
 	early := true
 	for _, c := range cs {
-		early = early && c.allowed == nil
+		early = early && c.allowed == nil && plausibleChoice(c.options)
 	}
 	var results []castResult
 	err := s.store.InBallotTx(ctx, func(ctx context.Context, tx BallotTx) error {

@@ -2,9 +2,11 @@ package voting
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +39,13 @@ type fakeBallotTx struct {
 var errFakeQueued = errors.New("statement after a queued write")
 
 func (t *fakeBallotTx) LockBallots(ids []int64, keys []BallotKey, bs []Ballot, streams []string) (map[int64]Motion, map[BallotKey]BallotRow, error) {
+	for _, b := range bs {
+		// ballots.choice is a TEXT column: MariaDB (strict mode) refuses a
+		// longer value, failing the statement and so the whole batch.
+		if enc, _ := json.Marshal(b.Options); len(enc) > 65535 {
+			return nil, nil, errors.New("Error 1406 (22001): Data too long for column 'choice'")
+		}
+	}
 	rows := map[BallotKey]BallotRow{}
 	for _, k := range keys {
 		rows[k] = BallotRow{Representative: t.rep}
@@ -115,5 +124,25 @@ func TestCastAllRefusedBallotInFirstBatch(t *testing.T) {
 		if len(tx.deleted) != 1 || tx.deleted[0] != 2 {
 			t.Errorf("batch %d: deleted %v, want the refused ballot 2", batch, tx.deleted)
 		}
+	}
+}
+
+// One resident's ballot with an option that no motion has, long enough
+// (once JSON-encoded: '<' becomes \u003c) to overflow ballots.choice, must
+// be refused on its own: it must not reach the early insert and fail the
+// batch, and with it the ballots of everyone batched with it.
+func TestCastAllOversizedOptionRefusedAlone(t *testing.T) {
+	m := Motion{ID: 1, CourtyardID: 5, Status: StatusVoting, ClosesAt: time.Now().Add(time.Hour), Rule: OrdinaryRule(), Options: DecisionOptions(), Mode: ModeNamed}
+	store := &fakeBallotStore{tx: &fakeBallotTx{motion: m, rep: 7}}
+	s := NewService(store, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rs, err := s.castAll(context.Background(), []cast{
+		{motionID: 1, householdID: 1, options: []string{OptionAgree}, channel: ChannelSelf, castBy: "user:7", representative: 7},
+		{motionID: 1, householdID: 2, options: []string{strings.Repeat("<", 60<<10)}, channel: ChannelSelf, castBy: "user:7", representative: 7},
+	})
+	if err != nil {
+		t.Fatalf("one bad ballot failed the batch: %v", err)
+	}
+	if rs[0].err != nil || rs[0].counted.BallotID == 0 || louyuan.ErrorCode(rs[1].err) != "bad_option" {
+		t.Fatalf("results %+v", rs)
 	}
 }

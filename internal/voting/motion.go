@@ -249,6 +249,25 @@ func motionFrom(d Draft) (Motion, error) {
 	return m, nil
 }
 
+// maxOptionKey bounds the length of an option key: the keys are the
+// decision options' and "c1" to "c50".
+const maxOptionKey = 16
+
+// plausibleChoice reports whether options could be a ballot's choice on
+// some motion (a cheap check before its motion is read): no more options
+// than a motion has, none longer than a key.
+func plausibleChoice(options []string) bool {
+	if len(options) > 50 {
+		return false
+	}
+	for _, o := range options {
+		if len(o) > maxOptionKey {
+			return false
+		}
+	}
+	return true
+}
+
 // checkChoice validates a ballot's options against the motion.
 func (m Motion) checkChoice(options []string) ([]string, error) {
 	valid := map[string]bool{}
