@@ -270,7 +270,12 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 			log.Warn("notices.templates: no template id; these notices are delivered in the mini-program only", "kind", kind)
 		}
 	}
-	a.Notices = notice.NewService(sqlstore.NewNotices(a.DB), contentCheck{wx, checkOpenID, log}, redisstore.NewQueue(a.Redis, cfg.Redis.KeyPrefix, "notices"),
+	// The delivery workers wait for work in a blocking pop each, on
+	// connections of their own (see redisstore.BlockingClient).
+	pops := redisstore.BlockingClient(a.Redis, max(cfg.Notices.Workers, notice.DefaultWorkerConfig.Workers)+1)
+	a.closers = append(a.closers, func() { pops.Close() })
+	queue := redisstore.NewQueue(a.Redis, cfg.Redis.KeyPrefix, "notices").WithBlocking(pops)
+	a.Notices = notice.NewService(sqlstore.NewNotices(a.DB), contentCheck{wx, checkOpenID, log}, queue,
 		a.Audit, templates, log)
 	a.Notices.ReminderBefore = cfg.Notices.ReminderBefore
 	a.Delivery = notice.NewWorker(a.Notices, subscribeSender{wx}, redisstore.NewPacer(a.Redis, cfg.Redis.KeyPrefix), notice.WorkerConfig{Workers: cfg.Notices.Workers, RatePerSecond: cfg.Notices.RatePerSecond,

@@ -23,7 +23,7 @@ func TestConfigEnvNoticesAndBatching(t *testing.T) {
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	c := defaultConfig()
-	if c.Voting.BatchWorkers != 2 || c.Voting.BatchMax != 32 || c.Notices.Workers != 8 || c.Notices.RatePerSecond != 50 || c.Notices.ReminderBefore != 24*time.Hour {
+	if c.Voting.BatchWorkers != 1 || c.Voting.BatchMax != 32 || c.Notices.Workers != 8 || c.Notices.RatePerSecond != 50 || c.Notices.ReminderBefore != 24*time.Hour {
 		t.Fatalf("defaults: %+v %+v", c.Voting, c.Notices)
 	}
 	if err := c.applyEnv(lookup); err != nil {

@@ -16,12 +16,35 @@ import (
 // a conditional update) and one lost is put back by the sweeper.
 type Queue struct {
 	rdb redis.UniversalClient
-	key string
+	// blocking takes the pops, which hold a connection while they wait
+	// (see BlockingClient); rdb when not set.
+	blocking redis.UniversalClient
+	key      string
 }
 
 // NewQueue returns the queue name under prefix.
 func NewQueue(rdb redis.UniversalClient, prefix, name string) *Queue {
-	return &Queue{rdb: rdb, key: prefix + "q:" + name}
+	return &Queue{rdb: rdb, blocking: rdb, key: prefix + "q:" + name}
+}
+
+// WithBlocking makes Pop wait on c (see BlockingClient) instead of the
+// client the queue was made with.
+func (q *Queue) WithBlocking(c redis.UniversalClient) *Queue {
+	q.blocking = c
+	return q
+}
+
+// BlockingClient returns a client of the same Redis as rdb, with a pool of
+// its own of n connections, for commands that block (a queue's pop). A
+// blocked pop holds its connection for as long as it waits: in the pool
+// that requests share (10 connections per CPU by default) a few delivery
+// workers waiting for work would leave logins, rate limits and live
+// tallies queueing for a connection — on a one-CPU container, 8 workers
+// left 2, and 10 or more left none.
+func BlockingClient(rdb *redis.Client, n int) *redis.Client {
+	opt := *rdb.Options()
+	opt.PoolSize, opt.MinIdleConns, opt.MaxIdleConns = max(n, 1), 0, max(n, 1)
+	return redis.NewClient(&opt)
 }
 
 // Push appends IDs to the queue.
@@ -41,7 +64,7 @@ func (q *Queue) Push(ctx context.Context, ids ...int64) error {
 
 // Pop takes the oldest ID, waiting up to wait for one.
 func (q *Queue) Pop(ctx context.Context, wait time.Duration) (int64, bool, error) {
-	res, err := q.rdb.BLPop(ctx, wait, q.key).Result()
+	res, err := q.blocking.BLPop(ctx, wait, q.key).Result()
 	if errors.Is(err, redis.Nil) {
 		return 0, false, nil
 	}

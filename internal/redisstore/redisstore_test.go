@@ -99,3 +99,46 @@ func TestLimiter(t *testing.T) {
 		})
 	}
 }
+
+// Workers waiting in a queue's pop hold their connections: on a client of
+// their own they leave the shared pool to the requests.
+func TestQueuePopsDoNotStarveThePool(t *testing.T) {
+	for name, b := range clients(t) {
+		t.Run(name, func(t *testing.T) {
+			opt := *b.rdb.Options()
+			opt.PoolSize, opt.PoolTimeout = 2, 300*time.Millisecond
+			shared := redis.NewClient(&opt)
+			defer shared.Close()
+			pops := BlockingClient(shared, 4)
+			defer pops.Close()
+			if got := pops.Options().PoolSize; got != 4 {
+				t.Fatalf("blocking pool of %d connections, want 4", got)
+			}
+			q := NewQueue(shared, b.prefix, "starve").WithBlocking(pops)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan struct{})
+			for range 4 {
+				go func() {
+					defer func() { done <- struct{}{} }()
+					for ctx.Err() == nil {
+						_, _, _ = q.Pop(ctx, time.Second)
+					}
+				}()
+			}
+			time.Sleep(100 * time.Millisecond) // the pops are waiting
+			for i := range 5 {
+				if err := shared.Ping(context.Background()).Err(); err != nil {
+					t.Fatalf("request %d while four pops wait: %v", i, err)
+				}
+			}
+			if err := q.Push(context.Background(), 42); err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+			for range 4 {
+				<-done
+			}
+		})
+	}
+}

@@ -160,8 +160,12 @@ type Batching struct {
 	Observe func(size int, waited, took time.Duration)
 }
 
-// DefaultBatching suits a database on the same few cores.
-var DefaultBatching = Batching{Workers: 2, Max: 32, Timeout: 15 * time.Second}
+// DefaultBatching suits a database on the same few cores: one batch at a
+// time, so that each holds every ballot that arrived while the one before
+// ran (the database's work per ballot falls as batches grow). Measured on
+// two cores shared with MariaDB and Redis, one worker took 10–25% more
+// ballots a second than two at 16 clients and about 15% more at 64.
+var DefaultBatching = Batching{Workers: 1, Max: 32, Timeout: 15 * time.Second}
 
 // NewService wires the voting service.
 func NewService(store Store, live LiveTally, al audit.BatchAppender, log *slog.Logger) *Service {

@@ -112,7 +112,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.redisAddr, "redis", "127.0.0.1:6379", "Redis address host:port")
 	fs.BoolVar(&o.keepLog, "keep-log", false, "keep a copy of the server's log in the system temporary folder (always kept when the run fails)")
 	fs.StringVar(&o.rev, "rev", "", "build the server from this git revision (e.g. HEAD) instead of the working tree")
-	serverEnv := fs.String("server-env", "", "extra LOUYUAN_* settings for the server, comma-separated KEY=VALUE (e.g. LOUYUAN_VOTING_BATCH_MAX=16,LOUYUAN_DEBUG_ADDR=127.0.0.1:6060)")
+	serverEnv := fs.String("server-env", "", "extra LOUYUAN_* settings (and GOGC, GOMAXPROCS) for the server, comma-separated KEY=VALUE (e.g. LOUYUAN_VOTING_BATCH_MAX=16,LOUYUAN_DEBUG_ADDR=127.0.0.1:6060,GOMAXPROCS=1)")
 	wrap := fs.String("server-wrap", "", "run the server under this command, space-separated (e.g. \"valgrind --tool=callgrind --instr-atstart=no\": then count one scenario's instructions with callgrind_control -i on / -d)")
 	only := fs.String("only", "", "comma-separated scenarios to run (default all but soak): "+strings.Join(scenarioNames, ",")+",soak")
 	fs.DurationVar(&o.soak, "soak-duration", 10*time.Minute, "measured time of the soak (mixed load; `bench soak` or -only soak)")
@@ -128,8 +128,8 @@ func parseFlags(args []string) (*options, error) {
 	o.serverWrap = strings.Fields(*wrap)
 	if *serverEnv != "" {
 		for _, kv := range strings.Split(*serverEnv, ",") {
-			if k, _, ok := strings.Cut(kv, "="); !ok || !strings.HasPrefix(k, "LOUYUAN_") {
-				return nil, fmt.Errorf("-server-env: %q is not LOUYUAN_NAME=value", kv)
+			if k, _, ok := strings.Cut(kv, "="); !ok || !strings.HasPrefix(k, "LOUYUAN_") && k != "GOGC" && k != "GOMAXPROCS" {
+				return nil, fmt.Errorf("-server-env: %q is not LOUYUAN_NAME=value (or GOGC, GOMAXPROCS)", kv)
 			}
 			o.serverEnv = append(o.serverEnv, kv)
 		}
