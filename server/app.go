@@ -227,7 +227,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 	idCfg.BcryptCost, idCfg.LoginPerIPPerMin = cfg.Security.BcryptCost, cfg.Security.LoginsPerIPMin
 	idCfg.SigningKey = cfg.sessionSigningKey()
 
-	a.Identity = identity.NewService(sqlstore.NewIdentity(a.DB), redisstore.NewSessions(a.Redis, cfg.Redis.KeyPrefix), weChatLogin{wx}, limiter, phones, a.Audit, idCfg, log)
+	a.Identity = identity.NewService(sqlstore.NewIdentity(a.DB), redisstore.NewSessions(a.Redis, cfg.Redis.KeyPrefix, cfg.Security.AccessTTL+time.Minute), weChatLogin{wx}, limiter, phones, a.Audit, idCfg, log)
 	a.Roster = roster.NewService(sqlstore.NewRoster(a.DB), a.Audit, limiter)
 	a.Roster.Places = sqlstore.NewPlaces(a.DB)
 	a.Roster.InviteTriesPerHour, a.Roster.InviteTriesPerIPPerHour = cfg.Security.InviteTriesPerUserHour, cfg.Security.InviteTriesPerIPHour

@@ -167,6 +167,8 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer,
 	jobs, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	jobsDone := make(chan struct{})
 	go func() { defer close(jobsDone); runScheduler(jobs, a, cfg.Scheduler.Interval) }()
+	endedDone := make(chan struct{})
+	go func() { defer close(endedDone); a.Identity.RunEndedSync(jobs) }()
 	deliveryDone := make(chan struct{})
 	go func() {
 		defer close(deliveryDone)
@@ -174,7 +176,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer,
 			a.Delivery.Run(jobs) // sends in flight finish after jobs ends
 		}
 	}()
-	defer func() { stopJobs(); <-jobsDone; <-deliveryDone }()
+	defer func() { stopJobs(); <-jobsDone; <-endedDone; <-deliveryDone }()
 	select {
 	case err := <-errc:
 		return err

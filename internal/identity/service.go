@@ -124,6 +124,10 @@ type Sessions interface {
 	// Revoked reports whether an access token, or its family (when not
 	// empty), was ended early.
 	Revoked(ctx context.Context, tokenID, family string) (bool, error)
+	// EndedSince reads the log of what Revoke and EndFamily ended, by any
+	// instance, after cursor ("" from the start), oldest first and at most
+	// limit entries, and returns the cursor to read on from.
+	EndedSince(ctx context.Context, cursor string, limit int) ([]Ended, string, error)
 }
 
 // Limiter counts attempts per key within a window, atomically across
@@ -178,9 +182,12 @@ type Service struct {
 	// the cached principals to expire; other instances learn it from Redis
 	// within principalTTL.
 	endedFamilies sync.Map
-	verified      verifiedTokens
-	log           *slog.Logger
-	now           func() time.Time
+	// ended is this instance's copy of the log of ended tokens (see
+	// RunEndedSync).
+	ended    endedTokens
+	verified verifiedTokens
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // NewService wires the identity service.
@@ -408,6 +415,7 @@ func (s *Service) endAccess(ctx context.Context, jti string, expires time.Time) 
 	if ttl <= 0 {
 		return nil
 	}
+	s.ended.add([]Ended{{TokenID: jti}}, expires.Add(time.Minute)) // at once on this instance
 	return s.sessions.Revoke(ctx, jti, ttl+time.Minute)
 }
 
@@ -472,6 +480,7 @@ var errSessionReused = louyuan.Unauthorized("session_reused", "登录凭证被�
 // live.
 func (s *Service) endFamily(ctx context.Context, family string) error {
 	s.endedFamilies.Store(family, struct{}{})
+	s.ended.add([]Ended{{Family: family}}, s.now().Add(s.cfg.AccessTTL+time.Minute))
 	return s.sessions.EndFamily(ctx, family, max(s.cfg.UserRefreshTTL, s.cfg.StaffRefreshTTL, s.cfg.AccessTTL)+time.Minute)
 }
 
@@ -557,6 +566,16 @@ func (s *Service) checkToken(ctx context.Context, accessToken string) (Principal
 	}
 	if _, ended := s.endedFamilies.Load(c.Family); ended && c.Family != "" {
 		return Principal{}, accessClaims{}, false, errTokenInvalid
+	}
+	if s.ended.ended(c.TokenID, c.Family) {
+		return Principal{}, accessClaims{}, false, errTokenInvalid
+	}
+	if s.ended.fresh(now) {
+		// The copy of the ended tokens is up to date: no round trip.
+		if p, ok := s.cache.get(c.TokenID, now); ok {
+			return p, c, true, nil
+		}
+		return Principal{Kind: c.Kind, ID: c.ID}, c, false, nil
 	}
 	if p, ok := s.cache.get(c.TokenID, now); ok {
 		return p, c, true, nil

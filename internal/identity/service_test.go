@@ -3,6 +3,8 @@ package identity
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -66,8 +68,10 @@ func (m *memStore) StaffInScope(context.Context, StaffQuery) (StaffPage, error) 
 }
 
 type memSessions struct {
-	mu sync.Mutex
-	m  map[string]Session
+	mu      sync.Mutex
+	m       map[string]Session
+	log     []Ended // what Revoke and EndFamily ended, in order
+	revoked int     // calls of Revoked
 }
 
 func (s *memSessions) Put(_ context.Context, h string, sess Session, _ time.Duration) error {
@@ -106,17 +110,30 @@ func (s *memSessions) Revoke(_ context.Context, id string, _ time.Duration) erro
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.m["ended:"+id] = Session{}
+	s.log = append(s.log, Ended{TokenID: id})
 	return nil
 }
 func (s *memSessions) EndFamily(_ context.Context, family string, _ time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.m["family:"+family] = Session{}
+	s.log = append(s.log, Ended{Family: family})
 	return nil
+}
+func (s *memSessions) EndedSince(_ context.Context, cursor string, limit int) ([]Ended, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	from := 0
+	if cursor != "" {
+		from, _ = strconv.Atoi(cursor)
+	}
+	to := min(len(s.log), from+limit)
+	return slices.Clone(s.log[from:to]), strconv.Itoa(to), nil
 }
 func (s *memSessions) Revoked(_ context.Context, id, family string) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.revoked++
 	_, ended := s.m["ended:"+id]
 	_, famEnded := s.m["family:"+family]
 	return ended || famEnded, nil
@@ -296,5 +313,77 @@ func TestPhoneVault(t *testing.T) {
 	}
 	if m := MaskPhone("13812345678"); m != "138****5678" {
 		t.Fatalf("MaskPhone = %q", m)
+	}
+}
+
+// Two instances share the sessions: a logout or a reused refresh token on
+// one ends the tokens on the other at its next read of the log of ended
+// tokens; while that copy is up to date, checking a token asks Redis
+// nothing, and once it is stale each check asks Redis again.
+func TestEndedTokensAcrossInstances(t *testing.T) {
+	a, st, now := newTestService(t)
+	sessions := a.sessions.(*memSessions)
+	b := NewService(st, sessions, nil, a.limiter, nil, noAudit{}, a.cfg, slog.New(slog.DiscardHandler))
+	b.SetClock(func() time.Time { return *now })
+	ctx := context.Background()
+
+	keep, gone, family := mustLogin(t, a), mustLogin(t, a), mustLogin(t, a)
+	if err := b.SyncEnded(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []Tokens{keep, gone, family} {
+		if _, err := b.AuthenticateIdentity(ctx, tok.AccessToken); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sessions.revoked != 0 {
+		t.Fatalf("%d round trips to check tokens with an up-to-date copy, want 0", sessions.revoked)
+	}
+
+	// Ended on a: refused on a at once, on b after its next read.
+	if err := a.Logout(ctx, gone.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Refresh(ctx, family.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Refresh(ctx, family.RefreshToken); louyuan.ErrorCode(err) != "session_reused" {
+		t.Fatalf("reused refresh token: %v", err)
+	}
+	if _, err := a.AuthenticateIdentity(ctx, gone.AccessToken); louyuan.ErrorCode(err) != "token_invalid" {
+		t.Fatalf("logged out, same instance: %v", err)
+	}
+	sessions.revoked = 0 // Refresh itself asks about the family
+	if err := b.SyncEnded(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for name, tok := range map[string]Tokens{"logged out": gone, "session reused": family} {
+		if _, err := b.AuthenticateIdentity(ctx, tok.AccessToken); louyuan.ErrorCode(err) != "token_invalid" {
+			t.Errorf("%s, other instance: %v", name, err)
+		}
+	}
+	if _, err := b.AuthenticateIdentity(ctx, keep.AccessToken); err != nil {
+		t.Fatalf("a token nobody ended: %v", err)
+	}
+	if sessions.revoked != 0 {
+		t.Fatalf("%d round trips to check tokens with an up-to-date copy, want 0", sessions.revoked)
+	}
+
+	// A copy not read for longer than endedStale no longer answers alone.
+	*now = now.Add(endedStale + time.Second)
+	if _, err := b.AuthenticateIdentity(ctx, keep.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	if sessions.revoked != 1 {
+		t.Fatalf("%d round trips with a stale copy, want 1", sessions.revoked)
+	}
+
+	// Entries are forgotten once their tokens could no longer be used.
+	*now = now.Add(a.cfg.AccessTTL + 2*time.Minute)
+	if err := b.SyncEnded(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(b.ended.tokens) + len(b.ended.families); n != 0 {
+		t.Fatalf("%d ended entries kept after their tokens expired", n)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,11 +54,18 @@ func unavailable(err error, what string) error {
 type Sessions struct {
 	rdb    redis.UniversalClient
 	prefix string
+	// keepEnded is how long the log of ended tokens keeps an entry (see
+	// EndedSince): as long as an access token lives.
+	keepEnded time.Duration
 }
 
-// NewSessions returns the session store.
-func NewSessions(rdb redis.UniversalClient, prefix string) *Sessions {
-	return &Sessions{rdb: rdb, prefix: prefix + "sess:"}
+// NewSessions returns the session store. keepEnded is how long an access
+// token lives at most: the log of ended tokens keeps its entries as long.
+func NewSessions(rdb redis.UniversalClient, prefix string, keepEnded time.Duration) *Sessions {
+	if keepEnded <= 0 {
+		keepEnded = 24 * time.Hour
+	}
+	return &Sessions{rdb: rdb, prefix: prefix + "sess:", keepEnded: keepEnded}
 }
 
 // Put stores s for ttl.
@@ -142,20 +150,59 @@ func (s *Sessions) Delete(ctx context.Context, hashes ...string) error {
 	return nil
 }
 
-// Revoke records that an access token ended early, for ttl.
+// Revoke records that an access token ended early, for ttl, and adds it
+// to the log of ended tokens.
 func (s *Sessions) Revoke(ctx context.Context, tokenID string, ttl time.Duration) error {
-	if err := s.rdb.Set(ctx, s.prefix+"ended:"+tokenID, 1, ttl).Err(); err != nil {
-		return unavailable(err, "end access token")
+	return s.end(ctx, "ended:", "token", tokenID, ttl)
+}
+
+// EndFamily records that every token of a login ended, for ttl, and adds
+// it to the log of ended tokens.
+func (s *Sessions) EndFamily(ctx context.Context, family string, ttl time.Duration) error {
+	return s.end(ctx, "family:", "family", family, ttl)
+}
+
+// end sets the key that Revoked asks about and appends to the log that
+// EndedSince reads, in one round trip (two keys: Redis Cluster may hold
+// them on different nodes). The log is a stream whose entries older than
+// keepEnded are trimmed as new ones come.
+func (s *Sessions) end(ctx context.Context, key, field, id string, ttl time.Duration) error {
+	minID := strconv.FormatInt(time.Now().Add(-s.keepEnded).UnixMilli(), 10)
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, s.prefix+key+id, 1, ttl)
+		p.XAdd(ctx, &redis.XAddArgs{Stream: s.prefix + "ended-log", MinID: minID, Approx: true, Values: []any{field, id}})
+		return nil
+	})
+	if err != nil {
+		return unavailable(err, "end "+field)
 	}
 	return nil
 }
 
-// EndFamily records that every token of a login ended, for ttl.
-func (s *Sessions) EndFamily(ctx context.Context, family string, ttl time.Duration) error {
-	if err := s.rdb.Set(ctx, s.prefix+"family:"+family, 1, ttl).Err(); err != nil {
-		return unavailable(err, "end session family")
+// EndedSince reads the log of ended tokens and families after cursor (""
+// for all it keeps), oldest first, at most limit entries, and returns the
+// cursor to read on from. Entries are ordered by Redis's own IDs, so that
+// instances whose clocks differ still read each entry exactly once.
+func (s *Sessions) EndedSince(ctx context.Context, cursor string, limit int) ([]identity.Ended, string, error) {
+	start := "-"
+	if cursor != "" {
+		start = "(" + cursor
 	}
-	return nil
+	msgs, err := s.rdb.XRangeN(ctx, s.prefix+"ended-log", start, "+", int64(limit)).Result()
+	if err != nil {
+		return nil, cursor, unavailable(err, "read ended tokens")
+	}
+	out := make([]identity.Ended, 0, len(msgs))
+	for _, m := range msgs {
+		cursor = m.ID
+		if id, ok := m.Values["token"].(string); ok {
+			out = append(out, identity.Ended{TokenID: id})
+		}
+		if f, ok := m.Values["family"].(string); ok {
+			out = append(out, identity.Ended{Family: f})
+		}
+	}
+	return out, cursor, nil
 }
 
 // Revoked reports whether an access token or its family ended early (one

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func TestSessions(t *testing.T) {
 	ctx := context.Background()
 	for name, b := range clients(t) {
 		t.Run(name, func(t *testing.T) {
-			s := NewSessions(b.rdb, b.prefix)
+			s := NewSessions(b.rdb, b.prefix, time.Hour)
 			sess := identity.Session{Kind: identity.KindUser, PrincipalID: 7, ExpiresAt: time.Now().Add(time.Hour).UTC().Truncate(time.Second), Pair: "p", SessionKey: "sk"}
 			if err := s.Put(ctx, "h1", sess, time.Minute); err != nil {
 				t.Fatal(err)
@@ -138,6 +139,66 @@ func TestQueuePopsDoNotStarveThePool(t *testing.T) {
 			cancel()
 			for range 4 {
 				<-done
+			}
+		})
+	}
+}
+
+// The log of ended tokens: read in order, page by page, each entry once;
+// entries older than the store keeps are trimmed as new ones come.
+func TestEndedLog(t *testing.T) {
+	ctx := context.Background()
+	for name, b := range clients(t) {
+		t.Run(name, func(t *testing.T) {
+			s := NewSessions(b.rdb, b.prefix+"ended:", time.Hour)
+			if es, cur, err := s.EndedSince(ctx, "", 10); err != nil || len(es) != 0 || cur != "" {
+				t.Fatalf("empty log: %v %q %v", es, cur, err)
+			}
+			if err := s.Revoke(ctx, "t1", time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.EndFamily(ctx, "f1", time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Revoke(ctx, "t2", time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			first, cur, err := s.EndedSince(ctx, "", 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rest, cur2, err := s.EndedSince(ctx, cur, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := append(first, rest...)
+			want := []identity.Ended{{TokenID: "t1"}, {Family: "f1"}, {TokenID: "t2"}}
+			if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+				t.Fatalf("log = %+v, want %+v", got, want)
+			}
+			if more, cur3, err := s.EndedSince(ctx, cur2, 2); err != nil || len(more) != 0 || cur3 != cur2 {
+				t.Fatalf("after the end: %v %q %v", more, cur3, err)
+			}
+			// Revoked still answers for the same tokens.
+			if ended, err := s.Revoked(ctx, "t2", ""); err != nil || !ended {
+				t.Fatalf("Revoked(t2) = %v, %v", ended, err)
+			}
+			// A store that keeps nothing older than now trims the rest.
+			short := NewSessions(b.rdb, b.prefix+"ended:", time.Nanosecond)
+			time.Sleep(5 * time.Millisecond)
+			for i := range 200 {
+				if err := short.Revoke(ctx, "x"+strconv.Itoa(i), time.Minute); err != nil {
+					t.Fatal(err)
+				}
+			}
+			all, _, err := s.EndedSince(ctx, "", 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range all {
+				if e.TokenID == "t1" {
+					t.Fatal("an entry older than the store keeps was not trimmed")
+				}
 			}
 		})
 	}
