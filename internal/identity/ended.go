@@ -33,6 +33,7 @@ type endedTokens struct {
 	families map[string]time.Time
 	cursor   string    // of the log, after the last entry read
 	synced   time.Time // every entry ended before this is in the copy
+	pruned   time.Time // when entries past their tokens' expiry were last dropped
 }
 
 // fresh reports whether the copy was brought up to date recently enough
@@ -92,6 +93,12 @@ func (s *Service) SyncEnded(ctx context.Context) error {
 	s.ended.mu.Lock()
 	defer s.ended.mu.Unlock()
 	s.ended.cursor, s.ended.synced = cursor, start
+	// Dropping expired entries walks the whole copy under the lock that
+	// every request's token check takes: once a minute, not every read.
+	if start.Sub(s.ended.pruned) < time.Minute {
+		return nil
+	}
+	s.ended.pruned = start
 	for id, t := range s.ended.tokens {
 		if start.After(t) {
 			delete(s.ended.tokens, id)

@@ -163,12 +163,13 @@ func (s *Sessions) EndFamily(ctx context.Context, family string, ttl time.Durati
 }
 
 // end sets the key that Revoked asks about and appends to the log that
-// EndedSince reads, in one round trip (two keys: Redis Cluster may hold
-// them on different nodes). The log is a stream whose entries older than
-// keepEnded are trimmed as new ones come.
+// EndedSince reads, in one MULTI/EXEC: a connection lost on the way leaves
+// both written or neither (the instances read the log, a refresh asks the
+// key). The log is a stream whose entries older than keepEnded are trimmed
+// as new ones come.
 func (s *Sessions) end(ctx context.Context, key, field, id string, ttl time.Duration) error {
 	minID := strconv.FormatInt(time.Now().Add(-s.keepEnded).UnixMilli(), 10)
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, s.prefix+key+id, 1, ttl)
 		p.XAdd(ctx, &redis.XAddArgs{Stream: s.prefix + "ended-log", MinID: minID, Approx: true, Values: []any{field, id}})
 		return nil
