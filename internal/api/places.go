@@ -103,9 +103,12 @@ func (s *Server) myPlaces(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"subdistricts": tree})
 }
 
+// placeRequest is a place's name and (courtyards) address. The service
+// checks both after the caller's scope, so they carry no binding rules: an
+// out-of-scope caller gets 403/404, never 400 for the body.
 type placeRequest struct {
-	Name    string  `json:"name" binding:"required,max=200"`
-	Address *string `json:"address" binding:"omitempty,max=400"`
+	Name    string  `json:"name"`
+	Address *string `json:"address"`
 }
 
 type placeJSON struct {

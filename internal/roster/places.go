@@ -220,17 +220,18 @@ func (s *Service) CreatePlace(ctx context.Context, p identity.Principal, level L
 	if level.parent() == "" || level == LevelSubdistrict {
 		return Node{}, louyuan.Invalid("bad_level", "只能新建社区、楼院、楼栋或单元")
 	}
-	name, err := CheckPlaceName(level, name)
-	if err != nil {
-		return Node{}, err
-	}
-	if address, err = checkAddress(address); err != nil {
-		return Node{}, err
-	}
 	var out Node
-	err = s.Places.InTx(ctx, func(ctx context.Context) error {
+	err := s.Places.InTx(ctx, func(ctx context.Context) error {
+		// Scope first: a caller who may not add here learns nothing from
+		// the checks of the name (403/404, never 400).
 		parent, err := s.placeFor(ctx, p, level.parent(), parentID, level.rolesToChange())
 		if err != nil {
+			return err
+		}
+		if name, err = CheckPlaceName(level, name); err != nil {
+			return err
+		}
+		if address, err = checkAddress(address); err != nil {
 			return err
 		}
 		id, err := s.Places.CreatePlace(ctx, level, parentID, name, address, s.now())
@@ -259,25 +260,25 @@ func (s *Service) RenamePlace(ctx context.Context, p identity.Principal, level L
 	if level.parent() == "" || level == LevelSubdistrict {
 		return Node{}, louyuan.Invalid("bad_level", "只能修改社区、楼院、楼栋或单元的名称")
 	}
-	name, err := CheckPlaceName(level, name)
-	if err != nil {
-		return Node{}, err
-	}
-	if address != nil {
-		a, err := checkAddress(*address)
-		if err != nil {
-			return Node{}, err
-		}
-		address = &a
-		if level != LevelCourtyard {
-			address = nil
-		}
-	}
 	var out Node
-	err = s.Places.InTx(ctx, func(ctx context.Context) error {
+	err := s.Places.InTx(ctx, func(ctx context.Context) error {
+		// Scope first, as in CreatePlace.
 		old, err := s.placeFor(ctx, p, level, id, level.rolesToChange())
 		if err != nil {
 			return err
+		}
+		if name, err = CheckPlaceName(level, name); err != nil {
+			return err
+		}
+		if address != nil {
+			a, err := checkAddress(*address)
+			if err != nil {
+				return err
+			}
+			address = &a
+			if level != LevelCourtyard {
+				address = nil
+			}
 		}
 		if old.Name == name && (address == nil || *address == old.Address) {
 			out = old
