@@ -111,6 +111,9 @@ type PlaceStore interface {
 	PlaceNode(ctx context.Context, level Level, id int64) (Node, error)
 	// CreatePlace adds a place of level under parentID and returns its ID.
 	CreatePlace(ctx context.Context, level Level, parentID int64, name, address string, now time.Time) (int64, error)
+	// LockPlace holds a place's row for the rest of the transaction (a
+	// missing place is no error).
+	LockPlace(ctx context.Context, level Level, id int64) error
 	// RenamePlace renames a place; address is set for courtyards when not nil.
 	RenamePlace(ctx context.Context, level Level, id int64, name string, address *string) error
 	// PlaceTree lists every subdistrict, community and courtyard.
@@ -262,6 +265,11 @@ func (s *Service) RenamePlace(ctx context.Context, p identity.Principal, level L
 	}
 	var out Node
 	err := s.Places.InTx(ctx, func(ctx context.Context) error {
+		// Renames of one place queue here: each reads (and audits as
+		// old_name) the name the one before it wrote.
+		if err := s.Places.LockPlace(ctx, level, id); err != nil {
+			return err
+		}
 		// Scope first, as in CreatePlace.
 		old, err := s.placeFor(ctx, p, level, id, level.rolesToChange())
 		if err != nil {

@@ -100,6 +100,19 @@ func (s *Places) RenamePlace(ctx context.Context, level roster.Level, id int64, 
 	return nil
 }
 
+// LockPlace holds a place's row until the transaction ends, so that a
+// rename reads the name it replaces only after any rename in flight has
+// committed (MariaDB; SQLite's single writer needs no lock). A missing
+// place is no error: the read that follows answers it.
+func (s *Places) LockPlace(ctx context.Context, level roster.Level, id int64) error {
+	t, ok := placeTables[level]
+	if !ok {
+		return fmt.Errorf("lock place: unknown level %q", level)
+	}
+	var ids []int64
+	return wrap(s.db.forUpdate(s.db.conn(ctx).Table(t.table).Where("id = ?", id)).Pluck("id", &ids).Error, "lock "+t.table)
+}
+
 type nodeView struct {
 	ID            int64
 	Name          string
