@@ -453,29 +453,43 @@ func (s *Service) PendingRequestViews(ctx context.Context, p identity.Principal,
 	if limit > 0 {
 		kept = kept[:min(limit, len(kept))]
 	}
-	out := make([]RequestView, len(kept))
-	// Several requests often concern one household (a family binding
-	// together): read each household and its members once.
-	type household struct {
-		h  Household
-		ms []Member
-	}
-	seen := map[int64]household{}
-	for i, r := range kept {
-		hm, ok := seen[r.HouseholdID]
-		if !ok {
-			var err error
-			if hm.h, err = s.store.Household(ctx, r.HouseholdID); err != nil {
-				return nil, 0, err
-			}
-			if hm.ms, err = s.store.Members(ctx, r.HouseholdID); err != nil {
-				return nil, 0, err
-			}
-			seen[r.HouseholdID] = hm
+	// The page's households and their members, each read in one query
+	// (several requests often concern one household: a family binding
+	// together).
+	ids := make([]int64, 0, len(kept))
+	seen := map[int64]bool{}
+	for _, r := range kept {
+		if !seen[r.HouseholdID] {
+			seen[r.HouseholdID] = true
+			ids = append(ids, r.HouseholdID)
 		}
-		h, ms := hm.h, hm.ms
-		out[i] = RequestView{Request: r, Household: h.Label(), PersonName: r.RealName}
+	}
+	households := map[int64]Household{}
+	members := map[int64][]Member{}
+	if len(ids) > 0 {
+		hs, err := s.store.HouseholdsByID(ctx, ids)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, h := range hs {
+			households[h.ID] = h
+		}
+		ms, err := s.store.MembersOfHouseholds(ctx, ids)
+		if err != nil {
+			return nil, 0, err
+		}
 		for _, m := range ms {
+			members[m.HouseholdID] = append(members[m.HouseholdID], m)
+		}
+	}
+	out := make([]RequestView, len(kept))
+	for i, r := range kept {
+		h, ok := households[r.HouseholdID]
+		if !ok {
+			return nil, 0, louyuan.NotFound("household_not_found", "房屋不存在")
+		}
+		out[i] = RequestView{Request: r, Household: h.Label(), PersonName: r.RealName}
+		for _, m := range members[r.HouseholdID] {
 			if m.Representative {
 				out[i].Representative = m.RealName
 			}

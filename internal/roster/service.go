@@ -150,7 +150,13 @@ type Store interface {
 	Households(ctx context.Context, courtyardID int64) ([]Household, error)
 	ImportHouseholds(ctx context.Context, courtyardID int64, rows []ImportRow, now time.Time) (ImportResult, error)
 
+	// HouseholdsByID reads the households of ids in one go (missing ones
+	// are absent).
+	HouseholdsByID(ctx context.Context, ids []int64) ([]Household, error)
 	Members(ctx context.Context, householdID int64) ([]Member, error)
+	// MembersOfHouseholds lists the members of the households of ids in
+	// one go.
+	MembersOfHouseholds(ctx context.Context, householdIDs []int64) ([]Member, error)
 	MembershipsOf(ctx context.Context, userID int64) ([]Member, error)
 	AddMember(ctx context.Context, m Member) (Member, error)
 	// SetRealNameIfEmpty records the name a user gave when none is known.
