@@ -125,15 +125,20 @@ func placeOut(n roster.Node) placeJSON {
 	return placeJSON{Level: n.Level, ID: n.ID, Name: n.Name, Address: n.Address, ParentID: n.ParentID}
 }
 
+// placeBody reads the place named by :id and the request body of a create
+// or rename (it has answered when ok is false).
+func placeBody(c *gin.Context) (id int64, req placeRequest, ok bool) {
+	if id, ok = idParam(c, "id"); ok {
+		ok = bindJSON(c, &req)
+	}
+	return id, req, ok
+}
+
 // createPlace makes a place of level inside the place named by :id.
 func (s *Server) createPlace(level roster.Level) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id, ok := idParam(c, "id")
+		id, req, ok := placeBody(c)
 		if !ok {
-			return
-		}
-		var req placeRequest
-		if !bindJSON(c, &req) {
 			return
 		}
 		addr := ""
@@ -152,12 +157,8 @@ func (s *Server) createPlace(level roster.Level) gin.HandlerFunc {
 // renamePlace renames the place of level :id.
 func (s *Server) renamePlace(level roster.Level) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id, ok := idParam(c, "id")
+		id, req, ok := placeBody(c)
 		if !ok {
-			return
-		}
-		var req placeRequest
-		if !bindJSON(c, &req) {
 			return
 		}
 		n, err := s.Roster.RenamePlace(c.Request.Context(), principal(c), level, id, req.Name, req.Address)
