@@ -63,3 +63,41 @@ func TestPlacesConcurrentRenamesAuditTheNameTheyReplace(t *testing.T) {
 		t.Errorf("building is named %q, want 乙楼", got.Name)
 	}
 }
+
+// Two operators add the same new courtyard at the same moment (MariaDB,
+// where they truly overlap): both end with the same rows, neither with an
+// error.
+func TestPlacesEnsureCourtyardConcurrently(t *testing.T) {
+	db := migrated(t, openMySQL(t, testenv.MySQL(t)))
+	p := NewPlaces(db)
+	type ids struct{ sub, comm, yard int64 }
+	const n = 4
+	got := make(chan ids, n)
+	errs := make(chan error, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			s, c, y, err := p.EnsureCourtyard(context.Background(), "新华路街道", "桐本北路社区", "铝厂小区", "")
+			errs <- err
+			got <- ids{s, c, y}
+		}()
+	}
+	close(start)
+	var all []ids
+	for i := range n {
+		if err := <-errs; err != nil {
+			t.Errorf("EnsureCourtyard %d: %v", i, err)
+		}
+		all = append(all, <-got)
+	}
+	for _, g := range all {
+		if g != all[0] || g.sub == 0 || g.comm == 0 || g.yard == 0 {
+			t.Errorf("EnsureCourtyard answered %+v, want one and the same rows", all)
+			break
+		}
+	}
+	if c := count(t, db, "courtyards", ""); c != 1 {
+		t.Errorf("%d courtyards, want 1", c)
+	}
+}
