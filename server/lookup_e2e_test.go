@@ -84,6 +84,23 @@ func TestHouseholdLookupAndBindRequests(t *testing.T) {
 		m.Requests[0].Address.Courtyard != "铝厂小区" || m.Requests[0].Address.Building != "2号楼" || m.Requests[0].Address.Room != "101" {
 		t.Fatalf("my bind requests: %+v", m)
 	}
+	// Staff see it in the courtyard's pending list with the household's
+	// address and the name the resident gave.
+	r = s.call(t, "GET", "/api/v1/courtyards/1/requests?kind=bind&page=1&page_size=20", staff, nil)
+	e2eWant(t, r, http.StatusOK)
+	var pending struct {
+		Requests []struct {
+			ID         int64  `json:"id"`
+			Household  string `json:"household"`
+			PersonName string `json:"person_name"`
+		} `json:"requests"`
+		Total int `json:"total"`
+	}
+	r.decode(t, &pending)
+	if pending.Total != 1 || len(pending.Requests) != 1 || pending.Requests[0].ID != req.ID ||
+		pending.Requests[0].Household != "2号楼1单元101" || pending.Requests[0].PersonName != "孙立平" {
+		t.Errorf("pending requests for staff: %s", r)
+	}
 	r = s.call(t, "POST", fmt.Sprintf("/api/v1/requests/bind/%d/decision", req.ID), staff, map[string]any{"approve": false, "reason": "请带租房合同到社区"})
 	e2eWant(t, r, http.StatusOK)
 	if m = read(); m.Requests[0].Status != "rejected" || m.Requests[0].Reason != "请带租房合同到社区" {

@@ -145,4 +145,15 @@ func TestE2EPlacesAndPaging(t *testing.T) {
 		// The community admin's places: staff may not make communities.
 		e2eWantError(t, s.call(t, "POST", "/api/v1/subdistricts/1/communities", staff, map[string]string{"name": "新社区"}), http.StatusForbidden, "not_in_scope")
 	})
+
+	t.Run("scope before the body: an out-of-scope caller gets 403, never 400 for a bad name", func(t *testing.T) {
+		resident := s.wechatLogin(t, e2eCode("placesoutsider")).AccessToken
+		for _, body := range []map[string]any{{}, {"name": ""}, {"name": "   "}, {"name": string(make([]rune, 300))}} {
+			e2eWantError(t, s.call(t, "POST", "/api/v1/courtyards/1/buildings", resident, body), http.StatusForbidden, "not_in_scope")
+			e2eWantError(t, s.call(t, "PUT", "/api/v1/courtyards/1", resident, body), http.StatusForbidden, "not_in_scope")
+		}
+		// Staff in scope still get the name's own message.
+		e2eWantError(t, s.call(t, "POST", "/api/v1/courtyards/1/buildings", staff, map[string]string{"name": "  "}), http.StatusBadRequest, "place_name_empty")
+		e2eWantError(t, s.call(t, "PUT", "/api/v1/courtyards/1", staff, map[string]any{}), http.StatusBadRequest, "place_name_empty")
+	})
 }

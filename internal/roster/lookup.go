@@ -2,12 +2,9 @@ package roster
 
 import (
 	"context"
-	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
-	"github.com/louyuan/louyuan/internal/audit"
 	"github.com/louyuan/louyuan/internal/identity"
 	"github.com/louyuan/louyuan/internal/louyuan"
 )
@@ -73,20 +70,8 @@ func (s *Service) FindHousehold(ctx context.Context, p identity.Principal, q Add
 			return nil, err
 		}
 	}
-	for _, l := range []struct {
-		key   string
-		limit int
-	}{{"lookup:ip:" + audit.OriginOf(ctx).IP, s.LookupsPerIPPerHour}, {"lookup:user:" + strconv.FormatInt(p.ID, 10), s.LookupsPerHour}} {
-		if l.limit <= 0 {
-			continue
-		}
-		ok, retry, err := s.limiter.Allow(ctx, l.key, l.limit, time.Hour)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, louyuan.Limited("too_many_lookups", retry, "查找次数过多，请%d分钟后再试，或联系社区工作人员", int(retry.Minutes())+1)
-		}
+	if err := s.allowPerHour(ctx, p, "lookup", s.LookupsPerIPPerHour, s.LookupsPerHour, "too_many_lookups", "查找次数过多"); err != nil {
+		return nil, err
 	}
 	return s.store.FindByAddress(ctx, q.Courtyard, spellings(q.Building, "号楼", "栋", "幢"), spellings(q.Unit, "单元"),
 		spellings(q.Room, "室", "号"), maxLookupAnswers)

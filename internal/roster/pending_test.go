@@ -8,11 +8,33 @@ import (
 )
 
 // pendingStore answers only what PendingRequestViews reads, and counts the
-// reads of households and members.
+// reads of households and members (one per household read) and the
+// queries that read them.
 type pendingStore struct {
 	Store
-	reqs                []Request
-	households, members int
+	reqs                            []Request
+	households, members             int
+	householdQueries, memberQueries int
+}
+
+func (s *pendingStore) HouseholdsByID(ctx context.Context, ids []int64) ([]Household, error) {
+	s.householdQueries++
+	var out []Household
+	for _, id := range ids {
+		h, _ := s.Household(ctx, id)
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+func (s *pendingStore) MembersOfHouseholds(ctx context.Context, ids []int64) ([]Member, error) {
+	s.memberQueries++
+	var out []Member
+	for _, id := range ids {
+		ms, _ := s.Members(ctx, id)
+		out = append(out, ms...)
+	}
+	return out, nil
 }
 
 func (s *pendingStore) Courtyard(ctx context.Context, id int64) (Courtyard, error) {
@@ -54,6 +76,9 @@ func TestPendingRequestViewsReadsEachHouseholdOnce(t *testing.T) {
 	}
 	if st.households != 2 || st.members != 2 {
 		t.Errorf("read households %d times and members %d times, want 2 and 2 (one per household)", st.households, st.members)
+	}
+	if st.householdQueries != 1 || st.memberQueries != 1 {
+		t.Errorf("%d queries for households and %d for members, want one each for the whole page", st.householdQueries, st.memberQueries)
 	}
 	if out[1].PersonName != "张四" || out[1].Representative != "王芳" || out[2].PersonName != "王芳" {
 		t.Errorf("views: %+v", out)

@@ -111,6 +111,9 @@ type PlaceStore interface {
 	PlaceNode(ctx context.Context, level Level, id int64) (Node, error)
 	// CreatePlace adds a place of level under parentID and returns its ID.
 	CreatePlace(ctx context.Context, level Level, parentID int64, name, address string, now time.Time) (int64, error)
+	// LockPlace holds a place's row for the rest of the transaction (a
+	// missing place is no error).
+	LockPlace(ctx context.Context, level Level, id int64) error
 	// RenamePlace renames a place; address is set for courtyards when not nil.
 	RenamePlace(ctx context.Context, level Level, id int64, name string, address *string) error
 	// PlaceTree lists every subdistrict, community and courtyard.
@@ -220,17 +223,18 @@ func (s *Service) CreatePlace(ctx context.Context, p identity.Principal, level L
 	if level.parent() == "" || level == LevelSubdistrict {
 		return Node{}, louyuan.Invalid("bad_level", "只能新建社区、楼院、楼栋或单元")
 	}
-	name, err := CheckPlaceName(level, name)
-	if err != nil {
-		return Node{}, err
-	}
-	if address, err = checkAddress(address); err != nil {
-		return Node{}, err
-	}
 	var out Node
-	err = s.Places.InTx(ctx, func(ctx context.Context) error {
+	err := s.Places.InTx(ctx, func(ctx context.Context) error {
+		// Scope first: a caller who may not add here learns nothing from
+		// the checks of the name (403/404, never 400).
 		parent, err := s.placeFor(ctx, p, level.parent(), parentID, level.rolesToChange())
 		if err != nil {
+			return err
+		}
+		if name, err = CheckPlaceName(level, name); err != nil {
+			return err
+		}
+		if address, err = checkAddress(address); err != nil {
 			return err
 		}
 		id, err := s.Places.CreatePlace(ctx, level, parentID, name, address, s.now())
@@ -259,25 +263,30 @@ func (s *Service) RenamePlace(ctx context.Context, p identity.Principal, level L
 	if level.parent() == "" || level == LevelSubdistrict {
 		return Node{}, louyuan.Invalid("bad_level", "只能修改社区、楼院、楼栋或单元的名称")
 	}
-	name, err := CheckPlaceName(level, name)
-	if err != nil {
-		return Node{}, err
-	}
-	if address != nil {
-		a, err := checkAddress(*address)
-		if err != nil {
-			return Node{}, err
-		}
-		address = &a
-		if level != LevelCourtyard {
-			address = nil
-		}
-	}
 	var out Node
-	err = s.Places.InTx(ctx, func(ctx context.Context) error {
+	err := s.Places.InTx(ctx, func(ctx context.Context) error {
+		// Renames of one place queue here: each reads (and audits as
+		// old_name) the name the one before it wrote.
+		if err := s.Places.LockPlace(ctx, level, id); err != nil {
+			return err
+		}
+		// Scope first, as in CreatePlace.
 		old, err := s.placeFor(ctx, p, level, id, level.rolesToChange())
 		if err != nil {
 			return err
+		}
+		if name, err = CheckPlaceName(level, name); err != nil {
+			return err
+		}
+		if address != nil {
+			a, err := checkAddress(*address)
+			if err != nil {
+				return err
+			}
+			address = &a
+			if level != LevelCourtyard {
+				address = nil
+			}
 		}
 		if old.Name == name && (address == nil || *address == old.Address) {
 			out = old
@@ -444,29 +453,43 @@ func (s *Service) PendingRequestViews(ctx context.Context, p identity.Principal,
 	if limit > 0 {
 		kept = kept[:min(limit, len(kept))]
 	}
-	out := make([]RequestView, len(kept))
-	// Several requests often concern one household (a family binding
-	// together): read each household and its members once.
-	type household struct {
-		h  Household
-		ms []Member
-	}
-	seen := map[int64]household{}
-	for i, r := range kept {
-		hm, ok := seen[r.HouseholdID]
-		if !ok {
-			var err error
-			if hm.h, err = s.store.Household(ctx, r.HouseholdID); err != nil {
-				return nil, 0, err
-			}
-			if hm.ms, err = s.store.Members(ctx, r.HouseholdID); err != nil {
-				return nil, 0, err
-			}
-			seen[r.HouseholdID] = hm
+	// The page's households and their members, each read in one query
+	// (several requests often concern one household: a family binding
+	// together).
+	ids := make([]int64, 0, len(kept))
+	seen := map[int64]bool{}
+	for _, r := range kept {
+		if !seen[r.HouseholdID] {
+			seen[r.HouseholdID] = true
+			ids = append(ids, r.HouseholdID)
 		}
-		h, ms := hm.h, hm.ms
-		out[i] = RequestView{Request: r, Household: h.Label(), PersonName: r.RealName}
+	}
+	households := map[int64]Household{}
+	members := map[int64][]Member{}
+	if len(ids) > 0 {
+		hs, err := s.store.HouseholdsByID(ctx, ids)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, h := range hs {
+			households[h.ID] = h
+		}
+		ms, err := s.store.MembersOfHouseholds(ctx, ids)
+		if err != nil {
+			return nil, 0, err
+		}
 		for _, m := range ms {
+			members[m.HouseholdID] = append(members[m.HouseholdID], m)
+		}
+	}
+	out := make([]RequestView, len(kept))
+	for i, r := range kept {
+		h, ok := households[r.HouseholdID]
+		if !ok {
+			return nil, 0, louyuan.NotFound("household_not_found", "房屋不存在")
+		}
+		out[i] = RequestView{Request: r, Household: h.Label(), PersonName: r.RealName}
+		for _, m := range members[r.HouseholdID] {
 			if m.Representative {
 				out[i].Representative = m.RealName
 			}

@@ -150,7 +150,13 @@ type Store interface {
 	Households(ctx context.Context, courtyardID int64) ([]Household, error)
 	ImportHouseholds(ctx context.Context, courtyardID int64, rows []ImportRow, now time.Time) (ImportResult, error)
 
+	// HouseholdsByID reads the households of ids in one go (missing ones
+	// are absent).
+	HouseholdsByID(ctx context.Context, ids []int64) ([]Household, error)
 	Members(ctx context.Context, householdID int64) ([]Member, error)
+	// MembersOfHouseholds lists the members of the households of ids in
+	// one go.
+	MembersOfHouseholds(ctx context.Context, householdIDs []int64) ([]Member, error)
 	MembershipsOf(ctx context.Context, userID int64) ([]Member, error)
 	AddMember(ctx context.Context, m Member) (Member, error)
 	// SetRealNameIfEmpty records the name a user gave when none is known.
@@ -301,6 +307,29 @@ func newInviteCode() string {
 	return string(out)
 }
 
+// allowPerHour counts one try of kind (e.g. "invite") against the caller's
+// client IP (perIP an hour) and account (perUser an hour); a limit of 0 is
+// none. Past a limit it answers Limited with code and what ("邀请码输入次数
+// 过多"), saying when to try again.
+func (s *Service) allowPerHour(ctx context.Context, p identity.Principal, kind string, perIP, perUser int, code, what string) error {
+	for _, l := range []struct {
+		key   string
+		limit int
+	}{{kind + ":ip:" + audit.OriginOf(ctx).IP, perIP}, {kind + ":user:" + strconv.FormatInt(p.ID, 10), perUser}} {
+		if l.limit <= 0 {
+			continue
+		}
+		ok, retry, err := s.limiter.Allow(ctx, l.key, l.limit, time.Hour)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return louyuan.Limited(code, retry, what+"，请%d分钟后再试，或联系社区工作人员", int(retry.Minutes())+1)
+		}
+	}
+	return nil
+}
+
 // BindWithInvite binds the calling user to the household of an invite
 // code. The code works once. The first owner bound to a household with no
 // representative becomes its representative (the code was issued to that
@@ -316,20 +345,8 @@ func (s *Service) BindWithInvite(ctx context.Context, p identity.Principal, code
 	// Guessing is limited per client IP (many accounts from one place;
 	// every try counts, refused ones too) and per account, both counted in
 	// Redis across instances.
-	for _, l := range []struct {
-		key   string
-		limit int
-	}{{"invite:ip:" + audit.OriginOf(ctx).IP, s.InviteTriesPerIPPerHour}, {"invite:user:" + strconv.FormatInt(p.ID, 10), s.InviteTriesPerHour}} {
-		if l.limit <= 0 {
-			continue
-		}
-		ok, retry, err := s.limiter.Allow(ctx, l.key, l.limit, time.Hour)
-		if err != nil {
-			return Member{}, err
-		}
-		if !ok {
-			return Member{}, louyuan.Limited("too_many_invite_tries", retry, "邀请码输入次数过多，请%d分钟后再试，或联系社区工作人员", int(retry.Minutes())+1)
-		}
+	if err := s.allowPerHour(ctx, p, "invite", s.InviteTriesPerIPPerHour, s.InviteTriesPerHour, "too_many_invite_tries", "邀请码输入次数过多"); err != nil {
+		return Member{}, err
 	}
 	var m Member
 	err := s.store.InTx(ctx, func(ctx context.Context) error {

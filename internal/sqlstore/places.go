@@ -100,6 +100,19 @@ func (s *Places) RenamePlace(ctx context.Context, level roster.Level, id int64, 
 	return nil
 }
 
+// LockPlace holds a place's row until the transaction ends, so that a
+// rename reads the name it replaces only after any rename in flight has
+// committed (MariaDB; SQLite's single writer needs no lock). A missing
+// place is no error: the read that follows answers it.
+func (s *Places) LockPlace(ctx context.Context, level roster.Level, id int64) error {
+	t, ok := placeTables[level]
+	if !ok {
+		return fmt.Errorf("lock place: unknown level %q", level)
+	}
+	var ids []int64
+	return wrap(s.db.forUpdate(s.db.conn(ctx).Table(t.table).Where("id = ?", id)).Pluck("id", &ids).Error, "lock "+t.table)
+}
+
 type nodeView struct {
 	ID            int64
 	Name          string
@@ -222,21 +235,44 @@ func (s *Places) BuildingsOf(ctx context.Context, courtyardID int64) ([]roster.B
 }
 
 // ensure finds the place of level named name under parentID, creating it
-// when missing.
+// when missing. When another transaction creates it first (two operators
+// adding one courtyard at once), the name's conflict is no error: the row
+// is read again with a locking read, which sees what that one committed
+// (a plain read would keep this transaction's older snapshot on MariaDB).
 func (s *Places) ensure(ctx context.Context, level roster.Level, parentID int64, name, address string, now time.Time) (int64, error) {
 	t := placeTables[level]
-	q := s.db.conn(ctx).Table(t.table).Where("name = ?", name)
-	if t.parent != "" {
-		q = q.Where(t.parent+" = ?", parentID)
+	find := func(lock string) ([]int64, error) {
+		q := "SELECT id FROM " + t.table + " WHERE name = ?"
+		args := []any{name}
+		if t.parent != "" {
+			q += " AND " + t.parent + " = ?"
+			args = append(args, parentID)
+		}
+		var ids []int64
+		err := s.db.conn(ctx).Raw(q+s.db.lockSuffix(lock), args...).Scan(&ids).Error
+		return ids, wrap(err, "read "+t.table)
 	}
-	var ids []int64
-	if err := q.Pluck("id", &ids).Error; err != nil {
-		return 0, wrap(err, "read "+t.table)
+	ids, err := find("")
+	if err != nil || len(ids) > 0 {
+		return firstID(ids), err
 	}
-	if len(ids) > 0 {
-		return ids[0], nil
+	id, err := s.CreatePlace(ctx, level, parentID, name, address, now)
+	var e *louyuan.Error
+	if !louyuan.AsError(err, &e) || e.Code != "place_name_taken" {
+		return id, err
 	}
-	return s.CreatePlace(ctx, level, parentID, name, address, now)
+	// A shared lock: several transactions that lost the race read at once.
+	if ids, err = find(" LOCK IN SHARE MODE"); err != nil || len(ids) == 0 {
+		return 0, wrap(fmt.Errorf("%s %q taken but not found: %v", t.table, name, err), "ensure "+t.table)
+	}
+	return ids[0], nil
+}
+
+func firstID(ids []int64) int64 {
+	if len(ids) == 0 {
+		return 0
+	}
+	return ids[0]
 }
 
 // EnsureCourtyard creates whatever of subdistrict → community → courtyard

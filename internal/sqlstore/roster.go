@@ -192,6 +192,18 @@ func (s *Roster) Household(ctx context.Context, id int64) (roster.Household, err
 	return hs[0], nil
 }
 
+// HouseholdsByID reads the households of ids (missing ones are absent).
+func (s *Roster) HouseholdsByID(ctx context.Context, ids []int64) ([]roster.Household, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var vs []householdView
+	if err := s.householdQuery(ctx).Where("h.id IN ?", ids).Find(&vs).Error; err != nil {
+		return nil, wrap(err, "read households")
+	}
+	return s.withOwners(ctx, vs)
+}
+
 // Households lists a courtyard's households in building, unit, room order.
 func (s *Roster) Households(ctx context.Context, courtyardID int64) ([]roster.Household, error) {
 	var vs []householdView
@@ -485,6 +497,14 @@ func (s *Roster) members(ctx context.Context, where string, arg any) ([]roster.M
 // Members lists the members of a household.
 func (s *Roster) Members(ctx context.Context, householdID int64) ([]roster.Member, error) {
 	return s.members(ctx, "m.household_id = ?", householdID)
+}
+
+// MembersOfHouseholds lists the members of the households of ids.
+func (s *Roster) MembersOfHouseholds(ctx context.Context, householdIDs []int64) ([]roster.Member, error) {
+	if len(householdIDs) == 0 {
+		return nil, nil
+	}
+	return s.members(ctx, "m.household_id IN ?", householdIDs)
 }
 
 // MembershipsOf lists a user's memberships.
