@@ -275,3 +275,49 @@ func TestE2EStaffChangesReachEveryInstance(t *testing.T) {
 	e2eWantError(t, b.call(t, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": other.RefreshToken}), http.StatusUnauthorized, "password_changed")
 	e2eWant(t, b.call(t, "GET", "/api/v1/me", fresh.AccessToken, nil), http.StatusOK)
 }
+
+// TestE2EAdminsRevokingEachOtherLeaveOne: two subdistrict admins revoke
+// each other's admin role at the same moment, on two instances. The second
+// revocation is checked inside its transaction, under the subdistrict's
+// lock, against the grants as they are then — not against the admin's
+// principal that instance B still caches — so the subdistrict keeps one
+// admin, never none.
+func TestE2EAdminsRevokingEachOtherLeaveOne(t *testing.T) {
+	dsn := testenv.MySQL(t)
+	rds := testenv.Redis(t)
+	sec := e2eNewSecrets(t)
+	redisURL := "redis://" + testenv.RedisAddr()
+	cfgA := e2eProductionConfig(t, dsn, redisURL, rds.Prefix, sec)
+	a := e2eStart(t, cfgA)
+	b := e2eStart(t, e2eProductionConfig(t, dsn, redisURL, rds.Prefix, sec))
+	e2eRunEnv(t, cfgA, false)
+	t.Setenv("LOUYUAN_ADMIN_PASSWORD", "jiedao-password")
+	if out, err := e2eRun("admin", "create-staff", "-username", "jiedao", "-name", "街道管理员", "-role", "subdistrict_admin", "-scope", "1"); err != nil {
+		t.Fatalf("create-staff: %v %s", err, out)
+	}
+	first := a.staffLogin(t, "jiedao", "jiedao-password").AccessToken
+	r := a.call(t, "POST", "/api/v1/staff", first, map[string]any{"username": "jiedao2", "display_name": "第二位管理员", "role": "subdistrict_admin", "scope_type": "subdistrict", "scope_id": 1})
+	e2eWant(t, r, http.StatusCreated)
+	var made struct {
+		ID              int64  `json:"id"`
+		InitialPassword string `json:"initial_password"`
+	}
+	r.decode(t, &made)
+	second := b.staffLogin(t, "jiedao2", made.InitialPassword).AccessToken
+	firstID := e2eStaffID(t, e2eListStaff(t, b, second, "?q=jiedao"), "jiedao") // second's principal now cached on B
+
+	adminOf := func(id int64) map[string]any {
+		return map[string]any{"principal_type": "staff", "principal_id": id, "role": "subdistrict_admin", "scope_type": "subdistrict", "scope_id": 1}
+	}
+	e2eWant(t, a.call(t, "POST", "/api/v1/grants/revoke", first, adminOf(made.ID)), http.StatusNoContent)
+	// On B, within its cache's lifetime, the revoked admin tries the same.
+	e2eWantError(t, b.call(t, "POST", "/api/v1/grants/revoke", second, adminOf(firstID)), http.StatusForbidden, "not_in_scope")
+	e2eWantError(t, b.call(t, "POST", "/api/v1/grants", second, adminOf(made.ID)), http.StatusForbidden, "not_in_scope")
+
+	var admins int64
+	e2eOpenDB(t, a).Raw("SELECT COUNT(*) FROM role_grants WHERE role = 'subdistrict_admin' AND scope_id = 1").Scan(&admins)
+	if admins != 1 {
+		t.Fatalf("the subdistrict has %d admins after two admins revoked each other, want 1", admins)
+	}
+	e2eWant(t, a.call(t, "GET", "/api/v1/staff", first, nil), http.StatusOK)
+}

@@ -106,6 +106,10 @@ type Store interface {
 	SetStaffPassword(ctx context.Context, id int64, hash string, now time.Time) (epoch int, err error)
 	// StaffInScope pages through the staff accounts of q's scope.
 	StaffInScope(ctx context.Context, q StaffQuery) (StaffPage, error)
+	// GrantsForChange, inside a transaction, locks the grants of a
+	// subdistrict and its communities against every other change (until
+	// the transaction ends) and reads a principal's grants as they are now.
+	GrantsForChange(ctx context.Context, subdistrictID int64, kind Kind, id int64) ([]Grant, error)
 }
 
 // Sessions keeps refresh tokens by hash, and the IDs of access tokens
@@ -682,7 +686,7 @@ func (s *Service) insertStaff(ctx context.Context, actor string, st Staff) (Staf
 // role. Council roles are never granted: they come from a council term
 // that is running.
 func (s *Service) Grant(ctx context.Context, actor *Principal, kind Kind, id int64, g Grant) error {
-	actorRef, err := s.checkGrant(ctx, actor, kind, id, g)
+	actorRef, place, err := s.checkGrant(ctx, actor, kind, id, g)
 	if err != nil {
 		return err
 	}
@@ -690,6 +694,9 @@ func (s *Service) Grant(ctx context.Context, actor *Principal, kind Kind, id int
 		return louyuan.Forbidden("self_grant_forbidden", "不能给自己授予查看完整手机号的权限，请由另一位街道管理员授予")
 	}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.stillMayChange(ctx, actor, place); err != nil {
+			return err
+		}
 		if err := s.store.AddGrant(ctx, kind, id, g, actorRef, s.now()); err != nil {
 			return err
 		}
@@ -707,7 +714,7 @@ func (s *Service) Grant(ctx context.Context, actor *Principal, kind Kind, id int
 // revoked role stops working on this instance at once (its cached
 // principals are dropped) and on every other instance within principalTTL.
 func (s *Service) Revoke(ctx context.Context, actor *Principal, kind Kind, id int64, g Grant) error {
-	actorRef, err := s.checkGrant(ctx, actor, kind, id, g)
+	actorRef, place, err := s.checkGrant(ctx, actor, kind, id, g)
 	if err != nil {
 		return err
 	}
@@ -715,6 +722,12 @@ func (s *Service) Revoke(ctx context.Context, actor *Principal, kind Kind, id in
 		return louyuan.Forbidden("self_revoke_forbidden", "不能撤销自己的街道管理员角色，请由另一位街道管理员办理")
 	}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		// Under the subdistrict's lock the actor is still an admin there,
+		// and no admin revokes their own role: two admins revoking each
+		// other at once leave one, never none.
+		if err := s.stillMayChange(ctx, actor, place); err != nil {
+			return err
+		}
 		removed, err := s.store.RemoveGrant(ctx, kind, id, g)
 		if err != nil {
 			return err
@@ -732,21 +745,22 @@ func (s *Service) Revoke(ctx context.Context, actor *Principal, kind Kind, id in
 }
 
 // checkGrant checks a grant or revocation: the role, its scope, the
-// actor's power over that scope and the principal. It returns how the audit
-// log names the actor.
-func (s *Service) checkGrant(ctx context.Context, actor *Principal, kind Kind, id int64, g Grant) (string, error) {
+// actor's power over that scope (as the actor's cached principal holds it:
+// the transaction checks again, see stillMayChange) and the principal. It
+// returns how the audit log names the actor, and the scope's place.
+func (s *Service) checkGrant(ctx context.Context, actor *Principal, kind Kind, id int64, g Grant) (string, Place, error) {
 	if err := validGrant(g); err != nil {
-		return "", err
+		return "", Place{}, err
 	}
 	place, err := s.store.ScopePlace(ctx, g.ScopeType, g.ScopeID)
 	if err != nil {
-		return "", err
+		return "", Place{}, err
 	}
 	actorRef := "cli"
 	if actor != nil {
 		actorRef = actor.Ref()
 		if !mayChange(*actor, place) {
-			return "", errNotInScope
+			return "", Place{}, errNotInScope
 		}
 	}
 	switch kind {
@@ -757,7 +771,27 @@ func (s *Service) checkGrant(ctx context.Context, actor *Principal, kind Kind, i
 	default:
 		err = louyuan.Invalid("bad_principal", "只能授权给小程序用户或工作人员账号")
 	}
-	return actorRef, err
+	return actorRef, place, err
+}
+
+// stillMayChange runs first in the transaction of every grant, revocation
+// and account made from the console: it locks the grants of the place's
+// subdistrict (changes there run one at a time) and checks the actor's
+// power over the place against the grants as they are now — not as the
+// actor's principal, cached on this or another instance for up to
+// principalTTL, remembers them. nil (the command line) may always.
+func (s *Service) stillMayChange(ctx context.Context, actor *Principal, place Place) error {
+	if actor == nil {
+		return nil
+	}
+	grants, err := s.store.GrantsForChange(ctx, place.SubdistrictID, actor.Kind, actor.ID)
+	if err != nil {
+		return err
+	}
+	if !mayChange(Principal{Kind: actor.Kind, ID: actor.ID, Grants: grants}, place) {
+		return errNotInScope
+	}
+	return nil
 }
 
 // validGrant checks a grant's role and the type of its scope.

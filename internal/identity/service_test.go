@@ -63,6 +63,9 @@ func (m *memStore) SetStaffPassword(_ context.Context, _ int64, hash string, _ t
 	m.staff.SessionEpoch++
 	return m.staff.SessionEpoch, nil
 }
+func (m *memStore) GrantsForChange(context.Context, int64, Kind, int64) ([]Grant, error) {
+	return nil, nil
+}
 func (m *memStore) StaffInScope(context.Context, StaffQuery) (StaffPage, error) {
 	return StaffPage{}, nil
 }

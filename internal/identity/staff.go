@@ -276,6 +276,9 @@ func (s *Service) CreateStaffIn(ctx context.Context, actor Principal, username, 
 		return Staff{}, "", err
 	}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.stillMayChange(ctx, &actor, place); err != nil {
+			return err
+		}
 		var err error
 		if st, err = s.insertStaff(ctx, actor.Ref(), st); err != nil {
 			return err

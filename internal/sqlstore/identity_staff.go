@@ -110,3 +110,25 @@ func (s *Identity) StaffInScope(ctx context.Context, q identity.StaffQuery) (ide
 	}
 	return page, nil
 }
+
+// GrantsForChange locks the subdistrict's row, which every change of the
+// grants within it (from the console) takes first, so that those changes
+// run one at a time, and reads a principal's grants with a locking read
+// (the latest committed, whatever the transaction's snapshot). SQLite's
+// transactions take the one write lock at once.
+func (s *Identity) GrantsForChange(ctx context.Context, subdistrictID int64, kind identity.Kind, id int64) ([]identity.Grant, error) {
+	conn := s.db.conn(ctx)
+	var ids []int64
+	if err := s.db.forUpdate(conn.Table("subdistricts").Select("id").Where("id = ?", subdistrictID)).Pluck("id", &ids).Error; err != nil {
+		return nil, wrap(err, "lock subdistrict")
+	}
+	var rows []grantRow
+	if err := s.db.forUpdate(conn.Where("principal_type = ? AND principal_id = ?", string(kind), id)).Find(&rows).Error; err != nil {
+		return nil, wrap(err, "read grants")
+	}
+	out := make([]identity.Grant, len(rows))
+	for i, r := range rows {
+		out[i] = identity.Grant{Role: identity.Role(r.Role), ScopeType: identity.ScopeType(r.ScopeType), ScopeID: r.ScopeID}
+	}
+	return out, nil
+}
