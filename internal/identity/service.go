@@ -101,9 +101,11 @@ type Store interface {
 	// RemoveGrant deletes a grant; removed is false when there was none.
 	RemoveGrant(ctx context.Context, kind Kind, id int64, g Grant) (removed bool, err error)
 	ScopePlace(ctx context.Context, t ScopeType, id int64) (Place, error)
-	// SetStaffPassword stores a new password hash and starts the account's
-	// next session epoch, which it returns.
-	SetStaffPassword(ctx context.Context, id int64, hash string, now time.Time) (epoch int, err error)
+	// SetStaffPassword stores a new password hash and moves the account
+	// from session epoch from to from+1; when the account is no longer in
+	// epoch from (its password changed meanwhile) it changes nothing and
+	// answers changed false.
+	SetStaffPassword(ctx context.Context, id int64, hash string, from int, now time.Time) (changed bool, err error)
 	// StaffInScope pages through the staff accounts of q's scope.
 	StaffInScope(ctx context.Context, q StaffQuery) (StaffPage, error)
 	// GrantsForChange, inside a transaction, locks the grants of a

@@ -56,12 +56,15 @@ func (m *memStore) AddGrant(context.Context, Kind, int64, Grant, string, time.Ti
 }
 func (m *memStore) RemoveGrant(context.Context, Kind, int64, Grant) (bool, error) { return false, nil }
 func (m *memStore) ScopePlace(context.Context, ScopeType, int64) (Place, error)   { return Place{}, nil }
-func (m *memStore) SetStaffPassword(_ context.Context, _ int64, hash string, _ time.Time) (int, error) {
+func (m *memStore) SetStaffPassword(_ context.Context, _ int64, hash string, from int, _ time.Time) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.staff.SessionEpoch != from {
+		return false, nil
+	}
 	m.staff.PasswordHash = hash
 	m.staff.SessionEpoch++
-	return m.staff.SessionEpoch, nil
+	return true, nil
 }
 func (m *memStore) GrantsForChange(context.Context, int64, Kind, int64) ([]Grant, error) {
 	return nil, nil
@@ -75,11 +78,16 @@ type memSessions struct {
 	m       map[string]Session
 	log     []Ended // what Revoke and EndFamily ended, in order
 	revoked int     // calls of Revoked
+	// down, when set, is what every write answers (Redis lost).
+	down error
 }
 
 func (s *memSessions) Put(_ context.Context, h string, sess Session, _ time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.down != nil {
+		return s.down
+	}
 	s.m[h] = sess
 	return nil
 }
@@ -112,6 +120,9 @@ func (s *memSessions) Delete(_ context.Context, hs ...string) error {
 func (s *memSessions) Revoke(_ context.Context, id string, _ time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.down != nil {
+		return s.down
+	}
 	s.m["ended:"+id] = Session{}
 	s.log = append(s.log, Ended{TokenID: id})
 	return nil

@@ -334,6 +334,13 @@ const wrongOldPassword = "原密码不正确，还可以再试%d次，之后账�
 // (the account's session epoch moves on: older access and refresh tokens
 // are refused — on this instance at once, on others within principalTTL);
 // the caller's own session ends too and the answer is a fresh token pair.
+//
+// All or nothing, as the caller sees it: the fresh pair is issued (in the
+// next epoch) before the password changes, so that a failure to store it
+// leaves the old password in force; once the change is committed, the
+// answer is the fresh pair even if ending the old token fails (the new
+// epoch refuses it anyway). Of two changes at the same moment, from the
+// same old password, only the first is made.
 func (s *Service) ChangePassword(ctx context.Context, p Principal, accessToken, oldPassword, newPassword string) (Tokens, error) {
 	if p.Kind != KindStaff {
 		return Tokens{}, errStaffOnly
@@ -372,28 +379,43 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, accessToken, 
 	if err != nil {
 		return Tokens{}, louyuan.Internalf(err, "hash password")
 	}
-	var epoch int
+	// The pair of the next epoch: useless until the change commits, and
+	// known to no one if it does not.
+	fresh, err := s.issue(ctx, KindStaff, st.ID, "", s.cfg.StaffRefreshTTL, "", st.SessionEpoch+1)
+	if err != nil {
+		return Tokens{}, err
+	}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		if epoch, err = s.store.SetStaffPassword(ctx, st.ID, string(hash), s.now()); err != nil {
+		changed, err := s.store.SetStaffPassword(ctx, st.ID, string(hash), st.SessionEpoch, s.now())
+		if err != nil {
 			return err
+		}
+		if !changed {
+			return errPasswordChanged
 		}
 		return s.audit.Append(ctx, audit.Record{Actor: p.Ref(), Action: "staff.password_changed", Object: "staff:" + itoa(st.ID),
 			Detail: map[string]any{"other_sessions_ended": true}})
 	})
 	if err != nil {
+		if derr := s.sessions.Delete(context.WithoutCancel(ctx), tokenHash(fresh.RefreshToken)); derr != nil {
+			s.log.WarnContext(ctx, "cannot drop the unused session of a failed password change", "err", derr)
+		}
 		return Tokens{}, err
 	}
 	s.forget(KindStaff, st.ID)
 	if c, ok := s.verify(accessToken); ok {
-		if err := s.endAccess(ctx, c.TokenID, time.Unix(c.Expires, 0)); err != nil {
-			return Tokens{}, err
+		err := s.endAccess(ctx, c.TokenID, time.Unix(c.Expires, 0))
+		if err == nil {
+			err = s.sessions.Delete(ctx, c.Refresh)
 		}
-		if err := s.sessions.Delete(ctx, c.Refresh); err != nil {
-			return Tokens{}, err
+		if err != nil {
+			// The password changed: the new epoch refuses the old tokens
+			// (on other instances within principalTTL); say so in the log,
+			// not to the caller.
+			s.log.WarnContext(ctx, "password changed; cannot end the old token at once", "staff", st.ID, "err", err)
 		}
 	}
-	return s.issue(ctx, KindStaff, st.ID, "", s.cfg.StaffRefreshTTL, "", epoch)
+	return fresh, nil
 }
 
 // forget drops what this instance cached about a principal (its grants,

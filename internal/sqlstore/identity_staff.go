@@ -8,24 +8,24 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/louyuan/louyuan/internal/identity"
-	"github.com/louyuan/louyuan/internal/louyuan"
 )
 
-// SetStaffPassword stores a new password hash and moves the account to its
-// next session epoch, on a locked row.
-func (s *Identity) SetStaffPassword(ctx context.Context, id int64, hash string, now time.Time) (int, error) {
-	conn := s.db.conn(ctx)
-	var r staffRow
-	err := s.db.forUpdate(conn.Where("id = ?", id)).Take(&r).Error
-	if missing, err := notFound(err); missing {
-		return 0, louyuan.NotFound("staff_not_found", "账号不存在")
-	} else if err != nil {
-		return 0, wrap(err, "read staff")
+// SetStaffPassword stores a new password hash and moves the account from
+// session epoch from to the next, in one conditional update: when another
+// change moved the epoch first it changes nothing (changed false).
+func (s *Identity) SetStaffPassword(ctx context.Context, id int64, hash string, from int, now time.Time) (bool, error) {
+	res := s.db.conn(ctx).Model(&staffRow{}).Where("id = ? AND session_epoch = ?", id, from).
+		Updates(map[string]any{"password_hash": hash, "session_epoch": from + 1, "password_changed_at": now, "failed_logins": 0, "locked_until": nil})
+	if res.Error != nil {
+		return false, wrap(res.Error, "store staff password")
 	}
-	epoch := r.SessionEpoch + 1
-	err = conn.Model(&staffRow{}).Where("id = ?", id).
-		Updates(map[string]any{"password_hash": hash, "session_epoch": epoch, "password_changed_at": now, "failed_logins": 0, "locked_until": nil}).Error
-	return epoch, wrap(err, "store staff password")
+	if res.RowsAffected == 1 {
+		return true, nil
+	}
+	if _, err := s.StaffByID(ctx, id); err != nil {
+		return false, err
+	}
+	return false, nil
 }
 
 // StaffInScope pages through the staff accounts that hold a grant within
