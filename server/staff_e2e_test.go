@@ -321,3 +321,52 @@ func TestE2EAdminsRevokingEachOtherLeaveOne(t *testing.T) {
 	}
 	e2eWant(t, a.call(t, "GET", "/api/v1/staff", first, nil), http.StatusOK)
 }
+
+// TestE2ECouncilStaffFromOnesOwnList: a council's staff are assigned from
+// the caller's own staff list (what the console offers), not from every
+// active account of the platform: community staff cannot assign another
+// community's clerk (404, as a missing account), their subdistrict's
+// admin can.
+func TestE2ECouncilStaffFromOnesOwnList(t *testing.T) {
+	cfg := e2eEmbeddedConfig(t)
+	s := e2eStart(t, cfg)
+	e2eRunEnv(t, cfg, true)
+	t.Setenv("LOUYUAN_ADMIN_PASSWORD", "jiedao-password")
+	for _, args := range [][]string{
+		{"admin", "add-courtyard", "-subdistrict", "新华路街道", "-community", "东风社区", "-courtyard", "纺织厂小区"},
+		{"admin", "create-staff", "-username", "jiedao", "-name", "街道管理员", "-role", "subdistrict_admin", "-scope", "1"},
+		{"admin", "create-staff", "-username", "dongfeng", "-name", "东风社区网格员", "-role", "community_staff", "-scope", "2"},
+	} {
+		if out, err := e2eRun(args...); err != nil {
+			t.Fatalf("%v: %v %s", args, err, out)
+		}
+	}
+	admin := s.staffLogin(t, "jiedao", "jiedao-password").AccessToken
+	clerk := s.staffLogin(t, demoStaffUser, s.demoPassword()).AccessToken
+	all := e2eListStaff(t, s, admin, "")
+	dongfeng, self := e2eStaffID(t, all, "dongfeng"), e2eStaffID(t, all, demoStaffUser)
+
+	r := s.call(t, "POST", "/api/v1/councils", clerk, mxCouncilBody())
+	e2eWant(t, r, http.StatusCreated)
+	path := fmt.Sprintf("/api/v1/councils/%d/staff", mxID(t, r))
+	assign := func(token string, id int64) e2eResponse {
+		return s.call(t, "POST", path, token, map[string]any{"staff_id": id, "role": "grid_worker"})
+	}
+	e := e2eWantError(t, assign(clerk, dongfeng), http.StatusNotFound, "staff_not_found")
+	if !strings.Contains(e.Error.Message, "管辖") {
+		t.Errorf("an account outside one's list says %q", e.Error.Message)
+	}
+	e2eWantError(t, assign(clerk, 999999), http.StatusNotFound, "staff_not_found")
+	e2eWant(t, assign(clerk, self), http.StatusOK)
+	r = assign(admin, dongfeng)
+	e2eWant(t, r, http.StatusOK)
+	var c struct {
+		Staff []struct {
+			StaffID int64 `json:"staff_id"`
+		} `json:"staff"`
+	}
+	r.decode(t, &c)
+	if len(c.Staff) != 2 {
+		t.Fatalf("the council's staff: %+v", c.Staff)
+	}
+}

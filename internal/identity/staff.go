@@ -42,8 +42,10 @@ type StaffQuery struct {
 	Subdistricts []int64
 	Communities  []int64
 	Text         string
-	Offset       int
-	Limit        int
+	// ID, when not zero, asks for that one account (if it is in the view).
+	ID     int64
+	Offset int
+	Limit  int
 }
 
 // NamedScope is a subdistrict or community of a view, with its name.
@@ -146,18 +148,11 @@ var errStaffListForbidden = louyuan.Forbidden("staff_list_forbidden", "只有街
 // their subdistrict, community staff those of their community; each with its
 // grants inside that scope only, and what actor may grant and revoke.
 func (s *Service) ListStaff(ctx context.Context, actor Principal, text string, page, size int) (StaffListing, error) {
-	q := StaffQuery{Text: strings.TrimSpace(text), Offset: (page - 1) * size, Limit: size}
-	for _, g := range actor.Grants {
-		switch g.Role {
-		case RoleSubdistrictAdmin:
-			q.Subdistricts = append(q.Subdistricts, g.ScopeID)
-		case RoleCommunityStaff:
-			q.Communities = append(q.Communities, g.ScopeID)
-		}
+	q, err := staffView(actor)
+	if err != nil {
+		return StaffListing{}, err
 	}
-	if len(q.Subdistricts)+len(q.Communities) == 0 {
-		return StaffListing{}, errStaffListForbidden
-	}
+	q.Text, q.Offset, q.Limit = strings.TrimSpace(text), (page-1)*size, size
 	if utf8.RuneCountInString(q.Text) > 32 {
 		return StaffListing{}, louyuan.Invalid("bad_query", "搜索内容不能超过32个字")
 	}
@@ -187,6 +182,45 @@ func (s *Service) ListStaff(ctx context.Context, actor Principal, text string, p
 	}
 	return out, nil
 }
+
+// staffView is the query of actor's staff list: the subdistricts it
+// administers and the communities it is staff of.
+func staffView(actor Principal) (StaffQuery, error) {
+	var q StaffQuery
+	for _, g := range actor.Grants {
+		switch g.Role {
+		case RoleSubdistrictAdmin:
+			q.Subdistricts = append(q.Subdistricts, g.ScopeID)
+		case RoleCommunityStaff:
+			q.Communities = append(q.Communities, g.ScopeID)
+		}
+	}
+	if len(q.Subdistricts)+len(q.Communities) == 0 {
+		return StaffQuery{}, errStaffListForbidden
+	}
+	return q, nil
+}
+
+// VisibleStaff checks that staff account id is in actor's staff list (see
+// ListStaff): the accounts actor may pick, e.g. to assign to a council.
+// Any other answers as a missing account does.
+func (s *Service) VisibleStaff(ctx context.Context, actor Principal, id int64) error {
+	q, err := staffView(actor)
+	if err != nil {
+		return err
+	}
+	q.ID, q.Limit = id, 1
+	pg, err := s.store.StaffInScope(ctx, q)
+	if err != nil {
+		return err
+	}
+	if len(pg.Entries) == 0 || pg.Entries[0].Staff.Disabled {
+		return errStaffNotVisible
+	}
+	return nil
+}
+
+var errStaffNotVisible = louyuan.NotFound("staff_not_found", "工作人员账号不存在或已停用，或不在您管辖的街道、社区内；请在“员工与权限”中查找")
 
 // grantOptions lists every role over a scope of the view that actor may
 // grant.

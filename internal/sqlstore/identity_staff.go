@@ -68,6 +68,9 @@ func (s *Identity) StaffInScope(ctx context.Context, q identity.StaffQuery) (ide
 		granted := inView(s.db.conn(ctx).Table("role_grants").Select("principal_id").Where("principal_type = ?", string(identity.KindStaff)), "scope_type", "scope_id")
 		home := inView(s.db.conn(ctx).Table("staff_accounts").Select("id"), "home_scope_type", "home_scope_id")
 		db := s.db.conn(ctx).Model(&staffRow{}).Where("id IN (?) OR id IN (?)", granted, home)
+		if q.ID != 0 {
+			db = db.Where("id = ?", q.ID)
+		}
 		if q.Text != "" {
 			like := "%" + likeEscaper.Replace(q.Text) + "%"
 			db = db.Where("(username LIKE ? ESCAPE '!' OR display_name LIKE ? ESCAPE '!')", like, like)

@@ -77,6 +77,13 @@ func TestStaffInScope(t *testing.T) {
 		if got := names(pg); !slices.Equal(got, []string{"two"}) || pg.Total != 4 {
 			t.Errorf("page 3 of 1: %v total %d", got, pg.Total)
 		}
+		two := whole.Entries[2].Staff.ID
+		if got := names(list(identity.StaffQuery{Subdistricts: []int64{p.Subdistrict}, ID: two})); !slices.Equal(got, []string{"two"}) {
+			t.Errorf("one account of the view by ID: %v", got)
+		}
+		if got := list(identity.StaffQuery{Communities: []int64{p.Community}, ID: two}); len(got.Entries) != 0 {
+			t.Errorf("an account outside the view by ID: %+v", got.Entries)
+		}
 		if got := list(identity.StaffQuery{Communities: []int64{999999}}); len(got.Entries) != 0 || got.Total != 0 {
 			t.Errorf("an unknown community: %+v", got)
 		}
