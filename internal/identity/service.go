@@ -263,7 +263,7 @@ func (s *Service) LoginStaff(ctx context.Context, username, password, ip string)
 		return Tokens{}, Staff{}, err
 	}
 	username = strings.TrimSpace(username)
-	triesKey := "stafflogin:user:" + tokenHash(strings.ToLower(username))
+	triesKey := staffTriesKey(username)
 	n, left, err := s.limiter.Spend(ctx, triesKey, s.cfg.LockoutDuration)
 	if err != nil {
 		return Tokens{}, Staff{}, err
@@ -478,6 +478,12 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 		}
 	}
 	return s.issue(ctx, sess.Kind, sess.PrincipalID, sess.SessionKey, ttl, family, sess.Epoch)
+}
+
+// staffTriesKey is the limiter key of a username's wrong passwords, shared
+// by login and change of password (so that both lead to one lockout).
+func staffTriesKey(username string) string {
+	return "stafflogin:user:" + tokenHash(strings.ToLower(username))
 }
 
 var errSessionReused = louyuan.Unauthorized("session_reused", "登录凭证被重复使用，为保护账号已退出该次登录的所有设备，请重新登录")

@@ -383,7 +383,7 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, accessToken, 
 	if err != nil {
 		return Tokens{}, err
 	}
-	triesKey := "stafflogin:user:" + tokenHash(strings.ToLower(st.Username))
+	triesKey := staffTriesKey(st.Username)
 	n, left, err := s.limiter.Spend(ctx, triesKey, s.cfg.LockoutDuration)
 	if err != nil {
 		return Tokens{}, err
