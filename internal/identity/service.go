@@ -433,7 +433,26 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	if !strings.HasPrefix(refreshToken, "lyr_") || len(refreshToken) > 100 {
 		return Tokens{}, errTokenInvalid
 	}
-	sess, found, spent, err := s.sessions.Take(ctx, tokenHash(refreshToken))
+	h := tokenHash(refreshToken)
+	// A staff session is checked against its account (a changed password,
+	// a disabled account) before the token is spent: were the account
+	// unreadable for a moment after it, the client's retry would look
+	// like a copied token and end the whole login.
+	if peek, found, err := s.sessions.Get(ctx, h); err != nil {
+		return Tokens{}, err
+	} else if found && peek.Kind == KindStaff {
+		st, err := s.store.StaffByID(ctx, peek.PrincipalID)
+		if err != nil {
+			return Tokens{}, err
+		}
+		if st.SessionEpoch != peek.Epoch {
+			return Tokens{}, errPasswordChanged
+		}
+		if st.Disabled {
+			return Tokens{}, errAccountDisabled
+		}
+	}
+	sess, found, spent, err := s.sessions.Take(ctx, h)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -465,17 +484,6 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	ttl := s.cfg.UserRefreshTTL
 	if sess.Kind == KindStaff {
 		ttl = s.cfg.StaffRefreshTTL
-		// A changed password ends every session of the older epoch.
-		st, err := s.store.StaffByID(ctx, sess.PrincipalID)
-		if err != nil {
-			return Tokens{}, err
-		}
-		if st.SessionEpoch != sess.Epoch {
-			return Tokens{}, errPasswordChanged
-		}
-		if st.Disabled {
-			return Tokens{}, errAccountDisabled
-		}
 	}
 	return s.issue(ctx, sess.Kind, sess.PrincipalID, sess.SessionKey, ttl, family, sess.Epoch)
 }

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -20,6 +21,8 @@ type memStore struct {
 	mu    sync.Mutex
 	staff Staff
 	user  User
+	// staffDown, when set, is what StaffByID answers (the database lost).
+	staffDown error
 }
 
 func (m *memStore) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
@@ -40,7 +43,14 @@ func (m *memStore) StaffByUsername(_ context.Context, u string) (Staff, error) {
 	}
 	return m.staff, nil
 }
-func (m *memStore) StaffByID(context.Context, int64) (Staff, error) { return m.staff, nil }
+func (m *memStore) StaffByID(context.Context, int64) (Staff, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.staffDown != nil {
+		return Staff{}, m.staffDown
+	}
+	return m.staff, nil
+}
 func (m *memStore) UpdateStaffLogin(_ context.Context, _ int64, failed int, lockedUntil, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -297,6 +307,27 @@ func TestTokensExpireRefreshAndLogout(t *testing.T) {
 		if _, err := svc.AuthenticateIdentity(ctx, bad); !louyuan.IsKind(err, louyuan.KindUnauthorized) {
 			t.Errorf("AuthenticateIdentity(%q) = %v", bad, err)
 		}
+	}
+}
+
+// A staff refresh that fails because the account cannot be read leaves
+// the refresh token unspent: the client's retry works, and is not taken
+// for a copied token that ends the whole login.
+func TestStaffRefreshRetriedAfterAFailure(t *testing.T) {
+	svc, st, _ := newTestService(t)
+	ctx := context.Background()
+	tok := mustLogin(t, svc)
+	st.staffDown = errors.New("dial tcp 127.0.0.1:3306: connection refused")
+	if _, err := svc.Refresh(ctx, tok.RefreshToken); err == nil {
+		t.Fatal("refresh with the account unreadable answered success")
+	}
+	st.staffDown = nil
+	next, err := svc.Refresh(ctx, tok.RefreshToken)
+	if err != nil {
+		t.Fatalf("the retry of a refresh that failed: %v", err)
+	}
+	if _, err := svc.Authenticate(ctx, next.AccessToken); err != nil {
+		t.Fatal(err)
 	}
 }
 
