@@ -286,6 +286,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 		return nil, err
 	}
 	a.Councils.SetNotifier(notifier{a.Notices})
+	a.Councils.SetStaffDirectory(a.Identity)
 	a.Shares = share.NewService(sqlstore.NewShares(a.DB), shareDecrypter{wx}, a.Audit, log)
 	a.Opinions = opinion.NewService(sqlstore.NewOpinions(a.DB), a.Voting, a.Petitions, a.Audit, log)
 	a.Opinions.SetNotifier(notifier{a.Notices})

@@ -253,6 +253,9 @@ type mxFixture struct {
 	h2      int64 // delegated to proxy
 	next    atomic.Int64
 	probeID int64 // a staff account without grants
+	// assignID is a staff account that staff's and admin's staff lists
+	// hold (the demo's), which they may assign to a council.
+	assignID int64
 
 	voting   int64  // a named motion, voting; rep has voted
 	receipt  string // rep's receipt in it
@@ -440,6 +443,7 @@ func mxSetup(t *testing.T, s *e2eServer, cfg *Config) *mxFixture {
 	fx.probeID = staffID(admin("admin", "create-staff", "-username", "mxprobe", "-name", "测试账号"))
 
 	fx.staff = s.staffLogin(t, demoStaffUser, demoStaffPassword).AccessToken
+	fx.assignID = e2eStaffID(t, e2eListStaff(t, s, fx.staff, "?q="+demoStaffUser), demoStaffUser)
 	fx.hs = s.courtyardHouseholds(t, fx.staff, 1)
 	invites := e2eDemoInvites(t, s.cfg.DataDir)
 	house := func(i int) int64 {
@@ -1193,7 +1197,7 @@ func mxCouncilStaff(remove bool) func(*testing.T, *mxFixture, *mxCaller, int) mx
 			e2eWant(t, r, http.StatusCreated)
 			id = mxID(t, r)
 		}
-		body := map[string]any{"staff_id": fx.probeID, "role": "cadre"}
+		body := map[string]any{"staff_id": fx.assignID, "role": "cadre"}
 		path := fmt.Sprintf("/api/v1/councils/%d/staff", id)
 		if !remove {
 			return mxReq{path: path, body: body}
@@ -1201,7 +1205,7 @@ func mxCouncilStaff(remove bool) func(*testing.T, *mxFixture, *mxCaller, int) mx
 		if mxSuccess(want) {
 			e2eWant(t, fx.s.call(t, "POST", path, fx.staff, body), http.StatusOK)
 		}
-		return mxReq{path: fmt.Sprintf("%s/%d", path, fx.probeID)}
+		return mxReq{path: fmt.Sprintf("%s/%d", path, fx.assignID)}
 	}
 }
 

@@ -275,3 +275,98 @@ func TestE2EStaffChangesReachEveryInstance(t *testing.T) {
 	e2eWantError(t, b.call(t, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": other.RefreshToken}), http.StatusUnauthorized, "password_changed")
 	e2eWant(t, b.call(t, "GET", "/api/v1/me", fresh.AccessToken, nil), http.StatusOK)
 }
+
+// TestE2EAdminsRevokingEachOtherLeaveOne: two subdistrict admins revoke
+// each other's admin role at the same moment, on two instances. The second
+// revocation is checked inside its transaction, under the subdistrict's
+// lock, against the grants as they are then — not against the admin's
+// principal that instance B still caches — so the subdistrict keeps one
+// admin, never none.
+func TestE2EAdminsRevokingEachOtherLeaveOne(t *testing.T) {
+	dsn := testenv.MySQL(t)
+	rds := testenv.Redis(t)
+	sec := e2eNewSecrets(t)
+	redisURL := "redis://" + testenv.RedisAddr()
+	cfgA := e2eProductionConfig(t, dsn, redisURL, rds.Prefix, sec)
+	a := e2eStart(t, cfgA)
+	b := e2eStart(t, e2eProductionConfig(t, dsn, redisURL, rds.Prefix, sec))
+	e2eRunEnv(t, cfgA, false)
+	t.Setenv("LOUYUAN_ADMIN_PASSWORD", "jiedao-password")
+	if out, err := e2eRun("admin", "create-staff", "-username", "jiedao", "-name", "街道管理员", "-role", "subdistrict_admin", "-scope", "1"); err != nil {
+		t.Fatalf("create-staff: %v %s", err, out)
+	}
+	first := a.staffLogin(t, "jiedao", "jiedao-password").AccessToken
+	r := a.call(t, "POST", "/api/v1/staff", first, map[string]any{"username": "jiedao2", "display_name": "第二位管理员", "role": "subdistrict_admin", "scope_type": "subdistrict", "scope_id": 1})
+	e2eWant(t, r, http.StatusCreated)
+	var made struct {
+		ID              int64  `json:"id"`
+		InitialPassword string `json:"initial_password"`
+	}
+	r.decode(t, &made)
+	second := b.staffLogin(t, "jiedao2", made.InitialPassword).AccessToken
+	firstID := e2eStaffID(t, e2eListStaff(t, b, second, "?q=jiedao"), "jiedao") // second's principal now cached on B
+
+	adminOf := func(id int64) map[string]any {
+		return map[string]any{"principal_type": "staff", "principal_id": id, "role": "subdistrict_admin", "scope_type": "subdistrict", "scope_id": 1}
+	}
+	e2eWant(t, a.call(t, "POST", "/api/v1/grants/revoke", first, adminOf(made.ID)), http.StatusNoContent)
+	// On B, within its cache's lifetime, the revoked admin tries the same.
+	e2eWantError(t, b.call(t, "POST", "/api/v1/grants/revoke", second, adminOf(firstID)), http.StatusForbidden, "not_in_scope")
+	e2eWantError(t, b.call(t, "POST", "/api/v1/grants", second, adminOf(made.ID)), http.StatusForbidden, "not_in_scope")
+
+	var admins int64
+	e2eOpenDB(t, a).Raw("SELECT COUNT(*) FROM role_grants WHERE role = 'subdistrict_admin' AND scope_id = 1").Scan(&admins)
+	if admins != 1 {
+		t.Fatalf("the subdistrict has %d admins after two admins revoked each other, want 1", admins)
+	}
+	e2eWant(t, a.call(t, "GET", "/api/v1/staff", first, nil), http.StatusOK)
+}
+
+// TestE2ECouncilStaffFromOnesOwnList: a council's staff are assigned from
+// the caller's own staff list (what the console offers), not from every
+// active account of the platform: community staff cannot assign another
+// community's clerk (404, as a missing account), their subdistrict's
+// admin can.
+func TestE2ECouncilStaffFromOnesOwnList(t *testing.T) {
+	cfg := e2eEmbeddedConfig(t)
+	s := e2eStart(t, cfg)
+	e2eRunEnv(t, cfg, true)
+	t.Setenv("LOUYUAN_ADMIN_PASSWORD", "jiedao-password")
+	for _, args := range [][]string{
+		{"admin", "add-courtyard", "-subdistrict", "新华路街道", "-community", "东风社区", "-courtyard", "纺织厂小区"},
+		{"admin", "create-staff", "-username", "jiedao", "-name", "街道管理员", "-role", "subdistrict_admin", "-scope", "1"},
+		{"admin", "create-staff", "-username", "dongfeng", "-name", "东风社区网格员", "-role", "community_staff", "-scope", "2"},
+	} {
+		if out, err := e2eRun(args...); err != nil {
+			t.Fatalf("%v: %v %s", args, err, out)
+		}
+	}
+	admin := s.staffLogin(t, "jiedao", "jiedao-password").AccessToken
+	clerk := s.staffLogin(t, demoStaffUser, s.demoPassword()).AccessToken
+	all := e2eListStaff(t, s, admin, "")
+	dongfeng, self := e2eStaffID(t, all, "dongfeng"), e2eStaffID(t, all, demoStaffUser)
+
+	r := s.call(t, "POST", "/api/v1/councils", clerk, mxCouncilBody())
+	e2eWant(t, r, http.StatusCreated)
+	path := fmt.Sprintf("/api/v1/councils/%d/staff", mxID(t, r))
+	assign := func(token string, id int64) e2eResponse {
+		return s.call(t, "POST", path, token, map[string]any{"staff_id": id, "role": "grid_worker"})
+	}
+	e := e2eWantError(t, assign(clerk, dongfeng), http.StatusNotFound, "staff_not_found")
+	if !strings.Contains(e.Error.Message, "管辖") {
+		t.Errorf("an account outside one's list says %q", e.Error.Message)
+	}
+	e2eWantError(t, assign(clerk, 999999), http.StatusNotFound, "staff_not_found")
+	e2eWant(t, assign(clerk, self), http.StatusOK)
+	r = assign(admin, dongfeng)
+	e2eWant(t, r, http.StatusOK)
+	var c struct {
+		Staff []struct {
+			StaffID int64 `json:"staff_id"`
+		} `json:"staff"`
+	}
+	r.decode(t, &c)
+	if len(c.Staff) != 2 {
+		t.Fatalf("the council's staff: %+v", c.Staff)
+	}
+}

@@ -19,10 +19,21 @@ type Service struct {
 	motions  Motions
 	audit    audit.Appender
 	notify   Notifier
+	staff    StaffDirectory
 	criteria []Criterion
 	log      *slog.Logger
 	now      func() time.Time
 }
+
+// StaffDirectory says which staff accounts a caller may pick: those of the
+// caller's staff list (identity.Service.VisibleStaff).
+type StaffDirectory interface {
+	VisibleStaff(ctx context.Context, p identity.Principal, staffID int64) error
+}
+
+// SetStaffDirectory wires the staff accounts a caller may assign to a
+// council; call it before serving (without it no one is assigned).
+func (s *Service) SetStaffDirectory(d StaffDirectory) { s.staff = d }
 
 // NewService wires the council service with the configured eligibility
 // criteria (DefaultCriteria when nil).
@@ -173,6 +184,14 @@ func (s *Service) AssignStaff(ctx context.Context, p identity.Principal, council
 		return Council{}, err
 	}
 	if err := s.staffOver(ctx, p, c.CourtyardIDs...); err != nil {
+		return Council{}, err
+	}
+	// Only an account of the caller's own staff list (what the console
+	// offers), not any active account of the platform.
+	if s.staff == nil {
+		return Council{}, louyuan.Internalf(fmt.Errorf("no staff directory"), "assign council staff")
+	}
+	if err := s.staff.VisibleStaff(ctx, p, staffID); err != nil {
 		return Council{}, err
 	}
 	if _, err := s.store.StaffName(ctx, staffID); err != nil {

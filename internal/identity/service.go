@@ -101,11 +101,17 @@ type Store interface {
 	// RemoveGrant deletes a grant; removed is false when there was none.
 	RemoveGrant(ctx context.Context, kind Kind, id int64, g Grant) (removed bool, err error)
 	ScopePlace(ctx context.Context, t ScopeType, id int64) (Place, error)
-	// SetStaffPassword stores a new password hash and starts the account's
-	// next session epoch, which it returns.
-	SetStaffPassword(ctx context.Context, id int64, hash string, now time.Time) (epoch int, err error)
+	// SetStaffPassword stores a new password hash and moves the account
+	// from session epoch from to from+1; when the account is no longer in
+	// epoch from (its password changed meanwhile) it changes nothing and
+	// answers changed false.
+	SetStaffPassword(ctx context.Context, id int64, hash string, from int, now time.Time) (changed bool, err error)
 	// StaffInScope pages through the staff accounts of q's scope.
 	StaffInScope(ctx context.Context, q StaffQuery) (StaffPage, error)
+	// GrantsForChange, inside a transaction, locks the grants of a
+	// subdistrict and its communities against every other change (until
+	// the transaction ends) and reads a principal's grants as they are now.
+	GrantsForChange(ctx context.Context, subdistrictID int64, kind Kind, id int64) ([]Grant, error)
 }
 
 // Sessions keeps refresh tokens by hash, and the IDs of access tokens
@@ -257,7 +263,7 @@ func (s *Service) LoginStaff(ctx context.Context, username, password, ip string)
 		return Tokens{}, Staff{}, err
 	}
 	username = strings.TrimSpace(username)
-	triesKey := "stafflogin:user:" + tokenHash(strings.ToLower(username))
+	triesKey := staffTriesKey(username)
 	n, left, err := s.limiter.Spend(ctx, triesKey, s.cfg.LockoutDuration)
 	if err != nil {
 		return Tokens{}, Staff{}, err
@@ -427,7 +433,26 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	if !strings.HasPrefix(refreshToken, "lyr_") || len(refreshToken) > 100 {
 		return Tokens{}, errTokenInvalid
 	}
-	sess, found, spent, err := s.sessions.Take(ctx, tokenHash(refreshToken))
+	h := tokenHash(refreshToken)
+	// A staff session is checked against its account (a changed password,
+	// a disabled account) before the token is spent: were the account
+	// unreadable for a moment after it, the client's retry would look
+	// like a copied token and end the whole login.
+	if peek, found, err := s.sessions.Get(ctx, h); err != nil {
+		return Tokens{}, err
+	} else if found && peek.Kind == KindStaff {
+		st, err := s.store.StaffByID(ctx, peek.PrincipalID)
+		if err != nil {
+			return Tokens{}, err
+		}
+		if st.SessionEpoch != peek.Epoch {
+			return Tokens{}, errPasswordChanged
+		}
+		if st.Disabled {
+			return Tokens{}, errAccountDisabled
+		}
+	}
+	sess, found, spent, err := s.sessions.Take(ctx, h)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -459,19 +484,14 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	ttl := s.cfg.UserRefreshTTL
 	if sess.Kind == KindStaff {
 		ttl = s.cfg.StaffRefreshTTL
-		// A changed password ends every session of the older epoch.
-		st, err := s.store.StaffByID(ctx, sess.PrincipalID)
-		if err != nil {
-			return Tokens{}, err
-		}
-		if st.SessionEpoch != sess.Epoch {
-			return Tokens{}, errPasswordChanged
-		}
-		if st.Disabled {
-			return Tokens{}, errAccountDisabled
-		}
 	}
 	return s.issue(ctx, sess.Kind, sess.PrincipalID, sess.SessionKey, ttl, family, sess.Epoch)
+}
+
+// staffTriesKey is the limiter key of a username's wrong passwords, shared
+// by login and change of password (so that both lead to one lockout).
+func staffTriesKey(username string) string {
+	return "stafflogin:user:" + tokenHash(strings.ToLower(username))
 }
 
 var errSessionReused = louyuan.Unauthorized("session_reused", "登录凭证被重复使用，为保护账号已退出该次登录的所有设备，请重新登录")
@@ -682,7 +702,7 @@ func (s *Service) insertStaff(ctx context.Context, actor string, st Staff) (Staf
 // role. Council roles are never granted: they come from a council term
 // that is running.
 func (s *Service) Grant(ctx context.Context, actor *Principal, kind Kind, id int64, g Grant) error {
-	actorRef, err := s.checkGrant(ctx, actor, kind, id, g)
+	actorRef, place, err := s.checkGrant(ctx, actor, kind, id, g)
 	if err != nil {
 		return err
 	}
@@ -690,6 +710,9 @@ func (s *Service) Grant(ctx context.Context, actor *Principal, kind Kind, id int
 		return louyuan.Forbidden("self_grant_forbidden", "不能给自己授予查看完整手机号的权限，请由另一位街道管理员授予")
 	}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.stillMayChange(ctx, actor, place); err != nil {
+			return err
+		}
 		if err := s.store.AddGrant(ctx, kind, id, g, actorRef, s.now()); err != nil {
 			return err
 		}
@@ -707,7 +730,7 @@ func (s *Service) Grant(ctx context.Context, actor *Principal, kind Kind, id int
 // revoked role stops working on this instance at once (its cached
 // principals are dropped) and on every other instance within principalTTL.
 func (s *Service) Revoke(ctx context.Context, actor *Principal, kind Kind, id int64, g Grant) error {
-	actorRef, err := s.checkGrant(ctx, actor, kind, id, g)
+	actorRef, place, err := s.checkGrant(ctx, actor, kind, id, g)
 	if err != nil {
 		return err
 	}
@@ -715,6 +738,12 @@ func (s *Service) Revoke(ctx context.Context, actor *Principal, kind Kind, id in
 		return louyuan.Forbidden("self_revoke_forbidden", "不能撤销自己的街道管理员角色，请由另一位街道管理员办理")
 	}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		// Under the subdistrict's lock the actor is still an admin there,
+		// and no admin revokes their own role: two admins revoking each
+		// other at once leave one, never none.
+		if err := s.stillMayChange(ctx, actor, place); err != nil {
+			return err
+		}
 		removed, err := s.store.RemoveGrant(ctx, kind, id, g)
 		if err != nil {
 			return err
@@ -732,21 +761,22 @@ func (s *Service) Revoke(ctx context.Context, actor *Principal, kind Kind, id in
 }
 
 // checkGrant checks a grant or revocation: the role, its scope, the
-// actor's power over that scope and the principal. It returns how the audit
-// log names the actor.
-func (s *Service) checkGrant(ctx context.Context, actor *Principal, kind Kind, id int64, g Grant) (string, error) {
+// actor's power over that scope (as the actor's cached principal holds it:
+// the transaction checks again, see stillMayChange) and the principal. It
+// returns how the audit log names the actor, and the scope's place.
+func (s *Service) checkGrant(ctx context.Context, actor *Principal, kind Kind, id int64, g Grant) (string, Place, error) {
 	if err := validGrant(g); err != nil {
-		return "", err
+		return "", Place{}, err
 	}
 	place, err := s.store.ScopePlace(ctx, g.ScopeType, g.ScopeID)
 	if err != nil {
-		return "", err
+		return "", Place{}, err
 	}
 	actorRef := "cli"
 	if actor != nil {
 		actorRef = actor.Ref()
 		if !mayChange(*actor, place) {
-			return "", errNotInScope
+			return "", Place{}, errNotInScope
 		}
 	}
 	switch kind {
@@ -757,7 +787,27 @@ func (s *Service) checkGrant(ctx context.Context, actor *Principal, kind Kind, i
 	default:
 		err = louyuan.Invalid("bad_principal", "只能授权给小程序用户或工作人员账号")
 	}
-	return actorRef, err
+	return actorRef, place, err
+}
+
+// stillMayChange runs first in the transaction of every grant, revocation
+// and account made from the console: it locks the grants of the place's
+// subdistrict (changes there run one at a time) and checks the actor's
+// power over the place against the grants as they are now — not as the
+// actor's principal, cached on this or another instance for up to
+// principalTTL, remembers them. nil (the command line) may always.
+func (s *Service) stillMayChange(ctx context.Context, actor *Principal, place Place) error {
+	if actor == nil {
+		return nil
+	}
+	grants, err := s.store.GrantsForChange(ctx, place.SubdistrictID, actor.Kind, actor.ID)
+	if err != nil {
+		return err
+	}
+	if !mayChange(Principal{Kind: actor.Kind, ID: actor.ID, Grants: grants}, place) {
+		return errNotInScope
+	}
+	return nil
 }
 
 // validGrant checks a grant's role and the type of its scope.

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -20,6 +21,8 @@ type memStore struct {
 	mu    sync.Mutex
 	staff Staff
 	user  User
+	// staffDown, when set, is what StaffByID answers (the database lost).
+	staffDown error
 }
 
 func (m *memStore) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
@@ -40,7 +43,14 @@ func (m *memStore) StaffByUsername(_ context.Context, u string) (Staff, error) {
 	}
 	return m.staff, nil
 }
-func (m *memStore) StaffByID(context.Context, int64) (Staff, error) { return m.staff, nil }
+func (m *memStore) StaffByID(context.Context, int64) (Staff, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.staffDown != nil {
+		return Staff{}, m.staffDown
+	}
+	return m.staff, nil
+}
 func (m *memStore) UpdateStaffLogin(_ context.Context, _ int64, failed int, lockedUntil, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -56,12 +66,18 @@ func (m *memStore) AddGrant(context.Context, Kind, int64, Grant, string, time.Ti
 }
 func (m *memStore) RemoveGrant(context.Context, Kind, int64, Grant) (bool, error) { return false, nil }
 func (m *memStore) ScopePlace(context.Context, ScopeType, int64) (Place, error)   { return Place{}, nil }
-func (m *memStore) SetStaffPassword(_ context.Context, _ int64, hash string, _ time.Time) (int, error) {
+func (m *memStore) SetStaffPassword(_ context.Context, _ int64, hash string, from int, _ time.Time) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.staff.SessionEpoch != from {
+		return false, nil
+	}
 	m.staff.PasswordHash = hash
 	m.staff.SessionEpoch++
-	return m.staff.SessionEpoch, nil
+	return true, nil
+}
+func (m *memStore) GrantsForChange(context.Context, int64, Kind, int64) ([]Grant, error) {
+	return nil, nil
 }
 func (m *memStore) StaffInScope(context.Context, StaffQuery) (StaffPage, error) {
 	return StaffPage{}, nil
@@ -72,11 +88,16 @@ type memSessions struct {
 	m       map[string]Session
 	log     []Ended // what Revoke and EndFamily ended, in order
 	revoked int     // calls of Revoked
+	// down, when set, is what every write answers (Redis lost).
+	down error
 }
 
 func (s *memSessions) Put(_ context.Context, h string, sess Session, _ time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.down != nil {
+		return s.down
+	}
 	s.m[h] = sess
 	return nil
 }
@@ -109,6 +130,9 @@ func (s *memSessions) Delete(_ context.Context, hs ...string) error {
 func (s *memSessions) Revoke(_ context.Context, id string, _ time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.down != nil {
+		return s.down
+	}
 	s.m["ended:"+id] = Session{}
 	s.log = append(s.log, Ended{TokenID: id})
 	return nil
@@ -283,6 +307,27 @@ func TestTokensExpireRefreshAndLogout(t *testing.T) {
 		if _, err := svc.AuthenticateIdentity(ctx, bad); !louyuan.IsKind(err, louyuan.KindUnauthorized) {
 			t.Errorf("AuthenticateIdentity(%q) = %v", bad, err)
 		}
+	}
+}
+
+// A staff refresh that fails because the account cannot be read leaves
+// the refresh token unspent: the client's retry works, and is not taken
+// for a copied token that ends the whole login.
+func TestStaffRefreshRetriedAfterAFailure(t *testing.T) {
+	svc, st, _ := newTestService(t)
+	ctx := context.Background()
+	tok := mustLogin(t, svc)
+	st.staffDown = errors.New("dial tcp 127.0.0.1:3306: connection refused")
+	if _, err := svc.Refresh(ctx, tok.RefreshToken); err == nil {
+		t.Fatal("refresh with the account unreadable answered success")
+	}
+	st.staffDown = nil
+	next, err := svc.Refresh(ctx, tok.RefreshToken)
+	if err != nil {
+		t.Fatalf("the retry of a refresh that failed: %v", err)
+	}
+	if _, err := svc.Authenticate(ctx, next.AccessToken); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -42,8 +42,10 @@ type StaffQuery struct {
 	Subdistricts []int64
 	Communities  []int64
 	Text         string
-	Offset       int
-	Limit        int
+	// ID, when not zero, asks for that one account (if it is in the view).
+	ID     int64
+	Offset int
+	Limit  int
 }
 
 // NamedScope is a subdistrict or community of a view, with its name.
@@ -146,18 +148,11 @@ var errStaffListForbidden = louyuan.Forbidden("staff_list_forbidden", "只有街
 // their subdistrict, community staff those of their community; each with its
 // grants inside that scope only, and what actor may grant and revoke.
 func (s *Service) ListStaff(ctx context.Context, actor Principal, text string, page, size int) (StaffListing, error) {
-	q := StaffQuery{Text: strings.TrimSpace(text), Offset: (page - 1) * size, Limit: size}
-	for _, g := range actor.Grants {
-		switch g.Role {
-		case RoleSubdistrictAdmin:
-			q.Subdistricts = append(q.Subdistricts, g.ScopeID)
-		case RoleCommunityStaff:
-			q.Communities = append(q.Communities, g.ScopeID)
-		}
+	q, err := staffView(actor)
+	if err != nil {
+		return StaffListing{}, err
 	}
-	if len(q.Subdistricts)+len(q.Communities) == 0 {
-		return StaffListing{}, errStaffListForbidden
-	}
+	q.Text, q.Offset, q.Limit = strings.TrimSpace(text), (page-1)*size, size
 	if utf8.RuneCountInString(q.Text) > 32 {
 		return StaffListing{}, louyuan.Invalid("bad_query", "搜索内容不能超过32个字")
 	}
@@ -187,6 +182,45 @@ func (s *Service) ListStaff(ctx context.Context, actor Principal, text string, p
 	}
 	return out, nil
 }
+
+// staffView is the query of actor's staff list: the subdistricts it
+// administers and the communities it is staff of.
+func staffView(actor Principal) (StaffQuery, error) {
+	var q StaffQuery
+	for _, g := range actor.Grants {
+		switch g.Role {
+		case RoleSubdistrictAdmin:
+			q.Subdistricts = append(q.Subdistricts, g.ScopeID)
+		case RoleCommunityStaff:
+			q.Communities = append(q.Communities, g.ScopeID)
+		}
+	}
+	if len(q.Subdistricts)+len(q.Communities) == 0 {
+		return StaffQuery{}, errStaffListForbidden
+	}
+	return q, nil
+}
+
+// VisibleStaff checks that staff account id is in actor's staff list (see
+// ListStaff): the accounts actor may pick, e.g. to assign to a council.
+// Any other answers as a missing account does.
+func (s *Service) VisibleStaff(ctx context.Context, actor Principal, id int64) error {
+	q, err := staffView(actor)
+	if err != nil {
+		return err
+	}
+	q.ID, q.Limit = id, 1
+	pg, err := s.store.StaffInScope(ctx, q)
+	if err != nil {
+		return err
+	}
+	if len(pg.Entries) == 0 || pg.Entries[0].Staff.Disabled {
+		return errStaffNotVisible
+	}
+	return nil
+}
+
+var errStaffNotVisible = louyuan.NotFound("staff_not_found", "工作人员账号不存在或已停用，或不在您管辖的街道、社区内；请在“员工与权限”中查找")
 
 // grantOptions lists every role over a scope of the view that actor may
 // grant.
@@ -276,6 +310,9 @@ func (s *Service) CreateStaffIn(ctx context.Context, actor Principal, username, 
 		return Staff{}, "", err
 	}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.stillMayChange(ctx, &actor, place); err != nil {
+			return err
+		}
 		var err error
 		if st, err = s.insertStaff(ctx, actor.Ref(), st); err != nil {
 			return err
@@ -331,6 +368,13 @@ const wrongOldPassword = "原密码不正确，还可以再试%d次，之后账�
 // (the account's session epoch moves on: older access and refresh tokens
 // are refused — on this instance at once, on others within principalTTL);
 // the caller's own session ends too and the answer is a fresh token pair.
+//
+// All or nothing, as the caller sees it: the fresh pair is issued (in the
+// next epoch) before the password changes, so that a failure to store it
+// leaves the old password in force; once the change is committed, the
+// answer is the fresh pair even if ending the old token fails (the new
+// epoch refuses it anyway). Of two changes at the same moment, from the
+// same old password, only the first is made.
 func (s *Service) ChangePassword(ctx context.Context, p Principal, accessToken, oldPassword, newPassword string) (Tokens, error) {
 	if p.Kind != KindStaff {
 		return Tokens{}, errStaffOnly
@@ -339,7 +383,7 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, accessToken, 
 	if err != nil {
 		return Tokens{}, err
 	}
-	triesKey := "stafflogin:user:" + tokenHash(strings.ToLower(st.Username))
+	triesKey := staffTriesKey(st.Username)
 	n, left, err := s.limiter.Spend(ctx, triesKey, s.cfg.LockoutDuration)
 	if err != nil {
 		return Tokens{}, err
@@ -369,28 +413,43 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, accessToken, 
 	if err != nil {
 		return Tokens{}, louyuan.Internalf(err, "hash password")
 	}
-	var epoch int
+	// The pair of the next epoch: useless until the change commits, and
+	// known to no one if it does not.
+	fresh, err := s.issue(ctx, KindStaff, st.ID, "", s.cfg.StaffRefreshTTL, "", st.SessionEpoch+1)
+	if err != nil {
+		return Tokens{}, err
+	}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		if epoch, err = s.store.SetStaffPassword(ctx, st.ID, string(hash), s.now()); err != nil {
+		changed, err := s.store.SetStaffPassword(ctx, st.ID, string(hash), st.SessionEpoch, s.now())
+		if err != nil {
 			return err
+		}
+		if !changed {
+			return errPasswordChanged
 		}
 		return s.audit.Append(ctx, audit.Record{Actor: p.Ref(), Action: "staff.password_changed", Object: "staff:" + itoa(st.ID),
 			Detail: map[string]any{"other_sessions_ended": true}})
 	})
 	if err != nil {
+		if derr := s.sessions.Delete(context.WithoutCancel(ctx), tokenHash(fresh.RefreshToken)); derr != nil {
+			s.log.WarnContext(ctx, "cannot drop the unused session of a failed password change", "err", derr)
+		}
 		return Tokens{}, err
 	}
 	s.forget(KindStaff, st.ID)
 	if c, ok := s.verify(accessToken); ok {
-		if err := s.endAccess(ctx, c.TokenID, time.Unix(c.Expires, 0)); err != nil {
-			return Tokens{}, err
+		err := s.endAccess(ctx, c.TokenID, time.Unix(c.Expires, 0))
+		if err == nil {
+			err = s.sessions.Delete(ctx, c.Refresh)
 		}
-		if err := s.sessions.Delete(ctx, c.Refresh); err != nil {
-			return Tokens{}, err
+		if err != nil {
+			// The password changed: the new epoch refuses the old tokens
+			// (on other instances within principalTTL); say so in the log,
+			// not to the caller.
+			s.log.WarnContext(ctx, "password changed; cannot end the old token at once", "staff", st.ID, "err", err)
 		}
 	}
-	return s.issue(ctx, KindStaff, st.ID, "", s.cfg.StaffRefreshTTL, "", epoch)
+	return fresh, nil
 }
 
 // forget drops what this instance cached about a principal (its grants,

@@ -2,8 +2,12 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/louyuan/louyuan/internal/louyuan"
 )
@@ -68,6 +72,57 @@ func TestChangePassword(t *testing.T) {
 		t.Errorf("old password still logs in: %v", err)
 	}
 	login("a-new-password")
+}
+
+// A password change is all or nothing as the caller sees it: when the
+// fresh tokens cannot be stored the password stays as it was; once it has
+// changed, a failure to end the old token is no failure of the change.
+func TestChangePasswordAllOrNothing(t *testing.T) {
+	svc, st, _ := newTestService(t)
+	sessions := svc.sessions.(*memSessions)
+	ctx := context.Background()
+	tok := mustLogin(t, svc)
+	me, err := svc.Authenticate(ctx, tok.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	sessions.down = errors.New("redis: connection refused")
+	if _, err := svc.ChangePassword(ctx, me, tok.AccessToken, "correct-horse", "a-new-password"); err == nil {
+		t.Fatal("the fresh tokens were not stored, yet the change answered success")
+	}
+	if st.staff.SessionEpoch != 0 || bcrypt.CompareHashAndPassword([]byte(st.staff.PasswordHash), []byte("correct-horse")) != nil {
+		t.Fatalf("a change that answered an error changed the password (epoch %d)", st.staff.SessionEpoch)
+	}
+	sessions.down = nil
+	if _, err := svc.Authenticate(ctx, tok.AccessToken); err != nil {
+		t.Fatalf("the session of a change that failed: %v", err)
+	}
+
+	// Redis answers the new session but not the end of the old token.
+	failRevoke := &revokeDown{memSessions: sessions}
+	svc.sessions = failRevoke
+	got, err := svc.ChangePassword(ctx, me, tok.AccessToken, "correct-horse", "a-new-password")
+	if err != nil {
+		t.Fatalf("the password changed but the answer is an error: %v", err)
+	}
+	svc.sessions = sessions
+	if _, err := svc.Authenticate(ctx, got.AccessToken); err != nil {
+		t.Fatalf("the fresh token of the change: %v", err)
+	}
+	if _, err := svc.Authenticate(ctx, tok.AccessToken); err == nil {
+		t.Fatal("the old token still works after the change")
+	}
+	if _, err := svc.Refresh(ctx, got.RefreshToken); err != nil {
+		t.Fatalf("the fresh refresh token: %v", err)
+	}
+}
+
+// revokeDown is sessions whose Revoke fails (Redis lost after the change).
+type revokeDown struct{ *memSessions }
+
+func (r *revokeDown) Revoke(context.Context, string, time.Duration) error {
+	return errors.New("redis: connection refused")
 }
 
 func TestChangePasswordCountsTowardsLockout(t *testing.T) {

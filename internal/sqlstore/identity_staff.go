@@ -8,24 +8,24 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/louyuan/louyuan/internal/identity"
-	"github.com/louyuan/louyuan/internal/louyuan"
 )
 
-// SetStaffPassword stores a new password hash and moves the account to its
-// next session epoch, on a locked row.
-func (s *Identity) SetStaffPassword(ctx context.Context, id int64, hash string, now time.Time) (int, error) {
-	conn := s.db.conn(ctx)
-	var r staffRow
-	err := s.db.forUpdate(conn.Where("id = ?", id)).Take(&r).Error
-	if missing, err := notFound(err); missing {
-		return 0, louyuan.NotFound("staff_not_found", "账号不存在")
-	} else if err != nil {
-		return 0, wrap(err, "read staff")
+// SetStaffPassword stores a new password hash and moves the account from
+// session epoch from to the next, in one conditional update: when another
+// change moved the epoch first it changes nothing (changed false).
+func (s *Identity) SetStaffPassword(ctx context.Context, id int64, hash string, from int, now time.Time) (bool, error) {
+	res := s.db.conn(ctx).Model(&staffRow{}).Where("id = ? AND session_epoch = ?", id, from).
+		Updates(map[string]any{"password_hash": hash, "session_epoch": from + 1, "password_changed_at": now, "failed_logins": 0, "locked_until": nil})
+	if res.Error != nil {
+		return false, wrap(res.Error, "store staff password")
 	}
-	epoch := r.SessionEpoch + 1
-	err = conn.Model(&staffRow{}).Where("id = ?", id).
-		Updates(map[string]any{"password_hash": hash, "session_epoch": epoch, "password_changed_at": now, "failed_logins": 0, "locked_until": nil}).Error
-	return epoch, wrap(err, "store staff password")
+	if res.RowsAffected == 1 {
+		return true, nil
+	}
+	if _, err := s.StaffByID(ctx, id); err != nil {
+		return false, err
+	}
+	return false, nil
 }
 
 // StaffInScope pages through the staff accounts that hold a grant within
@@ -68,6 +68,9 @@ func (s *Identity) StaffInScope(ctx context.Context, q identity.StaffQuery) (ide
 		granted := inView(s.db.conn(ctx).Table("role_grants").Select("principal_id").Where("principal_type = ?", string(identity.KindStaff)), "scope_type", "scope_id")
 		home := inView(s.db.conn(ctx).Table("staff_accounts").Select("id"), "home_scope_type", "home_scope_id")
 		db := s.db.conn(ctx).Model(&staffRow{}).Where("id IN (?) OR id IN (?)", granted, home)
+		if q.ID != 0 {
+			db = db.Where("id = ?", q.ID)
+		}
 		if q.Text != "" {
 			like := "%" + likeEscaper.Replace(q.Text) + "%"
 			db = db.Where("(username LIKE ? ESCAPE '!' OR display_name LIKE ? ESCAPE '!')", like, like)
@@ -109,4 +112,26 @@ func (s *Identity) StaffInScope(ctx context.Context, q identity.StaffQuery) (ide
 		page.Entries = append(page.Entries, e)
 	}
 	return page, nil
+}
+
+// GrantsForChange locks the subdistrict's row, which every change of the
+// grants within it (from the console) takes first, so that those changes
+// run one at a time, and reads a principal's grants with a locking read
+// (the latest committed, whatever the transaction's snapshot). SQLite's
+// transactions take the one write lock at once.
+func (s *Identity) GrantsForChange(ctx context.Context, subdistrictID int64, kind identity.Kind, id int64) ([]identity.Grant, error) {
+	conn := s.db.conn(ctx)
+	var ids []int64
+	if err := s.db.forUpdate(conn.Table("subdistricts").Select("id").Where("id = ?", subdistrictID)).Pluck("id", &ids).Error; err != nil {
+		return nil, wrap(err, "lock subdistrict")
+	}
+	var rows []grantRow
+	if err := s.db.forUpdate(conn.Where("principal_type = ? AND principal_id = ?", string(kind), id)).Find(&rows).Error; err != nil {
+		return nil, wrap(err, "read grants")
+	}
+	out := make([]identity.Grant, len(rows))
+	for i, r := range rows {
+		out[i] = identity.Grant{Role: identity.Role(r.Role), ScopeType: identity.ScopeType(r.ScopeType), ScopeID: r.ScopeID}
+	}
+	return out, nil
 }

@@ -77,6 +77,13 @@ func TestStaffInScope(t *testing.T) {
 		if got := names(pg); !slices.Equal(got, []string{"two"}) || pg.Total != 4 {
 			t.Errorf("page 3 of 1: %v total %d", got, pg.Total)
 		}
+		two := whole.Entries[2].Staff.ID
+		if got := names(list(identity.StaffQuery{Subdistricts: []int64{p.Subdistrict}, ID: two})); !slices.Equal(got, []string{"two"}) {
+			t.Errorf("one account of the view by ID: %v", got)
+		}
+		if got := list(identity.StaffQuery{Communities: []int64{p.Community}, ID: two}); len(got.Entries) != 0 {
+			t.Errorf("an account outside the view by ID: %+v", got.Entries)
+		}
 		if got := list(identity.StaffQuery{Communities: []int64{999999}}); len(got.Entries) != 0 || got.Total != 0 {
 			t.Errorf("an unknown community: %+v", got)
 		}
@@ -91,15 +98,21 @@ func TestSetStaffPassword(t *testing.T) {
 		must(t, err)
 		must(t, s.UpdateStaffLogin(ctx, st.ID, 3, t0.Add(1e12), t0))
 		for want := 1; want <= 2; want++ {
-			epoch, err := s.SetStaffPassword(ctx, st.ID, "new", t0)
+			changed, err := s.SetStaffPassword(ctx, st.ID, "new", want-1, t0)
 			must(t, err)
 			got, err := s.StaffByID(ctx, st.ID)
 			must(t, err)
-			if epoch != want || got.SessionEpoch != want || got.PasswordHash != "new" || got.FailedLogins != 0 || !got.LockedUntil.IsZero() {
-				t.Fatalf("after change %d: epoch %d, %+v", want, epoch, got)
+			if !changed || got.SessionEpoch != want || got.PasswordHash != "new" || got.FailedLogins != 0 || !got.LockedUntil.IsZero() {
+				t.Fatalf("after change %d: changed %v, %+v", want, changed, got)
 			}
 		}
-		_, err = s.SetStaffPassword(ctx, st.ID+100, "x", t0)
+		// A change from an epoch another change has left: nothing changes.
+		changed, err := s.SetStaffPassword(ctx, st.ID, "late", 1, t0)
+		must(t, err)
+		if got, _ := s.StaffByID(ctx, st.ID); changed || got.SessionEpoch != 2 || got.PasswordHash != "new" {
+			t.Fatalf("a change from a past epoch: changed %v, %+v", changed, got)
+		}
+		_, err = s.SetStaffPassword(ctx, st.ID+100, "x", 0, t0)
 		wantErr(t, err, louyuan.KindNotFound, "staff_not_found")
 	})
 }
