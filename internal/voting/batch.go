@@ -292,6 +292,11 @@ func keep(idx []int, ok func(i int) bool) []int {
 	return out
 }
 
+// afterSlots is how many batches' after steps (live tally updates)
+// may run at once: with Redis unreachable each takes up to its dial timeout,
+// and the worker goes on with the next batches meanwhile.
+const afterSlots = 8
+
 // A batcher gathers the ballots arriving at the same moment into one
 // transaction: the database does a fixed amount of work per batch rather
 // than per ballot, which is what lets an instance take a whole courtyard
@@ -304,8 +309,10 @@ type batcher struct {
 	run func(ctx context.Context, cs []cast) ([]castResult, error)
 	// after, when set, runs once a batch's run has succeeded and before
 	// its ballots' callers hear of their results, but off the worker,
-	// which goes on to the next batch meanwhile; at most workers of them
-	// at once. It brings the live tallies up to date.
+	// which goes on to the next batch meanwhile; at most afterSlots of
+	// them at once, however few the workers, so that a slow Redis does not
+	// hold the worker after every batch. It brings the live tallies up to
+	// date with versioned votes, so their order does not matter.
 	after   func(ctx context.Context, rs []castResult)
 	afters  chan struct{} // slots of running afters
 	workers int           // batches in flight at once
@@ -335,7 +342,7 @@ func (b *batcher) submit(ctx context.Context, c cast) castResult {
 	p := &pendingCast{ctx: ctx, c: c, done: make(chan castResult, 1), queued: time.Now()}
 	b.mu.Lock()
 	if b.afters == nil {
-		b.afters = make(chan struct{}, max(b.workers, 1))
+		b.afters = make(chan struct{}, afterSlots)
 	}
 	b.queue = append(b.queue, p)
 	start := b.running < b.workers
