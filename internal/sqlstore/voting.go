@@ -187,6 +187,12 @@ func (s *Voting) InTx(ctx context.Context, fn func(ctx context.Context) error) e
 	return s.db.InTx(ctx, fn)
 }
 
+// InSnapshot runs fn in a read-only transaction whose reads all see the
+// database as of one moment.
+func (s *Voting) InSnapshot(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.db.inSnapshot(ctx, fn)
+}
+
 // Courtyard reads a courtyard's place and voting settings.
 func (s *Voting) Courtyard(ctx context.Context, id int64) (voting.Courtyard, error) {
 	var row struct {
