@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -231,6 +232,16 @@ func TestCouncilElection(t *testing.T) {
 			Motion vtMotion `json:"motion"`
 		}
 		r.decode(t, &out)
+		// The motion is the API's own wire form, as everywhere else.
+		var raw struct {
+			Motion map[string]json.RawMessage `json:"motion"`
+		}
+		r.decode(t, &raw)
+		for _, k := range []string{"id", "courtyard_id", "ballot_mode", "opens_at", "rule", "options"} {
+			if _, ok := raw.Motion[k]; !ok {
+				t.Fatalf("election ballot's motion has no %q: %s", k, r)
+			}
+		}
 		e2eWant(t, call("POST", fmt.Sprintf("/motions/%d/publish", out.Motion.ID), staff, nil), http.StatusOK)
 		time.Sleep(time.Until(opens))
 		e2eWant(t, call("POST", fmt.Sprintf("/motions/%d/open", out.Motion.ID), staff, nil), http.StatusOK)

@@ -245,7 +245,7 @@ func (s *Server) drawBallot(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"election": e, "motion": m})
+	c.JSON(http.StatusCreated, gin.H{"election": e, "motion": motionOut(m)})
 }
 
 type electionConfirmRequest struct {

@@ -222,7 +222,7 @@ func (s *Server) opinionToMotion(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"opinion": o, "motion": m})
+	c.JSON(http.StatusCreated, gin.H{"opinion": o, "motion": motionOut(m)})
 }
 
 // opinionToPetition takes the body of POST /courtyards/{id}/petitions.

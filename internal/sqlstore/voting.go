@@ -187,6 +187,12 @@ func (s *Voting) InTx(ctx context.Context, fn func(ctx context.Context) error) e
 	return s.db.InTx(ctx, fn)
 }
 
+// InSnapshot runs fn in a read-only transaction whose reads all see the
+// database as of one moment.
+func (s *Voting) InSnapshot(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.db.inSnapshot(ctx, fn)
+}
+
 // Courtyard reads a courtyard's place and voting settings.
 func (s *Voting) Courtyard(ctx context.Context, id int64) (voting.Courtyard, error) {
 	var row struct {
@@ -754,14 +760,33 @@ func (s *Voting) CreateDelegation(ctx context.Context, d voting.Delegation) (vot
 
 // LockDelegation reads and locks a delegation.
 func (s *Voting) LockDelegation(ctx context.Context, id int64) (voting.Delegation, error) {
-	var rows []delegationRow
-	if err := s.db.forUpdate(s.db.conn(ctx).Where("id = ?", id)).Find(&rows).Error; err != nil {
-		return voting.Delegation{}, wrap(err, "read delegation")
+	ds, err := s.LockDelegations(ctx, []int64{id})
+	if err != nil {
+		return voting.Delegation{}, err
 	}
-	if len(rows) == 0 {
+	d, ok := ds[id]
+	if !ok {
 		return voting.Delegation{}, louyuan.NotFound("delegation_not_found", "没有这项委托")
 	}
-	return rows[0].toDelegation(), nil
+	return d, nil
+}
+
+// LockDelegations reads and locks delegations in one statement, in id
+// order.
+func (s *Voting) LockDelegations(ctx context.Context, ids []int64) (map[int64]voting.Delegation, error) {
+	out := make(map[int64]voting.Delegation, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []delegationRow
+	if err := s.db.forUpdate(s.db.conn(ctx).Where("id IN ?", ids).Order("id")).Find(&rows).Error; err != nil {
+		return nil, wrap(err, "read delegations")
+	}
+	for _, r := range rows {
+		d := r.toDelegation()
+		out[d.ID] = d
+	}
+	return out, nil
 }
 
 // UpdateDelegation writes a delegation's state.

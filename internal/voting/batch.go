@@ -69,11 +69,13 @@ type BallotTx interface {
 
 // cast is one ballot to record.
 type cast struct {
-	motionID     int64
-	householdID  int64
-	options      []string
-	channel      string
-	castBy       string
+	motionID    int64
+	householdID int64
+	options     []string
+	channel     string
+	castBy      string
+	// delegationID, when set, is the delegation a proxy's ballot rests
+	// on, locked and checked in the ballot's transaction (proxyAllowed).
 	delegationID int64
 	paperFile    string
 	// representative, when set, is the user who must be the household's
@@ -116,7 +118,7 @@ func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) 
 	// fail the statement, and with it every ballot of the batch.
 	early := true
 	for _, c := range cs {
-		early = early && c.allowed == nil && plausibleChoice(c.options)
+		early = early && c.allowed == nil && c.delegationID == 0 && plausibleChoice(c.options)
 	}
 	var results []castResult
 	err := s.store.InBallotTx(ctx, func(ctx context.Context, tx BallotTx) error {
@@ -149,6 +151,14 @@ func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) 
 		for id, m := range motions {
 			s.yards.Store(id, m.CourtyardID) // a motion's courtyard never changes
 		}
+		// The delegations of proxy ballots (never inserted early), all
+		// locked in one statement.
+		var delegations map[int64]Delegation
+		if dids := delegationIDs(cs); len(dids) > 0 {
+			if delegations, err = s.store.LockDelegations(ctx, dids); err != nil {
+				return err
+			}
+		}
 		options := make([][]string, len(cs))
 		going := make([]int, 0, len(cs))
 		for i, c := range cs {
@@ -165,6 +175,10 @@ func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) 
 				results[i].err = louyuan.Forbidden("not_representative", "只有本户的户代表可以投票；租户不能投票")
 			default:
 				options[i], results[i].err = m.checkChoice(c.options)
+			}
+			if results[i].err == nil && c.delegationID != 0 {
+				d, found := delegations[c.delegationID]
+				results[i].err = proxyAllowed(d, found, m, now, row.Counted, row.HasCounted)
 			}
 			if results[i].err == nil {
 				going = append(going, i)
@@ -281,6 +295,17 @@ func (s *Service) castAll(ctx context.Context, cs []cast) ([]castResult, error) 
 	return results, nil
 }
 
+// delegationIDs lists the delegations the proxy ballots of cs rest on.
+func delegationIDs(cs []cast) []int64 {
+	var ids []int64
+	for _, c := range cs {
+		if c.delegationID != 0 {
+			ids = append(ids, c.delegationID)
+		}
+	}
+	return ids
+}
+
 // keep returns the indexes for which ok holds, in place.
 func keep(idx []int, ok func(i int) bool) []int {
 	out := idx[:0]
@@ -291,6 +316,11 @@ func keep(idx []int, ok func(i int) bool) []int {
 	}
 	return out
 }
+
+// afterSlots is how many batches' after steps (live tally updates)
+// may run at once: with Redis unreachable each takes up to its dial timeout,
+// and the worker goes on with the next batches meanwhile.
+const afterSlots = 8
 
 // A batcher gathers the ballots arriving at the same moment into one
 // transaction: the database does a fixed amount of work per batch rather
@@ -304,8 +334,10 @@ type batcher struct {
 	run func(ctx context.Context, cs []cast) ([]castResult, error)
 	// after, when set, runs once a batch's run has succeeded and before
 	// its ballots' callers hear of their results, but off the worker,
-	// which goes on to the next batch meanwhile; at most workers of them
-	// at once. It brings the live tallies up to date.
+	// which goes on to the next batch meanwhile; at most afterSlots of
+	// them at once, however few the workers, so that a slow Redis does not
+	// hold the worker after every batch. It brings the live tallies up to
+	// date with versioned votes, so their order does not matter.
 	after   func(ctx context.Context, rs []castResult)
 	afters  chan struct{} // slots of running afters
 	workers int           // batches in flight at once
@@ -335,7 +367,7 @@ func (b *batcher) submit(ctx context.Context, c cast) castResult {
 	p := &pendingCast{ctx: ctx, c: c, done: make(chan castResult, 1), queued: time.Now()}
 	b.mu.Lock()
 	if b.afters == nil {
-		b.afters = make(chan struct{}, max(b.workers, 1))
+		b.afters = make(chan struct{}, afterSlots)
 	}
 	b.queue = append(b.queue, p)
 	start := b.running < b.workers

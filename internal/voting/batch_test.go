@@ -180,3 +180,42 @@ func TestBatcherAfter(t *testing.T) {
 		t.Errorf("after a panicking after step: %+v", r)
 	}
 }
+
+// With one worker (the default), a slow after step (Redis blackholed: a
+// dial timeout per batch) must not hold the worker: several batches' after
+// steps wait at once while the next batches still run.
+func TestBatcherAfterSlotsIndependentOfWorkers(t *testing.T) {
+	var (
+		release = make(chan struct{})
+		ran     atomic.Int32
+	)
+	const n = 4 // batches whose after steps are all held at once
+	b := &batcher{workers: 1, max: 1, timeout: time.Second,
+		run: func(_ context.Context, cs []cast) ([]castResult, error) {
+			ran.Add(1)
+			out := make([]castResult, len(cs))
+			for i, c := range cs {
+				out[i].receipt.HouseholdID = c.householdID
+			}
+			return out, nil
+		},
+		after: func(context.Context, []castResult) { <-release }}
+	got := make(chan castResult, n)
+	for h := range int64(n) {
+		go func() { got <- b.submit(context.Background(), cast{motionID: 1, householdID: h + 1}) }()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for ran.Load() < n {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatalf("only %d of %d batches ran while the after steps were held: the one worker waited for a slot", ran.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	for range n {
+		if r := <-got; r.err != nil {
+			t.Errorf("household %d: %v", r.receipt.HouseholdID, r.err)
+		}
+	}
+}

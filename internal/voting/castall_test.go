@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/louyuan/louyuan/internal/audit"
+	"github.com/louyuan/louyuan/internal/identity"
 	"github.com/louyuan/louyuan/internal/louyuan"
 )
 
@@ -144,5 +145,69 @@ func TestCastAllOversizedOptionRefusedAlone(t *testing.T) {
 	}
 	if rs[0].err != nil || rs[0].counted.BallotID == 0 || louyuan.ErrorCode(rs[1].err) != "bad_option" {
 		t.Fatalf("results %+v", rs)
+	}
+}
+
+// fakeProxyStore is fakeBallotStore with delegations, counting the
+// statements that lock them.
+type fakeProxyStore struct {
+	*fakeBallotStore
+	delegations map[int64]Delegation
+	batchLocks  [][]int64 // ids of each LockDelegations
+	singleLocks int       // LockDelegation calls
+}
+
+func (f *fakeProxyStore) LockDelegations(_ context.Context, ids []int64) (map[int64]Delegation, error) {
+	f.batchLocks = append(f.batchLocks, ids)
+	out := map[int64]Delegation{}
+	for _, id := range ids {
+		if d, ok := f.delegations[id]; ok {
+			out[id] = d
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeProxyStore) LockDelegation(_ context.Context, id int64) (Delegation, error) {
+	f.singleLocks++
+	if d, ok := f.delegations[id]; ok {
+		return d, nil
+	}
+	return Delegation{}, louyuan.NotFound("delegation_not_found", "没有这项委托")
+}
+
+// A proxy's ballots for several households lock their delegations in one
+// statement inside the ballot transaction, not one query per household,
+// and each ballot is still checked against its own delegation.
+func TestCastAllProxyLocksDelegationsOnce(t *testing.T) {
+	m := Motion{ID: 1, CourtyardID: 5, Status: StatusVoting, ClosesAt: time.Now().Add(time.Hour), Rule: OrdinaryRule(), Options: DecisionOptions(), Mode: ModeNamed}
+	store := &fakeProxyStore{fakeBallotStore: &fakeBallotStore{tx: &fakeBallotTx{motion: m}}, delegations: map[int64]Delegation{
+		11: {ID: 11, CourtyardID: 5, HouseholdID: 1, ProxyUserID: 9, MotionID: 1, Status: DelegationActive},
+		12: {ID: 12, CourtyardID: 5, HouseholdID: 2, ProxyUserID: 9, MotionID: 2, Status: DelegationActive}, // another motion
+		// 13 is gone (the household revoked it and it was removed)
+	}}
+	s := NewService(store, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	proxy := identity.Principal{Kind: identity.KindUser, ID: 9}
+	held := []Delegation{store.delegations[11], store.delegations[12], {ID: 13, CourtyardID: 5, HouseholdID: 3, ProxyUserID: 9, MotionID: 1, Status: DelegationActive}}
+	var cs []cast
+	for hid := range int64(3) {
+		c, ok := s.proxyCast(proxy, 1, hid+1, []string{OptionAgree}, held)
+		if !ok {
+			t.Fatalf("no proxy cast for household %d", hid+1)
+		}
+		cs = append(cs, c)
+	}
+	rs, err := s.castAll(context.Background(), cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs[0].err != nil || rs[0].counted.BallotID == 0 || rs[0].counted.DelegationID != 11 {
+		t.Errorf("household 1 (delegation for this motion): %+v", rs[0])
+	}
+	if louyuan.ErrorCode(rs[1].err) != "delegation_expired" || louyuan.ErrorCode(rs[2].err) != "delegation_not_found" {
+		t.Errorf("households 2 and 3: %v, %v; want delegation_expired, delegation_not_found", rs[1].err, rs[2].err)
+	}
+	if store.singleLocks != 0 || len(store.batchLocks) != 1 || len(store.batchLocks[0]) != 3 {
+		t.Errorf("delegations locked %d times one by one and in batches %v; want one statement for all three", store.singleLocks, store.batchLocks)
 	}
 }

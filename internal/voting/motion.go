@@ -101,38 +101,39 @@ func (m *Motion) DescribePeriods() {
 	}
 }
 
-// Motion is a matter put to the households of a scope.
+// Motion is a matter put to the households of a scope. It has no JSON
+// form of its own: the API writes it as its motionJSON, the store as rows.
 type Motion struct {
-	ID            int64     `json:"id"`
-	CourtyardID   int64     `json:"courtyard_id"`
-	ScopeType     string    `json:"scope_type"`
-	ScopeID       int64     `json:"scope_id"`
-	Title         string    `json:"title"`
-	Body          string    `json:"body"`
-	Subject       string    `json:"subject"`
-	Rule          Rule      `json:"rule"`
-	Options       []Option  `json:"options"`
-	Mode          string    `json:"ballot_mode"`
-	Status        Status    `json:"status"`
-	NoticeDays    int       `json:"notice_days"`
-	ObjectionDays int       `json:"objection_days"`
-	OpensAt       time.Time `json:"opens_at"`
-	ClosesAt      time.Time `json:"closes_at"`
-	PublishedAt   time.Time `json:"published_at,omitzero"`
+	ID            int64
+	CourtyardID   int64
+	ScopeType     string
+	ScopeID       int64
+	Title         string
+	Body          string
+	Subject       string
+	Rule          Rule
+	Options       []Option
+	Mode          string
+	Status        Status
+	NoticeDays    int
+	ObjectionDays int
+	OpensAt       time.Time
+	ClosesAt      time.Time
+	PublishedAt   time.Time
 	// NoticeEndsAt is 24:00 China time of the notice period's last day
 	// (set at publishing); voting opens then at the earliest.
-	NoticeEndsAt time.Time `json:"notice_ends_at,omitzero"`
+	NoticeEndsAt time.Time
 	// NoticePeriod and ObjectionPeriod say how the periods were counted.
-	NoticePeriod    *louyuan.Period `json:"notice_period,omitempty"`
-	ObjectionPeriod *louyuan.Period `json:"objection_period,omitempty"`
-	OpenedAt        time.Time       `json:"opened_at,omitzero"`
-	ClosedAt        time.Time       `json:"closed_at,omitzero"`
-	ObjectionEndsAt time.Time       `json:"objection_ends_at,omitzero"`
-	FinalAt         time.Time       `json:"final_at,omitzero"`
-	Passed          *bool           `json:"passed,omitempty"`
-	Result          *Tally          `json:"-"`
-	CreatedBy       string          `json:"created_by"`
-	CreatedAt       time.Time       `json:"created_at"`
+	NoticePeriod    *louyuan.Period
+	ObjectionPeriod *louyuan.Period
+	OpenedAt        time.Time
+	ClosedAt        time.Time
+	ObjectionEndsAt time.Time
+	FinalAt         time.Time
+	Passed          *bool
+	Result          *Tally
+	CreatedBy       string
+	CreatedAt       time.Time
 }
 
 // Option is one choice on the ballot: a key that ballots carry and the

@@ -38,31 +38,39 @@ func (s *Service) PaperTrail(ctx context.Context, p identity.Principal, id int64
 	if m.Status == StatusDraft || m.Status == StatusNotice || m.Status == StatusCancelled {
 		return louyuan.Conflict("no_results", "这项表决还没有开始投票，没有可核对的选票")
 	}
-	bs, err := s.store.Ballots(ctx, id)
-	if err != nil {
-		return err
-	}
-	paper, electronic := map[int64]bool{}, map[int64]bool{}
-	for _, b := range bs {
-		switch b.Channel {
-		case ChannelPaper:
-			paper[b.HouseholdID] = true
-		case ChannelSelf, ChannelProxy:
-			electronic[b.HouseholdID] = true
+	// The ballots and the counted ones as of one moment: while voting is
+	// open a ballot committed between two reads would show a household
+	// counted through a channel the sheet says it never used.
+	var (
+		rows              []TrailRow
+		paper, electronic map[int64]bool
+	)
+	err = s.store.InSnapshot(ctx, func(ctx context.Context) error {
+		bs, err := s.store.Ballots(ctx, id)
+		if err != nil {
+			return err
 		}
-	}
-	var rows []TrailRow
-	err = store.EachResult(ctx, id, func(r ResultRow) error {
-		if !paper[r.HouseholdID] && !electronic[r.HouseholdID] {
+		paper, electronic = map[int64]bool{}, map[int64]bool{}
+		for _, b := range bs {
+			switch b.Channel {
+			case ChannelPaper:
+				paper[b.HouseholdID] = true
+			case ChannelSelf, ChannelProxy:
+				electronic[b.HouseholdID] = true
+			}
+		}
+		return store.EachResult(ctx, id, func(r ResultRow) error {
+			if !paper[r.HouseholdID] && !electronic[r.HouseholdID] {
+				return nil
+			}
+			counted := ""
+			if r.Voted && r.Channel != ChannelWithdrawn {
+				counted = r.Channel
+			}
+			rows = append(rows, TrailRow{HouseholdID: r.HouseholdID, Building: r.Building, Unit: r.Unit, Room: r.Room,
+				Paper: paper[r.HouseholdID], Electronic: electronic[r.HouseholdID], Counted: counted})
 			return nil
-		}
-		counted := ""
-		if r.Voted && r.Channel != ChannelWithdrawn {
-			counted = r.Channel
-		}
-		rows = append(rows, TrailRow{HouseholdID: r.HouseholdID, Building: r.Building, Unit: r.Unit, Room: r.Room,
-			Paper: paper[r.HouseholdID], Electronic: electronic[r.HouseholdID], Counted: counted})
-		return nil
+		})
 	})
 	if err != nil {
 		return err

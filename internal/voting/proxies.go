@@ -54,6 +54,9 @@ func (d Delegation) Covers(m Motion, now time.Time) bool {
 type DelegationStore interface {
 	CreateDelegation(ctx context.Context, d Delegation) (Delegation, error)
 	LockDelegation(ctx context.Context, id int64) (Delegation, error)
+	// LockDelegations reads and locks delegations in one statement, in id
+	// order; one that does not exist is missing from the answer.
+	LockDelegations(ctx context.Context, ids []int64) (map[int64]Delegation, error)
 	UpdateDelegation(ctx context.Context, d Delegation) error
 	// LockProxy locks the proxy's user row so that cap checks of one proxy
 	// are serialised.
@@ -373,7 +376,7 @@ func proxyError(e *louyuan.Error) *struct {
 
 // proxyCast is the proxy's ballot for one household, if the proxy holds an
 // active delegation of it; the delegation is checked again, locked, inside
-// the ballot's transaction.
+// the ballot's transaction (castAll, proxyAllowed).
 func (s *Service) proxyCast(p identity.Principal, motionID, hid int64, options []string, held []Delegation) (cast, bool) {
 	var candidate *Delegation
 	for i := range held {
@@ -384,21 +387,24 @@ func (s *Service) proxyCast(p identity.Principal, motionID, hid int64, options [
 	if candidate == nil {
 		return cast{}, false
 	}
-	return cast{motionID: motionID, householdID: hid, options: options, channel: ChannelProxy, castBy: p.Ref(), delegationID: candidate.ID,
-		allowed: func(ctx context.Context, m Motion, current Counted, exists bool) error {
-			d, err := s.store.LockDelegation(ctx, candidate.ID)
-			if err != nil {
-				return err
-			}
-			if !d.Covers(m, s.now().UTC()) {
-				if d.Status == DelegationActive {
-					return louyuan.Forbidden("delegation_expired", "这项委托已过期或不适用于本次表决")
-				}
-				return louyuan.Forbidden("no_delegation", "您没有这户的有效委托")
-			}
-			if exists && (current.Channel == ChannelSelf || current.Channel == ChannelPaper) {
-				return louyuan.Conflict("household_voted_itself", "该户已自行投票，以本户的投票为准")
-			}
-			return nil
-		}}, true
+	return cast{motionID: motionID, householdID: hid, options: options, channel: ChannelProxy, castBy: p.Ref(), delegationID: candidate.ID}, true
+}
+
+// proxyAllowed checks a proxy ballot against its delegation d (found
+// false when it no longer exists), locked in the ballot's transaction, and
+// against the household's counted ballot.
+func proxyAllowed(d Delegation, found bool, m Motion, now time.Time, current Counted, exists bool) error {
+	if !found {
+		return louyuan.NotFound("delegation_not_found", "没有这项委托")
+	}
+	if !d.Covers(m, now) {
+		if d.Status == DelegationActive {
+			return louyuan.Forbidden("delegation_expired", "这项委托已过期或不适用于本次表决")
+		}
+		return louyuan.Forbidden("no_delegation", "您没有这户的有效委托")
+	}
+	if exists && (current.Channel == ChannelSelf || current.Channel == ChannelPaper) {
+		return louyuan.Conflict("household_voted_itself", "该户已自行投票，以本户的投票为准")
+	}
+	return nil
 }

@@ -68,6 +68,10 @@ type Store interface {
 	// EvidenceStore records which household a photo of paper vouches for.
 	files.EvidenceStore
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	// InSnapshot runs fn in a read-only transaction carried by ctx whose
+	// reads (of this store and of others on the same database) all see the
+	// database as of one moment.
+	InSnapshot(ctx context.Context, fn func(ctx context.Context) error) error
 	Courtyard(ctx context.Context, id int64) (Courtyard, error)
 	// ScopeCourtyard returns the courtyard a building or unit belongs to.
 	ScopeCourtyard(ctx context.Context, scopeType string, scopeID int64) (int64, error)

@@ -20,9 +20,9 @@ const (
 
 // MyMotion is a motion as one of the caller's households sees it.
 type MyMotion struct {
-	Motion      Motion `json:"motion"`
-	HouseholdID int64  `json:"household_id"`
-	Status      string `json:"household_status"`
+	Motion      Motion
+	HouseholdID int64
+	Status      string
 }
 
 // MyMotions lists, for each household the caller represents, the motions
