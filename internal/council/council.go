@@ -182,6 +182,10 @@ type Store interface {
 	Council(ctx context.Context, id int64, today string) (Council, error)
 	CourtyardCouncils(ctx context.Context, courtyardID int64) ([]int64, error)
 	StaffName(ctx context.Context, staffID int64) (string, error)
+	// LockCouncilStaff locks the council until the transaction ends and
+	// reads its staff (the "1+4+2" quota holds under concurrent
+	// assignments).
+	LockCouncilStaff(ctx context.Context, councilID int64) ([]StaffMember, error)
 	AddStaff(ctx context.Context, councilID, staffID int64, role, by string, at time.Time) error
 	RemoveStaff(ctx context.Context, councilID, staffID int64) error
 	UserName(ctx context.Context, userID int64) (string, error)

@@ -94,11 +94,35 @@ func (s *Councils) Council(ctx context.Context, id int64, today string) (council
 		}
 		c.Terms = append(c.Terms, term)
 	}
-	if err := conn.Table("council_staff cs").Select("cs.staff_id, a.display_name AS name, cs.role").Joins("JOIN staff_accounts a ON a.id = cs.staff_id").
-		Where("cs.council_id = ?", id).Order("cs.created_at, cs.staff_id").Scan(&c.Staff).Error; err != nil {
-		return c, wrap(err, "read council staff")
+	staff, err := s.councilStaff(ctx, id)
+	if err != nil {
+		return c, err
 	}
+	c.Staff = staff
 	return c, nil
+}
+
+// councilStaff reads the staff assigned to a council.
+func (s *Councils) councilStaff(ctx context.Context, councilID int64) ([]council.StaffMember, error) {
+	staff := []council.StaffMember{}
+	if err := s.db.conn(ctx).Table("council_staff cs").Select("cs.staff_id, a.display_name AS name, cs.role").Joins("JOIN staff_accounts a ON a.id = cs.staff_id").
+		Where("cs.council_id = ?", councilID).Order("cs.created_at, cs.staff_id").Scan(&staff).Error; err != nil {
+		return nil, wrap(err, "read council staff")
+	}
+	return staff, nil
+}
+
+// LockCouncilStaff locks the council's row until the transaction ends (so
+// that assignments to one council queue up) and reads its staff.
+func (s *Councils) LockCouncilStaff(ctx context.Context, councilID int64) ([]council.StaffMember, error) {
+	var ids []int64
+	if err := s.db.conn(ctx).Raw("SELECT id FROM councils WHERE id = ?"+s.db.lockSuffix(" FOR UPDATE"), councilID).Scan(&ids).Error; err != nil {
+		return nil, wrap(err, "lock council")
+	}
+	if len(ids) == 0 {
+		return nil, louyuan.NotFound("council_not_found", "理事会不存在")
+	}
+	return s.councilStaff(ctx, councilID)
 }
 
 // dateCol reads a DATE column as text on both databases.
