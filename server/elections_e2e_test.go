@@ -52,14 +52,8 @@ type elChecklist struct {
 // owner of two households counts once, and the confirmation that makes the
 // elected the council's new term with its roles.
 func TestCouncilElection(t *testing.T) {
-	cfg := vtConfig(e2eEmbeddedConfig(t))
-	s := e2eStart(t, cfg)
-	env := vtSetup(t, s)
-	staff := env.staff
-	call := func(method, path, token string, body any) e2eResponse {
-		t.Helper()
-		return s.call(t, method, "/api/v1"+path, token, body)
-	}
+	f := elStart(t)
+	s, cfg, env, staff, call := f.s, f.cfg, f.env, f.staff, f.call
 
 	// A second staff member of the community decides appeals.
 	e2eRunEnv(t, cfg, true)
@@ -69,32 +63,22 @@ func TestCouncilElection(t *testing.T) {
 	}
 	staff2 := s.staffLogin(t, "fuhe", "second-staff-pass").AccessToken
 
-	r := call("GET", "/courtyards/1/councils", env.reps[0].token, nil)
-	e2eWant(t, r, http.StatusOK)
-	var councils struct {
-		Councils []struct {
-			ID int64 `json:"id"`
-		} `json:"councils"`
-	}
-	r.decode(t, &councils)
-	if len(councils.Councils) != 1 {
-		t.Fatalf("demo councils: %s", r)
-	}
-	councilID := councils.Councils[0].ID
+	councilID := f.council(env.reps[0].token)
 	e2eWant(t, call("POST", fmt.Sprintf("/councils/%d/staff", councilID), staff, map[string]any{"staff_id": 1, "role": "cadre"}), http.StatusOK)
 	e2eWantError(t, call("POST", fmt.Sprintf("/councils/%d/staff", councilID), env.reps[0].token, map[string]any{"staff_id": 1, "role": "cadre"}),
 		http.StatusForbidden, "not_in_scope")
 
 	today := time.Now().In(louyuan.China).Format(time.DateOnly)
 	ends := time.Now().In(louyuan.China).AddDate(3, 0, -1).Format(time.DateOnly)
-	r = call("POST", fmt.Sprintf("/councils/%d/elections", councilID), staff, map[string]any{"courtyard_id": 1, "scope_type": "courtyard",
+	r := call("POST", fmt.Sprintf("/councils/%d/elections", councilID), staff, map[string]any{"courtyard_id": 1, "scope_type": "courtyard",
 		"title": "铝厂小区第二届楼院理事会选举", "seats": 3, "term_starts_on": today, "term_ends_on": ends})
 	e2eWant(t, r, http.StatusCreated)
 	var el struct {
 		ID int64 `json:"id"`
 	}
 	r.decode(t, &el)
-	ep := func(suffix string) string { return fmt.Sprintf("/elections/%d%s", el.ID, suffix) }
+	f.election = el.ID
+	ep := f.ep
 
 	// Nominations: community, self and residents'.
 	names := []string{"张建国", "李桂兰", "王德胜", "赵淑珍", "陈志强", "杨秀梅"}
@@ -208,62 +192,27 @@ func TestCouncilElection(t *testing.T) {
 
 	// Publishing; residents see the five eligible candidates only.
 	e2eWant(t, call("POST", ep("/publish-candidates"), staff, nil), http.StatusOK)
-	view := func(token string) elView {
-		t.Helper()
-		r := call("GET", ep(""), token, nil)
-		e2eWant(t, r, http.StatusOK)
-		var v elView
-		r.decode(t, &v)
-		return v
-	}
+	view := f.view
 	if v := view(env.reps[50].token); len(v.Candidates) != 5 {
 		t.Fatalf("a resident sees %d candidates, want the 5 eligible", len(v.Candidates))
 	}
 
 	// The ineligible candidate cannot be put on the ballot.
-	ballot := func(body map[string]any) vtMotion {
-		t.Helper()
-		opens := time.Now().Add(time.Second)
-		body["ballot_mode"], body["notice_days"], body["objection_days"], body["opens_at"], body["closes_at"] = "named", 0, 0, opens, opens.Add(25*time.Second)
-		r := call("POST", ep("/ballot"), staff, body)
-		e2eWant(t, r, http.StatusCreated)
-		var out struct {
-			Motion vtMotion `json:"motion"`
-		}
-		r.decode(t, &out)
-		e2eWant(t, call("POST", fmt.Sprintf("/motions/%d/publish", out.Motion.ID), staff, nil), http.StatusOK)
-		time.Sleep(time.Until(opens))
-		e2eWant(t, call("POST", fmt.Sprintf("/motions/%d/open", out.Motion.ID), staff, nil), http.StatusOK)
-		return out.Motion
-	}
+	ballot := f.ballot
 	ids := []int64{cands[0].ID, cands[1].ID, cands[2].ID, cands[3].ID, cands[5].ID}
 	e2eWantError(t, call("POST", ep("/ballot"), staff, map[string]any{"candidate_ids": ids, "ballot_mode": "named", "opens_at": time.Now().Add(time.Minute),
 		"closes_at": time.Now().Add(time.Hour)}), http.StatusConflict, "candidate_ineligible")
 
-	keys := func() map[int64]string {
-		out := map[int64]string{}
-		for _, c := range view(staff).Candidates {
-			out[c.ID] = c.OptionKey
-		}
-		return out
-	}
+	keys := f.keys
 	vote := func(m vtMotion, idx int, cs ...int) {
 		t.Helper()
-		k := keys()
-		var opts []string
+		var ids []int64
 		for _, c := range cs {
-			opts = append(opts, k[cands[c].ID])
+			ids = append(ids, cands[c].ID)
 		}
-		rep := env.reps[idx]
-		e2eWant(t, call("POST", fmt.Sprintf("/motions/%d/ballots", m.ID), rep.token, map[string]any{"household_id": rep.householdID, "options": opts}), http.StatusCreated)
+		f.vote(m, idx, ids...)
 	}
-	finish := func(m vtMotion) elView {
-		t.Helper()
-		time.Sleep(time.Until(time.Now().Add(26 * time.Second)))
-		e2eWant(t, call("POST", fmt.Sprintf("/motions/%d/close", m.ID), staff, nil), http.StatusOK)
-		e2eWant(t, call("POST", fmt.Sprintf("/motions/%d/finalize", m.ID), staff, nil), http.StatusOK)
-		return view(staff)
-	}
+	finish := f.finish
 
 	// Ballot 1: everyone elects 0 and 1; 2 and 3 tie for the third seat.
 	m1 := ballot(map[string]any{})
@@ -359,3 +308,110 @@ func TestCouncilElection(t *testing.T) {
 		t.Errorf("the old chair still holds %+v", g)
 	}
 }
+
+// elFixture is a server whose demo courtyard has its 56 representatives
+// bound, for the council and election tests; election is the one ep, view,
+// ballot and vote work on.
+type elFixture struct {
+	t        *testing.T
+	s        *e2eServer
+	cfg      *Config
+	env      *vtEnv
+	staff    string
+	election int64
+}
+
+func elStart(t *testing.T) *elFixture {
+	t.Helper()
+	cfg := vtConfig(e2eEmbeddedConfig(t))
+	s := e2eStart(t, cfg)
+	env := vtSetup(t, s)
+	return &elFixture{t: t, s: s, cfg: cfg, env: env, staff: env.staff}
+}
+
+func (f *elFixture) call(method, path, token string, body any) e2eResponse {
+	f.t.Helper()
+	return f.s.call(f.t, method, "/api/v1"+path, token, body)
+}
+
+// council is the demo courtyard's one council.
+func (f *elFixture) council(token string) int64 {
+	f.t.Helper()
+	r := f.call("GET", "/courtyards/1/councils", token, nil)
+	e2eWant(f.t, r, http.StatusOK)
+	var councils struct {
+		Councils []struct {
+			ID int64 `json:"id"`
+		} `json:"councils"`
+	}
+	r.decode(f.t, &councils)
+	if len(councils.Councils) != 1 {
+		f.t.Fatalf("demo councils: %s", r)
+	}
+	return councils.Councils[0].ID
+}
+
+func (f *elFixture) ep(suffix string) string {
+	return fmt.Sprintf("/elections/%d%s", f.election, suffix)
+}
+
+func (f *elFixture) view(token string) elView {
+	f.t.Helper()
+	r := f.call("GET", f.ep(""), token, nil)
+	e2eWant(f.t, r, http.StatusOK)
+	var v elView
+	r.decode(f.t, &v)
+	return v
+}
+
+// ballot draws a named ballot that opens in a second and closes 25 seconds
+// later, and opens it.
+func (f *elFixture) ballot(body map[string]any) vtMotion {
+	f.t.Helper()
+	opens := time.Now().Add(time.Second)
+	body["ballot_mode"], body["notice_days"], body["objection_days"], body["opens_at"], body["closes_at"] = "named", 0, 0, opens, opens.Add(25*time.Second)
+	r := f.call("POST", f.ep("/ballot"), f.staff, body)
+	e2eWant(f.t, r, http.StatusCreated)
+	var out struct {
+		Motion vtMotion `json:"motion"`
+	}
+	r.decode(f.t, &out)
+	e2eWant(f.t, f.call("POST", fmt.Sprintf("/motions/%d/publish", out.Motion.ID), f.staff, nil), http.StatusOK)
+	time.Sleep(time.Until(opens))
+	e2eWant(f.t, f.call("POST", fmt.Sprintf("/motions/%d/open", out.Motion.ID), f.staff, nil), http.StatusOK)
+	return out.Motion
+}
+
+// keys are the candidates' option keys on the current ballot, as staff
+// see them.
+func (f *elFixture) keys() map[int64]string {
+	out := map[int64]string{}
+	for _, c := range f.view(f.staff).Candidates {
+		out[c.ID] = c.OptionKey
+	}
+	return out
+}
+
+// vote casts representative idx's ballot for the candidates.
+func (f *elFixture) vote(m vtMotion, idx int, candidateIDs ...int64) {
+	f.t.Helper()
+	k := f.keys()
+	var opts []string
+	for _, id := range candidateIDs {
+		opts = append(opts, k[id])
+	}
+	rep := f.env.reps[idx]
+	e2eWant(f.t, f.call("POST", fmt.Sprintf("/motions/%d/ballots", m.ID), rep.token, map[string]any{"household_id": rep.householdID, "options": opts}),
+		http.StatusCreated)
+}
+
+// finish closes and finalizes the ballot once voting ended and reads the
+// election as staff.
+func (f *elFixture) finish(m vtMotion) elView {
+	f.t.Helper()
+	time.Sleep(time.Until(time.Now().Add(26 * time.Second)))
+	e2eWant(f.t, f.call("POST", fmt.Sprintf("/motions/%d/close", m.ID), f.staff, nil), http.StatusOK)
+	e2eWant(f.t, f.call("POST", fmt.Sprintf("/motions/%d/finalize", m.ID), f.staff, nil), http.StatusOK)
+	return f.view(f.staff)
+}
+
