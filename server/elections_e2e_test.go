@@ -415,3 +415,75 @@ func (f *elFixture) finish(m vtMotion) elView {
 	return f.view(f.staff)
 }
 
+// TestElectionRunOffOnSubset draws a run-off on two of three candidates
+// through the API: the one left off loses its option key of the first
+// ballot, and the run-off's votes are credited to the candidates on it
+// (the one left off held the key the run-off gives the winner).
+func TestElectionRunOffOnSubset(t *testing.T) {
+	f := elStart(t)
+	env, staff := f.env, f.staff
+	today := time.Now().In(louyuan.China).Format(time.DateOnly)
+	ends := time.Now().In(louyuan.China).AddDate(3, 0, -1).Format(time.DateOnly)
+	r := f.call("POST", fmt.Sprintf("/councils/%d/elections", f.council(staff)), staff, map[string]any{"courtyard_id": 1, "scope_type": "courtyard",
+		"title": "铝厂小区理事会主任补选", "seats": 1, "term_starts_on": today, "term_ends_on": ends})
+	e2eWant(t, r, http.StatusCreated)
+	var el struct {
+		ID int64 `json:"id"`
+	}
+	r.decode(t, &el)
+	f.election = el.ID
+	var cands []elCandidate
+	for i, name := range []string{"张建国", "李桂兰", "王德胜"} {
+		r := f.call("POST", f.ep("/candidates"), staff, map[string]any{"source": "community", "user_id": env.reps[10+i].userID, "name": name})
+		e2eWant(t, r, http.StatusCreated)
+		var c elCandidate
+		r.decode(t, &c)
+		cands = append(cands, c)
+		for _, code := range []string{"public_spirited", "dedicated", "responsible", "cult", "criminal_record", "dishonest_debtor"} {
+			e2eWant(t, f.call("PUT", fmt.Sprintf("/candidates/%d/findings/%s", c.ID, code), staff, map[string]any{"pass": true, "note": "经社区走访核实"}), http.StatusOK)
+		}
+	}
+	e2eWant(t, f.call("POST", f.ep("/publish-candidates"), staff, nil), http.StatusOK)
+
+	// Ballot 1 (the three candidates' keys in order): 0 and 2 tie, 1 is
+	// behind.
+	m1 := f.ballot(map[string]any{})
+	for i := 2; i < 30; i++ {
+		switch {
+		case i < 12:
+			f.vote(m1, i, cands[0].ID)
+		case i < 22:
+			f.vote(m1, i, cands[2].ID)
+		default:
+			f.vote(m1, i, cands[1].ID)
+		}
+	}
+	v := f.finish(m1)
+	if v.Result == nil || !v.Result.RunOffNeeded || len(v.Result.TieAtLastSeat) != 2 {
+		t.Fatalf("ballot 1 should tie: %+v", v.Result)
+	}
+
+	// The run-off on 2 and 0, in that order: 0 gets the second key, the
+	// one candidate 1 held on ballot 1.
+	m2 := f.ballot(map[string]any{"candidate_ids": []int64{cands[2].ID, cands[0].ID}})
+	k := f.keys()
+	if k[cands[1].ID] != "" || k[cands[0].ID] == "" || k[cands[2].ID] == "" || k[cands[0].ID] == k[cands[2].ID] {
+		t.Errorf("option keys after the run-off was drawn: %v (candidate %d is off the ballot)", k, cands[1].ID)
+	}
+	for i := range env.reps {
+		if i >= 41 && i < 55 {
+			f.vote(m2, i, cands[2].ID)
+		} else {
+			f.vote(m2, i, cands[0].ID)
+		}
+	}
+	v = f.finish(m2)
+	if v.Result == nil || v.Result.RunOffNeeded || !v.Result.Confirmable || len(v.Result.Elected) != 1 || v.Result.Elected[0].ID != cands[0].ID {
+		t.Fatalf("the run-off elects candidate %d: %+v", cands[0].ID, v.Result)
+	}
+	for _, c := range f.view(env.reps[40].token).Candidates {
+		if c.ID == cands[1].ID && c.OptionKey != "" {
+			t.Errorf("residents see candidate %d, off the run-off, with option key %q", c.ID, c.OptionKey)
+		}
+	}
+}
