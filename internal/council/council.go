@@ -215,6 +215,9 @@ type Store interface {
 	// ballot (before a new one is drawn).
 	ClearOptionKeys(ctx context.Context, electionID int64) error
 	Findings(ctx context.Context, candidateID int64) ([]Finding, error)
+	// ElectionFindings lists the findings on every candidate of the
+	// election, by candidate.
+	ElectionFindings(ctx context.Context, electionID int64) (map[int64][]Finding, error)
 	// PutFinding inserts or replaces a finding, keeping its first finder.
 	PutFinding(ctx context.Context, f Finding) error
 	Appeal(ctx context.Context, candidateID int64) (Appeal, bool, error)

@@ -31,6 +31,13 @@ func (f *ballotStore) Findings(_ context.Context, id int64) ([]Finding, error) {
 	}
 	return fs, nil
 }
+func (f *ballotStore) ElectionFindings(ctx context.Context, _ int64) (map[int64][]Finding, error) {
+	out := map[int64][]Finding{}
+	for _, c := range f.cs {
+		out[c.ID], _ = f.Findings(ctx, c.ID)
+	}
+	return out, nil
+}
 func (f *ballotStore) Election(context.Context, int64) (Election, error)     { return f.e, nil }
 func (f *ballotStore) LockElection(context.Context, int64) (Election, error) { return f.e, nil }
 func (f *ballotStore) UpdateElection(_ context.Context, e Election) error {
@@ -96,5 +103,45 @@ func TestRunOffClearsOldOptionKeys(t *testing.T) {
 		if c.OptionKey != want[c.ID] {
 			t.Errorf("candidate %d has option key %q after the run-off, want %q", c.ID, c.OptionKey, want[c.ID])
 		}
+	}
+}
+
+// viewStore counts the per-candidate findings reads of ballotStore.
+type viewStore struct {
+	ballotStore
+	findingsReads int
+}
+
+func (f *viewStore) Findings(ctx context.Context, id int64) ([]Finding, error) {
+	f.findingsReads++
+	return f.ballotStore.Findings(ctx, id)
+}
+func (f *viewStore) ElectionFindings(ctx context.Context, _ int64) (map[int64][]Finding, error) {
+	out := map[int64][]Finding{}
+	for _, c := range f.cs {
+		out[c.ID], _ = f.ballotStore.Findings(ctx, c.ID)
+	}
+	return out, nil
+}
+
+// Everyone opens the election during voting: its candidates' eligibility
+// comes from the election's findings read at once, not one read per
+// candidate.
+func TestElectionViewReadsFindingsOnce(t *testing.T) {
+	st := &viewStore{ballotStore: ballotStore{e: Election{ID: 7, CouncilID: 1, CourtyardID: 1, ScopeType: voting.ScopeCourtyard, ScopeID: 1, Title: "换届", Seats: 1,
+		Status: ElectionPublished}}}
+	for i := range 12 {
+		st.cs = append(st.cs, Candidate{ID: int64(i + 1), ElectionID: 7, Name: "候选", UserID: int64(100 + i)})
+	}
+	s, err := NewService(st, ballotMotions{}, nopAudit{}, nil, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.Election(context.Background(), identity.Principal{Kind: identity.KindUser, ID: 5}, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Candidates) != 12 || st.findingsReads != 0 {
+		t.Fatalf("%d candidates shown, findings read %d times one by one", len(v.Candidates), st.findingsReads)
 	}
 }
