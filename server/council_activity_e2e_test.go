@@ -12,23 +12,9 @@ import (
 // motions passed and cancelled, opinions raised, resolved and rated, and
 // a survey's responses; staff of another community are refused.
 func TestCouncilActivity(t *testing.T) {
-	cfg := vtConfig(e2eEmbeddedConfig(t))
-	s := e2eStart(t, cfg)
-	env := vtSetup(t, s)
-	staff := env.staff
-	call := func(method, path, token string, body any) e2eResponse {
-		t.Helper()
-		return s.call(t, method, "/api/v1"+path, token, body)
-	}
-	r := call("GET", "/courtyards/1/councils", staff, nil)
-	e2eWant(t, r, http.StatusOK)
-	var cs struct {
-		Councils []struct {
-			ID int64 `json:"id"`
-		} `json:"councils"`
-	}
-	r.decode(t, &cs)
-	councilID := cs.Councils[0].ID
+	f := elStart(t)
+	env, staff, call := f.env, f.staff, f.call
+	councilID := f.council(staff)
 	type activity struct {
 		Activity struct {
 			Notices struct {
@@ -67,7 +53,7 @@ func TestCouncilActivity(t *testing.T) {
 	}
 
 	// A notice to the courtyard, read by one representative.
-	r = call("POST", "/notices", staff, map[string]any{"targets": []map[string]any{{"scope_type": "courtyard", "scope_id": 1}}, "title": "停水通知", "body": "周六上午停水。"})
+	r := call("POST", "/notices", staff, map[string]any{"targets": []map[string]any{{"scope_type": "courtyard", "scope_id": 1}}, "title": "停水通知", "body": "周六上午停水。"})
 	e2eWant(t, r, http.StatusCreated)
 	var n struct {
 		ID int64 `json:"id"`

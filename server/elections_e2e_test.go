@@ -53,14 +53,8 @@ type elChecklist struct {
 // owner of two households counts once, and the confirmation that makes the
 // elected the council's new term with its roles.
 func TestCouncilElection(t *testing.T) {
-	cfg := vtConfig(e2eEmbeddedConfig(t))
-	s := e2eStart(t, cfg)
-	env := vtSetup(t, s)
-	staff := env.staff
-	call := func(method, path, token string, body any) e2eResponse {
-		t.Helper()
-		return s.call(t, method, "/api/v1"+path, token, body)
-	}
+	f := elStart(t)
+	s, cfg, env, staff, call := f.s, f.cfg, f.env, f.staff, f.call
 
 	// A second staff member of the community decides appeals.
 	e2eRunEnv(t, cfg, true)
@@ -70,32 +64,22 @@ func TestCouncilElection(t *testing.T) {
 	}
 	staff2 := s.staffLogin(t, "fuhe", "second-staff-pass").AccessToken
 
-	r := call("GET", "/courtyards/1/councils", env.reps[0].token, nil)
-	e2eWant(t, r, http.StatusOK)
-	var councils struct {
-		Councils []struct {
-			ID int64 `json:"id"`
-		} `json:"councils"`
-	}
-	r.decode(t, &councils)
-	if len(councils.Councils) != 1 {
-		t.Fatalf("demo councils: %s", r)
-	}
-	councilID := councils.Councils[0].ID
+	councilID := f.council(env.reps[0].token)
 	e2eWant(t, call("POST", fmt.Sprintf("/councils/%d/staff", councilID), staff, map[string]any{"staff_id": 1, "role": "cadre"}), http.StatusOK)
 	e2eWantError(t, call("POST", fmt.Sprintf("/councils/%d/staff", councilID), env.reps[0].token, map[string]any{"staff_id": 1, "role": "cadre"}),
 		http.StatusForbidden, "not_in_scope")
 
 	today := time.Now().In(louyuan.China).Format(time.DateOnly)
 	ends := time.Now().In(louyuan.China).AddDate(3, 0, -1).Format(time.DateOnly)
-	r = call("POST", fmt.Sprintf("/councils/%d/elections", councilID), staff, map[string]any{"courtyard_id": 1, "scope_type": "courtyard",
+	r := call("POST", fmt.Sprintf("/councils/%d/elections", councilID), staff, map[string]any{"courtyard_id": 1, "scope_type": "courtyard",
 		"title": "铝厂小区第二届楼院理事会选举", "seats": 3, "term_starts_on": today, "term_ends_on": ends})
 	e2eWant(t, r, http.StatusCreated)
 	var el struct {
 		ID int64 `json:"id"`
 	}
 	r.decode(t, &el)
-	ep := func(suffix string) string { return fmt.Sprintf("/elections/%d%s", el.ID, suffix) }
+	f.election = el.ID
+	ep := f.ep
 
 	// Nominations: community, self and residents'.
 	names := []string{"张建国", "李桂兰", "王德胜", "赵淑珍", "陈志强", "杨秀梅"}
@@ -209,72 +193,27 @@ func TestCouncilElection(t *testing.T) {
 
 	// Publishing; residents see the five eligible candidates only.
 	e2eWant(t, call("POST", ep("/publish-candidates"), staff, nil), http.StatusOK)
-	view := func(token string) elView {
-		t.Helper()
-		r := call("GET", ep(""), token, nil)
-		e2eWant(t, r, http.StatusOK)
-		var v elView
-		r.decode(t, &v)
-		return v
-	}
+	view := f.view
 	if v := view(env.reps[50].token); len(v.Candidates) != 5 {
 		t.Fatalf("a resident sees %d candidates, want the 5 eligible", len(v.Candidates))
 	}
 
 	// The ineligible candidate cannot be put on the ballot.
-	ballot := func(body map[string]any) vtMotion {
-		t.Helper()
-		opens := time.Now().Add(time.Second)
-		body["ballot_mode"], body["notice_days"], body["objection_days"], body["opens_at"], body["closes_at"] = "named", 0, 0, opens, opens.Add(25*time.Second)
-		r := call("POST", ep("/ballot"), staff, body)
-		e2eWant(t, r, http.StatusCreated)
-		var out struct {
-			Motion vtMotion `json:"motion"`
-		}
-		r.decode(t, &out)
-		// The motion is the API's own wire form, as everywhere else.
-		var raw struct {
-			Motion map[string]json.RawMessage `json:"motion"`
-		}
-		r.decode(t, &raw)
-		for _, k := range []string{"id", "courtyard_id", "ballot_mode", "opens_at", "rule", "options"} {
-			if _, ok := raw.Motion[k]; !ok {
-				t.Fatalf("election ballot's motion has no %q: %s", k, r)
-			}
-		}
-		e2eWant(t, call("POST", fmt.Sprintf("/motions/%d/publish", out.Motion.ID), staff, nil), http.StatusOK)
-		time.Sleep(time.Until(opens))
-		e2eWant(t, call("POST", fmt.Sprintf("/motions/%d/open", out.Motion.ID), staff, nil), http.StatusOK)
-		return out.Motion
-	}
+	ballot := f.ballot
 	ids := []int64{cands[0].ID, cands[1].ID, cands[2].ID, cands[3].ID, cands[5].ID}
 	e2eWantError(t, call("POST", ep("/ballot"), staff, map[string]any{"candidate_ids": ids, "ballot_mode": "named", "opens_at": time.Now().Add(time.Minute),
 		"closes_at": time.Now().Add(time.Hour)}), http.StatusConflict, "candidate_ineligible")
 
-	keys := func() map[int64]string {
-		out := map[int64]string{}
-		for _, c := range view(staff).Candidates {
-			out[c.ID] = c.OptionKey
-		}
-		return out
-	}
+	keys := f.keys
 	vote := func(m vtMotion, idx int, cs ...int) {
 		t.Helper()
-		k := keys()
-		var opts []string
+		var ids []int64
 		for _, c := range cs {
-			opts = append(opts, k[cands[c].ID])
+			ids = append(ids, cands[c].ID)
 		}
-		rep := env.reps[idx]
-		e2eWant(t, call("POST", fmt.Sprintf("/motions/%d/ballots", m.ID), rep.token, map[string]any{"household_id": rep.householdID, "options": opts}), http.StatusCreated)
+		f.vote(m, idx, ids...)
 	}
-	finish := func(m vtMotion) elView {
-		t.Helper()
-		time.Sleep(time.Until(time.Now().Add(26 * time.Second)))
-		e2eWant(t, call("POST", fmt.Sprintf("/motions/%d/close", m.ID), staff, nil), http.StatusOK)
-		e2eWant(t, call("POST", fmt.Sprintf("/motions/%d/finalize", m.ID), staff, nil), http.StatusOK)
-		return view(staff)
-	}
+	finish := f.finish
 
 	// Ballot 1: everyone elects 0 and 1; 2 and 3 tie for the third seat.
 	m1 := ballot(map[string]any{})
@@ -368,5 +307,194 @@ func TestCouncilElection(t *testing.T) {
 	old := s.wechatLogin(t, e2eCode("lizhang")).AccessToken
 	if g := s.me(t, old).Grants; len(g) != 0 {
 		t.Errorf("the old chair still holds %+v", g)
+	}
+}
+
+// elFixture is a server whose demo courtyard has its 56 representatives
+// bound, for the council and election tests; election is the one ep, view,
+// ballot and vote work on.
+type elFixture struct {
+	t        *testing.T
+	s        *e2eServer
+	cfg      *Config
+	env      *vtEnv
+	staff    string
+	election int64
+}
+
+func elStart(t *testing.T) *elFixture {
+	t.Helper()
+	cfg := vtConfig(e2eEmbeddedConfig(t))
+	s := e2eStart(t, cfg)
+	env := vtSetup(t, s)
+	return &elFixture{t: t, s: s, cfg: cfg, env: env, staff: env.staff}
+}
+
+func (f *elFixture) call(method, path, token string, body any) e2eResponse {
+	f.t.Helper()
+	return f.s.call(f.t, method, "/api/v1"+path, token, body)
+}
+
+// council is the demo courtyard's one council.
+func (f *elFixture) council(token string) int64 {
+	f.t.Helper()
+	r := f.call("GET", "/courtyards/1/councils", token, nil)
+	e2eWant(f.t, r, http.StatusOK)
+	var councils struct {
+		Councils []struct {
+			ID int64 `json:"id"`
+		} `json:"councils"`
+	}
+	r.decode(f.t, &councils)
+	if len(councils.Councils) != 1 {
+		f.t.Fatalf("demo councils: %s", r)
+	}
+	return councils.Councils[0].ID
+}
+
+func (f *elFixture) ep(suffix string) string {
+	return fmt.Sprintf("/elections/%d%s", f.election, suffix)
+}
+
+func (f *elFixture) view(token string) elView {
+	f.t.Helper()
+	r := f.call("GET", f.ep(""), token, nil)
+	e2eWant(f.t, r, http.StatusOK)
+	var v elView
+	r.decode(f.t, &v)
+	return v
+}
+
+// ballot draws a named ballot that opens in a second and closes 25 seconds
+// later, and opens it.
+func (f *elFixture) ballot(body map[string]any) vtMotion {
+	f.t.Helper()
+	opens := time.Now().Add(time.Second)
+	body["ballot_mode"], body["notice_days"], body["objection_days"], body["opens_at"], body["closes_at"] = "named", 0, 0, opens, opens.Add(25*time.Second)
+	r := f.call("POST", f.ep("/ballot"), f.staff, body)
+	e2eWant(f.t, r, http.StatusCreated)
+	var out struct {
+		Motion vtMotion `json:"motion"`
+	}
+	r.decode(f.t, &out)
+	// The motion is the API's own wire form, as everywhere else.
+	var raw struct {
+		Motion map[string]json.RawMessage `json:"motion"`
+	}
+	r.decode(f.t, &raw)
+	for _, k := range []string{"id", "courtyard_id", "ballot_mode", "opens_at", "rule", "options"} {
+		if _, ok := raw.Motion[k]; !ok {
+			f.t.Fatalf("election ballot's motion has no %q: %s", k, r)
+		}
+	}
+	e2eWant(f.t, f.call("POST", fmt.Sprintf("/motions/%d/publish", out.Motion.ID), f.staff, nil), http.StatusOK)
+	time.Sleep(time.Until(opens))
+	e2eWant(f.t, f.call("POST", fmt.Sprintf("/motions/%d/open", out.Motion.ID), f.staff, nil), http.StatusOK)
+	return out.Motion
+}
+
+// keys are the candidates' option keys on the current ballot, as staff
+// see them.
+func (f *elFixture) keys() map[int64]string {
+	out := map[int64]string{}
+	for _, c := range f.view(f.staff).Candidates {
+		out[c.ID] = c.OptionKey
+	}
+	return out
+}
+
+// vote casts representative idx's ballot for the candidates.
+func (f *elFixture) vote(m vtMotion, idx int, candidateIDs ...int64) {
+	f.t.Helper()
+	k := f.keys()
+	var opts []string
+	for _, id := range candidateIDs {
+		opts = append(opts, k[id])
+	}
+	rep := f.env.reps[idx]
+	e2eWant(f.t, f.call("POST", fmt.Sprintf("/motions/%d/ballots", m.ID), rep.token, map[string]any{"household_id": rep.householdID, "options": opts}),
+		http.StatusCreated)
+}
+
+// finish closes and finalizes the ballot once voting ended and reads the
+// election as staff.
+func (f *elFixture) finish(m vtMotion) elView {
+	f.t.Helper()
+	time.Sleep(time.Until(time.Now().Add(26 * time.Second)))
+	e2eWant(f.t, f.call("POST", fmt.Sprintf("/motions/%d/close", m.ID), f.staff, nil), http.StatusOK)
+	e2eWant(f.t, f.call("POST", fmt.Sprintf("/motions/%d/finalize", m.ID), f.staff, nil), http.StatusOK)
+	return f.view(f.staff)
+}
+
+// TestElectionRunOffOnSubset draws a run-off on two of three candidates
+// through the API: the one left off loses its option key of the first
+// ballot, and the run-off's votes are credited to the candidates on it
+// (the one left off held the key the run-off gives the winner).
+func TestElectionRunOffOnSubset(t *testing.T) {
+	f := elStart(t)
+	env, staff := f.env, f.staff
+	today := time.Now().In(louyuan.China).Format(time.DateOnly)
+	ends := time.Now().In(louyuan.China).AddDate(3, 0, -1).Format(time.DateOnly)
+	r := f.call("POST", fmt.Sprintf("/councils/%d/elections", f.council(staff)), staff, map[string]any{"courtyard_id": 1, "scope_type": "courtyard",
+		"title": "铝厂小区理事会主任补选", "seats": 1, "term_starts_on": today, "term_ends_on": ends})
+	e2eWant(t, r, http.StatusCreated)
+	var el struct {
+		ID int64 `json:"id"`
+	}
+	r.decode(t, &el)
+	f.election = el.ID
+	var cands []elCandidate
+	for i, name := range []string{"张建国", "李桂兰", "王德胜"} {
+		r := f.call("POST", f.ep("/candidates"), staff, map[string]any{"source": "community", "user_id": env.reps[10+i].userID, "name": name})
+		e2eWant(t, r, http.StatusCreated)
+		var c elCandidate
+		r.decode(t, &c)
+		cands = append(cands, c)
+		for _, code := range []string{"public_spirited", "dedicated", "responsible", "cult", "criminal_record", "dishonest_debtor"} {
+			e2eWant(t, f.call("PUT", fmt.Sprintf("/candidates/%d/findings/%s", c.ID, code), staff, map[string]any{"pass": true, "note": "经社区走访核实"}), http.StatusOK)
+		}
+	}
+	e2eWant(t, f.call("POST", f.ep("/publish-candidates"), staff, nil), http.StatusOK)
+
+	// Ballot 1 (the three candidates' keys in order): 0 and 2 tie, 1 is
+	// behind.
+	m1 := f.ballot(map[string]any{})
+	for i := 2; i < 30; i++ {
+		switch {
+		case i < 12:
+			f.vote(m1, i, cands[0].ID)
+		case i < 22:
+			f.vote(m1, i, cands[2].ID)
+		default:
+			f.vote(m1, i, cands[1].ID)
+		}
+	}
+	v := f.finish(m1)
+	if v.Result == nil || !v.Result.RunOffNeeded || len(v.Result.TieAtLastSeat) != 2 {
+		t.Fatalf("ballot 1 should tie: %+v", v.Result)
+	}
+
+	// The run-off on 2 and 0, in that order: 0 gets the second key, the
+	// one candidate 1 held on ballot 1.
+	m2 := f.ballot(map[string]any{"candidate_ids": []int64{cands[2].ID, cands[0].ID}})
+	k := f.keys()
+	if k[cands[1].ID] != "" || k[cands[0].ID] == "" || k[cands[2].ID] == "" || k[cands[0].ID] == k[cands[2].ID] {
+		t.Errorf("option keys after the run-off was drawn: %v (candidate %d is off the ballot)", k, cands[1].ID)
+	}
+	for i := range env.reps {
+		if i >= 41 && i < 55 {
+			f.vote(m2, i, cands[2].ID)
+		} else {
+			f.vote(m2, i, cands[0].ID)
+		}
+	}
+	v = f.finish(m2)
+	if v.Result == nil || v.Result.RunOffNeeded || !v.Result.Confirmable || len(v.Result.Elected) != 1 || v.Result.Elected[0].ID != cands[0].ID {
+		t.Fatalf("the run-off elects candidate %d: %+v", cands[0].ID, v.Result)
+	}
+	for _, c := range f.view(env.reps[40].token).Candidates {
+		if c.ID == cands[1].ID && c.OptionKey != "" {
+			t.Errorf("residents see candidate %d, off the run-off, with option key %q", c.ID, c.OptionKey)
+		}
 	}
 }

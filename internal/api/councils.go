@@ -413,19 +413,15 @@ func (s *Server) councilActivity(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	surveys, err := s.Opinions.Surveys(ctx, p, id)
+	results, err := s.Opinions.CouncilResults(ctx, p, id)
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	out := []councilSurvey{}
-	for _, v := range surveys {
-		r, err := s.Opinions.Results(ctx, p, v.ID)
-		if err != nil {
-			fail(c, err)
-			return
-		}
-		out = append(out, councilSurvey{ID: v.ID, Title: v.Title, TermID: v.TermID, Status: r.Survey.Status, Responses: r.Responses, Average: r.Average})
+	for _, r := range results {
+		v := r.Survey
+		out = append(out, councilSurvey{ID: v.ID, Title: v.Title, TermID: v.TermID, Status: v.Status, Responses: r.Responses, Average: r.Average})
 	}
 	c.JSON(http.StatusOK, gin.H{"activity": a, "surveys": out})
 }

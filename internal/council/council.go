@@ -182,6 +182,10 @@ type Store interface {
 	Council(ctx context.Context, id int64, today string) (Council, error)
 	CourtyardCouncils(ctx context.Context, courtyardID int64) ([]int64, error)
 	StaffName(ctx context.Context, staffID int64) (string, error)
+	// LockCouncilStaff locks the council until the transaction ends and
+	// reads its staff (the "1+4+2" quota holds under concurrent
+	// assignments).
+	LockCouncilStaff(ctx context.Context, councilID int64) ([]StaffMember, error)
 	AddStaff(ctx context.Context, councilID, staffID int64, role, by string, at time.Time) error
 	RemoveStaff(ctx context.Context, councilID, staffID int64) error
 	UserName(ctx context.Context, userID int64) (string, error)
@@ -211,6 +215,9 @@ type Store interface {
 	// ballot (before a new one is drawn).
 	ClearOptionKeys(ctx context.Context, electionID int64) error
 	Findings(ctx context.Context, candidateID int64) ([]Finding, error)
+	// ElectionFindings lists the findings on every candidate of the
+	// election, by candidate.
+	ElectionFindings(ctx context.Context, electionID int64) (map[int64][]Finding, error)
 	// PutFinding inserts or replaces a finding, keeping its first finder.
 	PutFinding(ctx context.Context, f Finding) error
 	Appeal(ctx context.Context, candidateID int64) (Appeal, bool, error)

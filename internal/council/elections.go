@@ -111,12 +111,12 @@ func (s *Service) eligibility(ctx context.Context, e Election, cs []Candidate) (
 	if err != nil {
 		return nil, err
 	}
+	fs, err := s.store.ElectionFindings(ctx, e.ID)
+	if err != nil {
+		return nil, err
+	}
 	for i := range cs {
-		fs, err := s.store.Findings(ctx, cs[i].ID)
-		if err != nil {
-			return nil, err
-		}
-		cs[i].Eligibility, _ = Eligibility(checklist, fs)
+		cs[i].Eligibility, _ = Eligibility(checklist, fs[cs[i].ID])
 	}
 	return cs, nil
 }

@@ -2,11 +2,13 @@ package council
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"testing"
 
 	"github.com/louyuan/louyuan/internal/audit"
 	"github.com/louyuan/louyuan/internal/identity"
+	"github.com/louyuan/louyuan/internal/louyuan"
 	"github.com/louyuan/louyuan/internal/voting"
 )
 
@@ -30,6 +32,13 @@ func (f *ballotStore) Findings(_ context.Context, id int64) ([]Finding, error) {
 		fs = append(fs, Finding{CandidateID: id, Criterion: c.Code, Pass: true})
 	}
 	return fs, nil
+}
+func (f *ballotStore) ElectionFindings(ctx context.Context, _ int64) (map[int64][]Finding, error) {
+	out := map[int64][]Finding{}
+	for _, c := range f.cs {
+		out[c.ID], _ = f.Findings(ctx, c.ID)
+	}
+	return out, nil
 }
 func (f *ballotStore) Election(context.Context, int64) (Election, error)     { return f.e, nil }
 func (f *ballotStore) LockElection(context.Context, int64) (Election, error) { return f.e, nil }
@@ -96,5 +105,98 @@ func TestRunOffClearsOldOptionKeys(t *testing.T) {
 		if c.OptionKey != want[c.ID] {
 			t.Errorf("candidate %d has option key %q after the run-off, want %q", c.ID, c.OptionKey, want[c.ID])
 		}
+	}
+}
+
+// viewStore counts the per-candidate findings reads of ballotStore.
+type viewStore struct {
+	ballotStore
+	findingsReads int
+}
+
+func (f *viewStore) Findings(ctx context.Context, id int64) ([]Finding, error) {
+	f.findingsReads++
+	return f.ballotStore.Findings(ctx, id)
+}
+func (f *viewStore) ElectionFindings(ctx context.Context, _ int64) (map[int64][]Finding, error) {
+	out := map[int64][]Finding{}
+	for _, c := range f.cs {
+		out[c.ID], _ = f.ballotStore.Findings(ctx, c.ID)
+	}
+	return out, nil
+}
+
+// Everyone opens the election during voting: its candidates' eligibility
+// comes from the election's findings read at once, not one read per
+// candidate.
+func TestElectionViewReadsFindingsOnce(t *testing.T) {
+	st := &viewStore{ballotStore: ballotStore{e: Election{ID: 7, CouncilID: 1, CourtyardID: 1, ScopeType: voting.ScopeCourtyard, ScopeID: 1, Title: "换届", Seats: 1,
+		Status: ElectionPublished}}}
+	for i := range 12 {
+		st.cs = append(st.cs, Candidate{ID: int64(i + 1), ElectionID: 7, Name: "候选", UserID: int64(100 + i)})
+	}
+	s, err := NewService(st, ballotMotions{}, nopAudit{}, nil, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.Election(context.Background(), identity.Principal{Kind: identity.KindUser, ID: 5}, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Candidates) != 12 || st.findingsReads != 0 {
+		t.Fatalf("%d candidates shown, findings read %d times one by one", len(v.Candidates), st.findingsReads)
+	}
+}
+
+// namesStore serves one candidate whose findings were made by staff:1 (a
+// disabled account) and staff:2 (whose read fails).
+type namesStore struct {
+	ballotStore
+	fail bool
+}
+
+func (f *namesStore) Candidate(context.Context, int64) (Candidate, error) { return f.cs[0], nil }
+func (f *namesStore) Findings(_ context.Context, id int64) ([]Finding, error) {
+	return []Finding{{CandidateID: id, Criterion: "cult", Pass: true, FoundBy: "staff:1", UpdatedBy: "staff:2"}}, nil
+}
+func (f *namesStore) Appeal(context.Context, int64) (Appeal, bool, error) {
+	return Appeal{}, false, nil
+}
+func (f *namesStore) StaffName(_ context.Context, id int64) (string, error) {
+	if id == 1 {
+		return "", louyuan.NotFound("staff_not_found", "工作人员账号不存在")
+	}
+	if f.fail {
+		return "", louyuan.Internalf(errors.New("connection reset"), "read staff")
+	}
+	return "复核员", nil
+}
+
+// A disabled finder is shown without a name; a staff name that cannot be
+// read fails the checklist (it is not shown blank as if disabled).
+func TestChecklistStaffNameReadFails(t *testing.T) {
+	st := &namesStore{ballotStore: ballotStore{e: Election{ID: 7, CouncilID: 1, CourtyardID: 1, ScopeType: voting.ScopeCourtyard, ScopeID: 1, Status: ElectionNominating},
+		cs: []Candidate{{ID: 1, ElectionID: 7, Name: "候选", UserID: 100}}}}
+	s, err := NewService(st, ballotMotions{}, nopAudit{}, nil, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff := identity.Principal{Kind: identity.KindStaff, ID: 3, Grants: []identity.Grant{{Role: identity.RoleCommunityStaff, ScopeType: identity.ScopeCommunity, ScopeID: 1}}}
+	cl, err := s.Checklist(context.Background(), staff, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f *Finding
+	for _, it := range cl.Items {
+		if it.Criterion.Code == "cult" {
+			f = it.Finding
+		}
+	}
+	if f == nil || f.FoundByName != "" || f.UpdatedByName != "复核员" {
+		t.Fatalf("finding names: %+v", f)
+	}
+	st.fail = true
+	if _, err := s.Checklist(context.Background(), staff, 1); err == nil || louyuan.ErrorKind(err) != louyuan.KindInternal {
+		t.Fatalf("checklist with a failed staff read: %v", err)
 	}
 }

@@ -197,19 +197,25 @@ func (s *Service) AssignStaff(ctx context.Context, p identity.Principal, council
 	if _, err := s.store.StaffName(ctx, staffID); err != nil {
 		return Council{}, err
 	}
-	n := 0
-	for _, m := range c.Staff {
-		if m.StaffID == staffID {
-			return Council{}, louyuan.Conflict("staff_already_assigned", "该工作人员已分配到本理事会")
-		}
-		if m.Role == role {
-			n++
-		}
-	}
-	if n >= quota {
-		return Council{}, louyuan.Errorf(louyuan.KindConflict, "staff_quota_full", "按“1+4+2+N”模式，该分工最多%d人，已满", quota)
-	}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		// Counted under the council's lock: two assignments at once
+		// cannot both take the last place of a role.
+		staff, err := s.store.LockCouncilStaff(ctx, councilID)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, m := range staff {
+			if m.StaffID == staffID {
+				return louyuan.Conflict("staff_already_assigned", "该工作人员已分配到本理事会")
+			}
+			if m.Role == role {
+				n++
+			}
+		}
+		if n >= quota {
+			return louyuan.Errorf(louyuan.KindConflict, "staff_quota_full", "按“1+4+2+N”模式，该分工最多%d人，已满", quota)
+		}
 		if err := s.store.AddStaff(ctx, councilID, staffID, role, p.Ref(), s.now().UTC()); err != nil {
 			return err
 		}

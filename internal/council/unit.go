@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/louyuan/louyuan/internal/identity"
+	"github.com/louyuan/louyuan/internal/louyuan"
 )
 
 // UnitHousehold is one household of an election unit, with its roster
@@ -57,8 +58,10 @@ func (s *Service) staffNames(ctx context.Context, cl *CandidateChecklist) error 
 			return "", nil
 		}
 		v, err := s.store.StaffName(ctx, n)
-		if err != nil {
+		if louyuan.IsKind(err, louyuan.KindNotFound) {
 			v = "" // a disabled account: no name to show
+		} else if err != nil {
+			return "", err
 		}
 		names[ref] = v
 		return v, nil

@@ -300,8 +300,14 @@ func (s *Service) manage(ctx context.Context, p identity.Principal, id int64, fn
 	if !v.Council && !v.Staff {
 		return Opinion{}, louyuan.Forbidden("not_council", "只有本楼院的理事会成员或工作人员可以处理意见")
 	}
-	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		cur, err := s.store.LockOpinion(ctx, o.ID)
+	return s.update(ctx, o.ID, fn)
+}
+
+// update runs fn on the opinion locked in a transaction and writes it back.
+func (s *Service) update(ctx context.Context, id int64, fn func(ctx context.Context, o *Opinion) error) (Opinion, error) {
+	var o Opinion
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		cur, err := s.store.LockOpinion(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -398,22 +404,7 @@ func (s *Service) raiser(ctx context.Context, p identity.Principal, id int64, fn
 	if p.Kind != identity.KindUser || o.RaisedBy != p.ID {
 		return Opinion{}, louyuan.Forbidden("not_raiser", "只有提出该意见的住户可以这样做")
 	}
-	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		cur, err := s.store.LockOpinion(ctx, id)
-		if err != nil {
-			return err
-		}
-		if err := fn(ctx, &cur); err != nil {
-			return err
-		}
-		cur.UpdatedAt = s.now().UTC()
-		if err := s.store.UpdateOpinion(ctx, cur); err != nil {
-			return err
-		}
-		o = cur
-		return nil
-	})
-	return o, err
+	return s.update(ctx, id, fn)
 }
 
 // Rate records the raiser's rating (1–5) of a resolved opinion's outcome.

@@ -502,6 +502,27 @@ func (s *Service) Results(ctx context.Context, p identity.Principal, id int64) (
 	return Tally(s.status(v), rs), nil
 }
 
+// CouncilResults returns the results of every survey of a council, newest
+// first, without the free texts (the council's dashboard): the caller's
+// standing is checked once for them all.
+func (s *Service) CouncilResults(ctx context.Context, p identity.Principal, councilID int64) ([]Results, error) {
+	vs, err := s.Surveys(ctx, p, councilID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Results, 0, len(vs))
+	for _, v := range vs {
+		rs, err := s.store.Responses(ctx, v.ID)
+		if err != nil {
+			return nil, err
+		}
+		res := Tally(v, rs)
+		res.Questions = withoutTexts(res.Questions)
+		out = append(out, res)
+	}
+	return out, nil
+}
+
 // CouncilLatest is a council's latest survey results in a comparison.
 type CouncilLatest struct {
 	CouncilID int64    `json:"council_id"`

@@ -58,3 +58,59 @@ func TestRespondRechecksClosedInTx(t *testing.T) {
 		t.Fatalf("a response to a survey closed meanwhile: err %v, %d inserted", err, st.inserted)
 	}
 }
+
+// councilStore serves a council with three surveys and counts how often
+// the council is read; the rest of Store panics.
+type councilStore struct {
+	Store
+	councilReads int
+}
+
+func (f *councilStore) Council(context.Context, int64, string) (council.Council, error) {
+	f.councilReads++
+	return council.Council{ID: 1, CourtyardIDs: []int64{1, 2}}, nil
+}
+func (f *councilStore) CourtyardPlace(_ context.Context, y int64) (identity.Place, error) {
+	return identity.Place{SubdistrictID: 1, CommunityID: 1, CourtyardID: y}, nil
+}
+func (f *councilStore) Surveys(context.Context, int64) ([]Survey, error) {
+	var vs []Survey
+	for id := int64(3); id >= 1; id-- {
+		vs = append(vs, Survey{ID: id, CouncilID: 1, TermID: 1, Title: "测评", Status: SurveyClosed,
+			Questions: []Question{{Text: "满意度", Kind: KindRating}, {Text: "建议", Kind: KindText}}})
+	}
+	return vs, nil
+}
+func (f *councilStore) Responses(_ context.Context, id int64) ([]Response, error) {
+	var rs []Response
+	for i := range id {
+		rs = append(rs, Response{SurveyID: id, HouseholdID: i + 1, Answers: []Answer{{Rating: 4}, {Text: "多修修路"}}})
+	}
+	return rs, nil
+}
+
+// The council's dashboard reads every survey's results with one check of
+// the caller's standing (not one council read per survey), newest first,
+// without the free texts.
+func TestCouncilResultsOneStandingCheck(t *testing.T) {
+	st := &councilStore{}
+	s := NewService(st, nil, nil, nopAudit{}, slog.Default())
+	staff := identity.Principal{Kind: identity.KindStaff, ID: 1, Grants: []identity.Grant{{Role: identity.RoleCommunityStaff, ScopeType: identity.ScopeCommunity, ScopeID: 1}}}
+	rs, err := s.CouncilResults(context.Background(), staff, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.councilReads != 1 {
+		t.Errorf("the council was read %d times for 3 surveys, want once", st.councilReads)
+	}
+	if len(rs) != 3 || rs[0].Survey.ID != 3 || rs[0].Responses != 3 || rs[2].Responses != 1 || rs[0].Average == nil || *rs[0].Average != 4 {
+		t.Fatalf("results: %+v", rs)
+	}
+	for _, r := range rs {
+		for _, q := range r.Questions {
+			if len(q.Texts) != 0 {
+				t.Errorf("survey %d shows free texts %v", r.Survey.ID, q.Texts)
+			}
+		}
+	}
+}

@@ -94,11 +94,35 @@ func (s *Councils) Council(ctx context.Context, id int64, today string) (council
 		}
 		c.Terms = append(c.Terms, term)
 	}
-	if err := conn.Table("council_staff cs").Select("cs.staff_id, a.display_name AS name, cs.role").Joins("JOIN staff_accounts a ON a.id = cs.staff_id").
-		Where("cs.council_id = ?", id).Order("cs.created_at, cs.staff_id").Scan(&c.Staff).Error; err != nil {
-		return c, wrap(err, "read council staff")
+	staff, err := s.councilStaff(ctx, id)
+	if err != nil {
+		return c, err
 	}
+	c.Staff = staff
 	return c, nil
+}
+
+// councilStaff reads the staff assigned to a council.
+func (s *Councils) councilStaff(ctx context.Context, councilID int64) ([]council.StaffMember, error) {
+	staff := []council.StaffMember{}
+	if err := s.db.conn(ctx).Table("council_staff cs").Select("cs.staff_id, a.display_name AS name, cs.role").Joins("JOIN staff_accounts a ON a.id = cs.staff_id").
+		Where("cs.council_id = ?", councilID).Order("cs.created_at, cs.staff_id").Scan(&staff).Error; err != nil {
+		return nil, wrap(err, "read council staff")
+	}
+	return staff, nil
+}
+
+// LockCouncilStaff locks the council's row until the transaction ends (so
+// that assignments to one council queue up) and reads its staff.
+func (s *Councils) LockCouncilStaff(ctx context.Context, councilID int64) ([]council.StaffMember, error) {
+	var ids []int64
+	if err := s.db.conn(ctx).Raw("SELECT id FROM councils WHERE id = ?"+s.db.lockSuffix(" FOR UPDATE"), councilID).Scan(&ids).Error; err != nil {
+		return nil, wrap(err, "lock council")
+	}
+	if len(ids) == 0 {
+		return nil, louyuan.NotFound("council_not_found", "理事会不存在")
+	}
+	return s.councilStaff(ctx, councilID)
 }
 
 // dateCol reads a DATE column as text on both databases.
@@ -395,15 +419,28 @@ func (s *Councils) CreateCandidate(ctx context.Context, c council.Candidate) (co
 	return c, nil
 }
 
+// nominators fills in the nominators of the residents' candidates, in one
+// query.
 func (s *Councils) nominators(ctx context.Context, cs []council.Candidate) error {
+	at := map[int64]int{}
+	var ids []int64
 	for i := range cs {
-		if cs[i].Source != council.SourceResidents {
-			continue
+		if cs[i].Source == council.SourceResidents {
+			at[cs[i].ID] = i
+			ids = append(ids, cs[i].ID)
 		}
-		if err := s.db.conn(ctx).Table("candidate_nominators").Select("user_id, household_id").Where("candidate_id = ?", cs[i].ID).
-			Order("household_id").Scan(&cs[i].Nominators).Error; err != nil {
-			return wrap(err, "read nominators")
-		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var rows []struct{ CandidateID, UserID, HouseholdID int64 }
+	if err := s.db.conn(ctx).Table("candidate_nominators").Select("candidate_id, user_id, household_id").Where("candidate_id IN ?", ids).
+		Order("candidate_id, household_id").Scan(&rows).Error; err != nil {
+		return wrap(err, "read nominators")
+	}
+	for _, r := range rows {
+		i := at[r.CandidateID]
+		cs[i].Nominators = append(cs[i].Nominators, council.Nominator{UserID: r.UserID, HouseholdID: r.HouseholdID})
 	}
 	return nil
 }
@@ -463,13 +500,32 @@ func (s *Councils) Findings(ctx context.Context, candidateID int64) ([]council.F
 	}
 	out := make([]council.Finding, 0, len(rows))
 	for _, r := range rows {
-		f := council.Finding{CandidateID: r.CandidateID, Criterion: r.Criterion, Pass: r.Pass, Note: r.Note, FoundBy: r.FoundBy, UpdatedBy: r.UpdatedBy, UpdatedAt: r.UpdatedAt.UTC()}
-		if r.EvidenceFile != nil {
-			f.EvidenceFile = *r.EvidenceFile
-		}
-		out = append(out, f)
+		out = append(out, r.toFinding())
 	}
 	return out, nil
+}
+
+// ElectionFindings lists the findings on every candidate of the election,
+// by candidate, in one query.
+func (s *Councils) ElectionFindings(ctx context.Context, electionID int64) (map[int64][]council.Finding, error) {
+	var rows []findingRow
+	if err := s.db.conn(ctx).Table("candidate_findings f").Select("f.*").Joins("JOIN candidates c ON c.id = f.candidate_id").
+		Where("c.election_id = ?", electionID).Order("f.candidate_id, f.criterion").Scan(&rows).Error; err != nil {
+		return nil, wrap(err, "read findings")
+	}
+	out := map[int64][]council.Finding{}
+	for _, r := range rows {
+		out[r.CandidateID] = append(out[r.CandidateID], r.toFinding())
+	}
+	return out, nil
+}
+
+func (r findingRow) toFinding() council.Finding {
+	f := council.Finding{CandidateID: r.CandidateID, Criterion: r.Criterion, Pass: r.Pass, Note: r.Note, FoundBy: r.FoundBy, UpdatedBy: r.UpdatedBy, UpdatedAt: r.UpdatedAt.UTC()}
+	if r.EvidenceFile != nil {
+		f.EvidenceFile = *r.EvidenceFile
+	}
+	return f
 }
 
 // PutFinding inserts or replaces a finding, keeping the first finder.

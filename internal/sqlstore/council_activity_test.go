@@ -97,5 +97,22 @@ func TestCouncilActivityStore(t *testing.T) {
 		if m := c.Terms[1].Members; len(m) != 2 || m[0].Name != "李四" || m[1].Name != "代表甲" {
 			t.Errorf("members of the new term: %+v", m)
 		}
+
+		// The candidates come with their nominators, and the election's
+		// findings by candidate (one query each, not one per candidate).
+		byRes, err := s.CreateCandidate(ctx, council.Candidate{ElectionID: e.ID, UserID: rep, HouseholdID: h, Name: "代表甲", Source: council.SourceResidents,
+			NominatedBy: "user:1", CreatedAt: now, Nominators: []council.Nominator{{UserID: rep, HouseholdID: h}}})
+		must(t, err)
+		must(t, s.PutFinding(ctx, council.Finding{CandidateID: byRes.ID, Criterion: "cult", Pass: true, Note: "经走访核实", FoundBy: "staff:1", UpdatedBy: "staff:1", UpdatedAt: now}))
+		cs, err := s.Candidates(ctx, e.ID)
+		must(t, err)
+		if len(cs) != 2 || len(cs[0].Nominators) != 0 || len(cs[1].Nominators) != 1 || cs[1].Nominators[0] != (council.Nominator{UserID: rep, HouseholdID: h}) {
+			t.Errorf("candidates: %+v", cs)
+		}
+		fs, err := s.ElectionFindings(ctx, e.ID)
+		must(t, err)
+		if len(fs) != 1 || len(fs[byRes.ID]) != 1 || fs[byRes.ID][0].Criterion != "cult" || !fs[byRes.ID][0].Pass || fs[byRes.ID][0].Note != "经走访核实" {
+			t.Errorf("findings of the election: %+v", fs)
+		}
 	})
 }
