@@ -64,22 +64,50 @@ func (w ballotWriter) LockBallots(ids []int64, keys []voting.BallotKey, bs []vot
 	w.missingHeads(streams)
 	for i := range bs {
 		bs[i].ID = inserted[bs[i].Receipt]
+		if _, in := rows[voting.BallotKey{MotionID: bs[i].MotionID, HouseholdID: bs[i].HouseholdID}]; in && bs[i].ID == 0 {
+			return nil, nil, errBallotSkipped
+		}
 	}
 	return motions, rows, nil
 }
 
+// errBallotSkipped is a ballot of the electorate that the insert skipped:
+// its receipt was taken (the batch runs again with new ones).
+var errBallotSkipped = errors.New("ballot of the electorate not inserted (receipt taken)")
+
 // insertElectorBallots adds to p the insert of those of bs whose keys are
-// in the motion's electorate (the others are left out, so that a ballot of
-// an unknown motion or household cannot fail the statement), and the
+// in the motion's electorate (the others may be left out, so that a ballot
+// of an unknown motion or household cannot fail the statement), and the
 // reading of their IDs by receipt into the map it returns.
+//
+// On MySQL it is a plain multi-row INSERT IGNORE: a row whose motion or
+// household does not exist is skipped (its foreign key fails as a warning)
+// and one of a household outside the electorate is inserted and refused
+// like any other (DeleteBallots). A row skipped for any other reason (a
+// receipt taken already) is caught by LockBallots, which finds it in the
+// electorate without an ID, and the batch runs again. SQLite's OR IGNORE
+// does not cover foreign keys, so there the rows are joined with the
+// electorate (a statement MySQL would plan arm by arm, through a temporary
+// table).
 func (s *Voting) insertElectorBallots(p *pipeline, bs []voting.Ballot) map[string]int64 {
 	if len(bs) == 0 {
 		return nil
 	}
 	var q strings.Builder
+	args := make([]any, 0, 9*len(bs))
+	if s.db.Dialect == MySQL {
+		q.WriteString("INSERT IGNORE INTO ballots (motion_id, household_id, choice, channel, cast_by, delegation_id, paper_file, receipt, created_at) VALUES ")
+		for i, b := range bs {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, b.MotionID, b.HouseholdID, encodeChoice(b.Options), b.Channel, b.CastBy, nullInt(b.DelegationID), nullString(b.PaperFile), b.Receipt, b.CreatedAt)
+		}
+		return s.readBallotIDs(p, q.String(), args, bs)
+	}
 	q.WriteString("INSERT INTO ballots (motion_id, household_id, choice, channel, cast_by, delegation_id, paper_file, receipt, created_at)\n" +
 		"SELECT v.motion_id, v.household_id, v.choice, v.channel, v.cast_by, v.delegation_id, v.paper_file, v.receipt, v.created_at FROM (")
-	args := make([]any, 0, 9*len(bs))
 	for i, b := range bs {
 		if i == 0 {
 			q.WriteString("SELECT ? AS motion_id, ? AS household_id, ? AS choice, ? AS channel, ? AS cast_by, ? AS delegation_id, ? AS paper_file, ? AS receipt, ? AS created_at")

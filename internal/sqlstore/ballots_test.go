@@ -127,9 +127,11 @@ func TestBallotPathStore(t *testing.T) {
 		// round created the heads, the second moved them on).
 		verifyClean(t, s.audit, 4)
 
-		// Ballots inserted with the locks, before any check: only those
-		// whose keys are in the electorate (not household 2, not a motion
-		// that does not exist), and a refused one deleted with the commit.
+		// Ballots inserted with the locks, before any check: every one whose
+		// keys are in the electorate, none of a motion that does not exist;
+		// household 2 (not in the electorate) may be inserted too (MySQL) and
+		// is then refused like the others; refused ones are deleted with
+		// the commit.
 		for _, returning := range []bool{true, false} {
 			db.Returning = returning && canReturn
 			suffix := fmt.Sprint(returning)
@@ -148,16 +150,44 @@ func TestBallotPathStore(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if len(locked) != 2 || bs[0].ID != 0 || bs[1].ID == 0 || bs[2].ID != 0 || bs[3].ID == 0 {
+				if len(locked) != 2 || bs[1].ID == 0 || bs[2].ID != 0 || bs[3].ID == 0 {
 					t.Errorf("returning=%v: locked %d rows; ballot IDs %d %d %d %d", db.Returning, len(locked), bs[0].ID, bs[1].ID, bs[2].ID, bs[3].ID)
 				}
-				return tx.DeleteBallots([]int64{bs[3].ID}) // refused: not an option
+				refused := []int64{bs[3].ID} // not an option
+				if bs[0].ID != 0 {
+					refused = append(refused, bs[0].ID) // not in the electorate
+				}
+				return tx.DeleteBallots(refused)
 			}))
 			var kept []string
 			must(t, db.Raw("SELECT receipt FROM ballots WHERE receipt LIKE ? ORDER BY receipt", "E"+suffix+"%").Scan(&kept).Error)
 			if len(kept) != 1 || kept[0] != "E"+suffix+"1" {
 				t.Errorf("returning=%v: ballots kept %v, want only household 1's", db.Returning, kept)
 			}
+		}
+
+		// A ballot of the electorate whose receipt is taken already is not
+		// left out silently: the batch runs again (with new receipts).
+		db.Returning = canReturn
+		attempts := 0
+		must(t, s.InBallotTx(ctx, func(_ context.Context, tx voting.BallotTx) error {
+			attempts++
+			receipt := "Etrue1" // household 1's kept ballot above
+			if attempts > 1 {
+				receipt = "Fresh1"
+			}
+			bs := []voting.Ballot{{MotionID: m.ID, HouseholdID: h[1], Options: []string{"agree"}, Channel: voting.ChannelSelf, CastBy: "user:2", Receipt: receipt, CreatedAt: t0}}
+			_, _, err := tx.LockBallots([]int64{m.ID}, []voting.BallotKey{{MotionID: m.ID, HouseholdID: h[1]}}, bs, nil)
+			if err == nil && bs[0].ID == 0 {
+				t.Errorf("attempt %d: no error and no ID for a ballot of the electorate", attempts)
+			}
+			if err == nil {
+				err = tx.DeleteBallots([]int64{bs[0].ID})
+			}
+			return err
+		}))
+		if attempts != 2 {
+			t.Errorf("a taken receipt: %d attempts, want 2 (the second with a fresh receipt)", attempts)
 		}
 	})
 }

@@ -301,7 +301,8 @@ type ballotTx struct {
 var errQueuedWrites = errors.New("ballot transaction: a statement after queued writes would not see them")
 
 // inBallotTx runs fn in a ballot transaction and commits it; on a deadlock,
-// a lock-wait timeout or a duplicate key of a racing insert it runs fn
+// a lock-wait timeout or a duplicate key of a racing insert (or a
+// receipt taken already) it runs fn
 // again from the start (up to maxTxAttempts runs), so fn must not have
 // effects outside the database.
 //
@@ -311,7 +312,8 @@ var errQueuedWrites = errors.New("ballot transaction: a statement after queued w
 // before the queued writes — after them they fail (errQueuedWrites) and so
 // does the commit.
 func (db *DB) inBallotTx(ctx context.Context, fn func(ctx context.Context, t *ballotTx) error) error {
-	return retry(func(err error) bool { return isRetryable(err) || isDuplicate(err) }, func() error { return db.ballotTxOnce(ctx, fn) })
+	return retry(func(err error) bool { return isRetryable(err) || isDuplicate(err) || errors.Is(err, errBallotSkipped) },
+		func() error { return db.ballotTxOnce(ctx, fn) })
 }
 
 func (db *DB) ballotTxOnce(ctx context.Context, fn func(ctx context.Context, t *ballotTx) error) (err error) {

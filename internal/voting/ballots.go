@@ -3,6 +3,7 @@ package voting
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/louyuan/louyuan/internal/audit"
@@ -122,6 +123,19 @@ func (s *Service) castBatch(ctx context.Context, cs []cast) ([]castResult, error
 	}
 	s.applyCounted(ctx, rs)
 	return rs, nil
+}
+
+// holdTallies makes tally reads on this instance wait for the live-tally
+// update of rs's motions (the batcher's after step, run once their callers
+// have heard of their ballots).
+func (s *Service) holdTallies(rs []castResult) (release func()) {
+	var ids []int64
+	for _, r := range rs {
+		if r.err == nil && !slices.Contains(ids, r.counted.MotionID) {
+			ids = append(ids, r.counted.MotionID)
+		}
+	}
+	return s.applying.hold(ids)
 }
 
 // applyCounted brings the live tallies up to date with the counted ballots

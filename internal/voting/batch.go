@@ -48,10 +48,11 @@ type BallotTx interface {
 	// electorate row, its counted ballot and its representative's
 	// membership, and reports them; a motion that does not exist or a key
 	// outside the electorate is missing from the answer. In the same round
-	// trip it inserts those of bs whose keys are in the electorate (setting
-	// their IDs, 0 for the others), before anything is checked, and locks
-	// the audit heads of streams; ballots that the checks then refuse must
-	// be deleted (DeleteBallots).
+	// trip it inserts bs, before anything is checked: each ballot whose key
+	// is in the electorate gets its ID, one of a motion or household that
+	// does not exist gets 0, one of a household outside the electorate
+	// either; and it locks the audit heads of streams. Ballots that the
+	// checks then refuse must be deleted (DeleteBallots).
 	LockBallots(ids []int64, keys []BallotKey, bs []Ballot, streams []string) (map[int64]Motion, map[BallotKey]BallotRow, error)
 	// InsertBallots appends to the history and sets each ballot's ID; it
 	// also locks the audit streams AppendAudit will append to (those not
@@ -332,13 +333,19 @@ const afterSlots = 8
 // for the next), so that each sees the one before it.
 type batcher struct {
 	run func(ctx context.Context, cs []cast) ([]castResult, error)
-	// after, when set, runs once a batch's run has succeeded and before
-	// its ballots' callers hear of their results, but off the worker,
-	// which goes on to the next batch meanwhile; at most afterSlots of
-	// them at once, however few the workers, so that a slow Redis does not
+	// after, when set, runs once a batch's run has succeeded, off the
+	// worker (which goes on to the next batch meanwhile) and after the
+	// ballots' callers have heard of their results (they are committed;
+	// the step waits for nothing of theirs): at most afterSlots of them
+	// at once, however few the workers, so that a slow Redis does not
 	// hold the worker after every batch. It brings the live tallies up to
 	// date with versioned votes, so their order does not matter.
-	after   func(ctx context.Context, rs []castResult)
+	after func(ctx context.Context, rs []castResult)
+	// hold, when set, is called before the callers hear of a batch that
+	// has an after step, and the release it returns once that step is
+	// over: reads that must see the batch (the live tally of its
+	// motions on this instance) wait for it meanwhile.
+	hold    func(rs []castResult) (release func())
 	afters  chan struct{} // slots of running afters
 	workers int           // batches in flight at once
 	max     int           // ballots per batch at most
@@ -434,7 +441,9 @@ func (b *batcher) flush(batch []*pendingCast) {
 	if len(cs) == 0 {
 		return
 	}
+	delivered := false
 	deliver := func(results []castResult, err error) {
+		delivered = true
 		for i, p := range out {
 			if err != nil {
 				p.done <- castResult{err: err}
@@ -451,7 +460,9 @@ func (b *batcher) flush(batch []*pendingCast) {
 	defer func() {
 		if v := recover(); v != nil {
 			panicked(v)
-			deliver(nil, fmt.Errorf("ballot batch panicked: %v", v))
+			if !delivered {
+				deliver(nil, fmt.Errorf("ballot batch panicked: %v", v))
+			}
 		}
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
@@ -468,14 +479,20 @@ func (b *batcher) flush(batch []*pendingCast) {
 		deliver(results, err)
 		return
 	}
+	// The ballots are committed: their callers hear so now, and the live
+	// tallies catch up off the worker (reads of them here wait: hold).
+	release := func() {}
+	if b.hold != nil {
+		release = b.hold(results)
+	}
+	deliver(results, nil)
 	b.afters <- struct{}{}
 	go func() {
 		defer func() {
-			// The ballots are in: their callers hear so whatever after did.
 			if v := recover(); v != nil {
 				panicked(v)
 			}
-			deliver(results, nil)
+			release()
 			<-b.afters
 		}()
 		ctx, cancel := context.WithTimeout(context.Background(), b.timeout)

@@ -121,14 +121,18 @@ func TestBatcher(t *testing.T) {
 	}
 }
 
-// A batch's after step (the live tallies) runs before its ballots' callers
-// hear of them, but off the worker: the next batch does not wait for it.
+// A batch's after step (the live tallies) runs off the worker and after
+// its ballots' callers have heard of them: the next batch does not wait
+// for it, and neither do the callers. hold is taken before they hear and
+// released only once the step is over (reads of the tally wait on it).
 func TestBatcherAfter(t *testing.T) {
 	var (
-		mu      sync.Mutex
-		applied = map[int64]bool{}
-		release = make(chan struct{})
-		ran     atomic.Int32
+		mu       sync.Mutex
+		applied  = map[int64]bool{}
+		held     = map[int64]bool{} // household: hold taken and not released
+		release  = make(chan struct{})
+		ran      atomic.Int32
+		released = make(chan int64, 2)
 	)
 	b := &batcher{workers: 1, max: 1, timeout: time.Second,
 		run: func(_ context.Context, cs []cast) ([]castResult, error) {
@@ -139,8 +143,26 @@ func TestBatcherAfter(t *testing.T) {
 			}
 			return out, nil
 		},
+		hold: func(rs []castResult) func() {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range rs {
+				held[r.receipt.HouseholdID] = true
+			}
+			return func() {
+				mu.Lock()
+				defer mu.Unlock()
+				for _, r := range rs {
+					if !applied[r.receipt.HouseholdID] {
+						t.Errorf("household %d: hold released before its after step", r.receipt.HouseholdID)
+					}
+					held[r.receipt.HouseholdID] = false
+					released <- r.receipt.HouseholdID
+				}
+			}
+		},
 		after: func(_ context.Context, rs []castResult) {
-			<-release // held until both batches have run
+			<-release // held until both batches have run and been answered
 			mu.Lock()
 			defer mu.Unlock()
 			for _, r := range rs {
@@ -151,33 +173,42 @@ func TestBatcherAfter(t *testing.T) {
 	for h := range int64(2) {
 		go func() { got <- b.submit(context.Background(), cast{motionID: 1, householdID: h + 1}) }()
 	}
-	// One worker, one ballot per batch: the second batch runs while the
-	// first one's after step is still held.
-	for deadline := time.Now().Add(5 * time.Second); ran.Load() < 2; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d batches ran while the first after step was held; the worker waited for it", ran.Load())
+	// One worker, one ballot per batch: both batches run and both callers
+	// hear of their ballots while the after steps are still held.
+	for range 2 {
+		select {
+		case r := <-got:
+			mu.Lock()
+			isHeld, done := held[r.receipt.HouseholdID], applied[r.receipt.HouseholdID]
+			mu.Unlock()
+			if r.err != nil || !isHeld || done {
+				t.Fatalf("household %d: %v, held %v, after step done %v", r.receipt.HouseholdID, r.err, isHeld, done)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("a caller waited for the after step (%d batches ran)", ran.Load())
 		}
-	}
-	select {
-	case r := <-got:
-		t.Fatalf("household %d heard of its ballot before the after step", r.receipt.HouseholdID)
-	case <-time.After(20 * time.Millisecond):
 	}
 	close(release)
 	for range 2 {
-		r := <-got
-		mu.Lock()
-		done := applied[r.receipt.HouseholdID]
-		mu.Unlock()
-		if r.err != nil || !done {
-			t.Errorf("household %d: %v, after step done %v", r.receipt.HouseholdID, r.err, done)
+		select {
+		case <-released:
+		case <-time.After(5 * time.Second):
+			t.Fatal("hold not released after the after step")
 		}
 	}
 
-	// A panicking after step still delivers the committed ballots.
+	// A panicking after step still releases its hold.
 	b.after = func(context.Context, []castResult) { panic("redis client bug") }
+	mu.Lock()
+	applied[9] = true // the release's own check: the step ran (and panicked)
+	mu.Unlock()
 	if r := b.submit(context.Background(), cast{motionID: 1, householdID: 9}); r.err != nil || r.receipt.HouseholdID != 9 {
-		t.Errorf("after a panicking after step: %+v", r)
+		t.Errorf("with a panicking after step: %+v", r)
+	}
+	select {
+	case <-released:
+	case <-time.After(5 * time.Second):
+		t.Fatal("hold not released after a panicking after step")
 	}
 }
 

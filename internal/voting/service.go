@@ -117,6 +117,7 @@ type Service struct {
 	live     LiveTally
 	rebuilds singleflight.Group
 	reads    readCache
+	applying applyGate
 	audit    audit.BatchAppender
 	batch    *batcher
 	// yards keeps each motion's courtyard (it never changes), so that a
@@ -190,7 +191,7 @@ func (s *Service) SetBatching(b Batching) {
 	if b.Timeout <= 0 {
 		b.Timeout = DefaultBatching.Timeout
 	}
-	s.batch = &batcher{run: s.castAll, after: s.applyCounted, workers: b.Workers, max: b.Max, timeout: b.Timeout, observe: b.Observe,
+	s.batch = &batcher{run: s.castAll, after: s.applyCounted, hold: s.holdTallies, workers: b.Workers, max: b.Max, timeout: b.Timeout, observe: b.Observe,
 		onPanic: func(v any, stack []byte) {
 			s.log.Error("ballot batch panicked", "panic", fmt.Sprint(v), "stack", string(stack))
 		}}
@@ -670,16 +671,20 @@ func (s *Service) tally(ctx context.Context, p identity.Principal, id int64) (Mo
 			return m, t, err
 		}
 	}
+	// Ballots answered on this instance whose live tally is still being
+	// updated: in what this read shows.
+	s.applying.wait(ctx, id)
 	if m, t, ok := s.reads.tally(id, now); ok {
 		return m, t, nil
 	}
+	gen := s.reads.generation(id)
 	m, err := s.store.Motion(ctx, id)
 	if err != nil {
 		return Motion{}, Tally{}, err
 	}
 	t, err := s.tallyOf(ctx, m)
 	if err == nil {
-		t = s.reads.keep(m, t, now)
+		t = s.reads.keep(m, t, now, gen)
 	}
 	return m, t, err
 }
