@@ -93,19 +93,11 @@ func (s *Voting) insertElectorBallots(p *pipeline, bs []voting.Ballot) map[strin
 	if len(bs) == 0 {
 		return nil
 	}
+	if s.db.Dialect == MySQL {
+		return s.insertBallotValues(p, "INSERT IGNORE", bs)
+	}
 	var q strings.Builder
 	args := make([]any, 0, 9*len(bs))
-	if s.db.Dialect == MySQL {
-		q.WriteString("INSERT IGNORE INTO ballots (motion_id, household_id, choice, channel, cast_by, delegation_id, paper_file, receipt, created_at) VALUES ")
-		for i, b := range bs {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, b.MotionID, b.HouseholdID, encodeChoice(b.Options), b.Channel, b.CastBy, nullInt(b.DelegationID), nullString(b.PaperFile), b.Receipt, b.CreatedAt)
-		}
-		return s.readBallotIDs(p, q.String(), args, bs)
-	}
 	q.WriteString("INSERT INTO ballots (motion_id, household_id, choice, channel, cast_by, delegation_id, paper_file, receipt, created_at)\n" +
 		"SELECT v.motion_id, v.household_id, v.choice, v.channel, v.cast_by, v.delegation_id, v.paper_file, v.receipt, v.created_at FROM (")
 	for i, b := range bs {
@@ -317,8 +309,15 @@ func (s *Voting) insertBallots(p *pipeline, bs []voting.Ballot) map[string]int64
 	if len(bs) == 0 {
 		return nil
 	}
+	return s.insertBallotValues(p, "INSERT", bs)
+}
+
+// insertBallotValues adds to p a multi-row insert of bs (verb is INSERT
+// or INSERT IGNORE) and the reading of their IDs, by receipt, into the map
+// it returns.
+func (s *Voting) insertBallotValues(p *pipeline, verb string, bs []voting.Ballot) map[string]int64 {
 	var q strings.Builder
-	q.WriteString("INSERT INTO ballots (motion_id, household_id, choice, channel, cast_by, delegation_id, paper_file, receipt, created_at) VALUES ")
+	q.WriteString(verb + " INTO ballots (motion_id, household_id, choice, channel, cast_by, delegation_id, paper_file, receipt, created_at) VALUES ")
 	args := make([]any, 0, 9*len(bs))
 	for i, b := range bs {
 		if i > 0 {
