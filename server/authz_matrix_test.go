@@ -377,9 +377,39 @@ func TestAuthzMatrix(t *testing.T) {
 			}
 			cells++
 			mxCheckCell(t, row.op, c.name, want, r, tok != "")
+			if mxRefusedForWho(r) && req.body != nil && req.header == nil {
+				// Refused for who the caller is: refused for that whatever
+				// the body, never told 400 about an empty or malformed one.
+				for _, bad := range []any{map[string]any{}, []any{"not an object"}} {
+					rb := s.call(t, method, req.path, tok, bad)
+					cells++
+					if rb.Status != r.Status || mxErrorCode(rb) != mxErrorCode(r) {
+						t.Errorf("%-58s %-6s with body %v: got %s, want %d %s as with a valid body", row.op, c.name, bad, rb, r.Status, mxErrorCode(r))
+					}
+				}
+			}
 		}
 	}
 	t.Logf("matrix: %d cells in %v", cells, time.Since(start).Round(time.Millisecond))
+}
+
+// mxRefusedForWho tells an answer that refused the caller for who they
+// are (no token, or a kind of account the route does not serve), not for
+// the object or the body.
+func mxRefusedForWho(r e2eResponse) bool {
+	switch code := mxErrorCode(r); {
+	case r.Status == http.StatusUnauthorized:
+		return true
+	case r.Status == http.StatusForbidden:
+		return code == "users_only" || code == "staff_only"
+	}
+	return false
+}
+
+func mxErrorCode(r e2eResponse) string {
+	var e e2eErrorBody
+	_ = json.Unmarshal(r.Body, &e)
+	return e.Error.Code
 }
 
 // mxCheckCell holds one answer to its expected status, to the not-found

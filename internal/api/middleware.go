@@ -161,6 +161,22 @@ func bearerToken(c *gin.Context) string {
 	return strings.TrimSpace(token)
 }
 
+// only answers refusal to a caller of another kind than kind (a staff
+// account on a mini-program user's route, or the reverse) before the
+// handler reads the request body: whatever the body, that caller may not
+// use the route (its service checks again).
+func only(kind identity.Kind, refusal error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if principal(c).Kind != kind {
+			fail(c, refusal)
+			c.Abort()
+		}
+	}
+}
+
+// usersOnly is only(identity.KindUser, refusal).
+func usersOnly(refusal error) gin.HandlerFunc { return only(identity.KindUser, refusal) }
+
 func principal(c *gin.Context) identity.Principal {
 	p, _ := c.Get(principalKey)
 	return p.(identity.Principal)

@@ -12,7 +12,7 @@ import (
 // staffRoutes are the staff console's account routes: changing one's
 // password, the staff of one's scope and new accounts.
 func (s *Server) staffRoutes(a *gin.RouterGroup, small gin.HandlerFunc) {
-	a.POST("/me/password", small, s.changePassword)
+	a.POST("/me/password", small, only(identity.KindStaff, identity.ErrStaffOnly), s.changePassword)
 	a.GET("/staff", s.listStaff)
 	a.POST("/staff", small, s.createStaff)
 }

@@ -21,6 +21,9 @@ import (
 	"github.com/louyuan/louyuan/internal/louyuan"
 )
 
+// ErrPhoneUsersOnly refuses binding a phone number to a staff account.
+var ErrPhoneUsersOnly = louyuan.Forbidden("users_only", "只有小程序用户可以绑定手机号")
+
 // User is a WeChat user of the mini-program.
 type User struct {
 	ID          int64
@@ -619,7 +622,7 @@ func (s *Service) checkToken(ctx context.Context, accessToken string) (Principal
 // BindPhone stores the phone number behind a getPhoneNumber code, encrypted.
 func (s *Service) BindPhone(ctx context.Context, p Principal, code string) (string, error) {
 	if p.Kind != KindUser {
-		return "", louyuan.Forbidden("users_only", "只有小程序用户可以绑定手机号")
+		return "", ErrPhoneUsersOnly
 	}
 	if strings.TrimSpace(code) == "" {
 		return "", louyuan.Invalid("code_required", "缺少手机号授权凭证 code")

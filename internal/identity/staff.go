@@ -351,7 +351,9 @@ func newPassword() string {
 }
 
 var (
-	errStaffOnly       = louyuan.Forbidden("staff_only", "只有工作人员账号有登录密码，可在这里修改")
+	// ErrStaffOnly refuses a password change to a mini-program user (only
+	// staff accounts have passwords).
+	ErrStaffOnly       = louyuan.Forbidden("staff_only", "只有工作人员账号有登录密码，可在这里修改")
 	errSamePassword    = louyuan.Invalid("same_password", "新密码不能与原密码相同")
 	errPasswordChanged = louyuan.Unauthorized("password_changed", "该账号的密码已修改，请用新密码重新登录")
 	errAccountDisabled = louyuan.Forbidden("account_disabled", "该账号已停用，请联系街道管理员")
@@ -377,7 +379,7 @@ const wrongOldPassword = "原密码不正确，还可以再试%d次，之后账�
 // same old password, only the first is made.
 func (s *Service) ChangePassword(ctx context.Context, p Principal, accessToken, oldPassword, newPassword string) (Tokens, error) {
 	if p.Kind != KindStaff {
-		return Tokens{}, errStaffOnly
+		return Tokens{}, ErrStaffOnly
 	}
 	st, err := s.store.StaffByID(ctx, p.ID)
 	if err != nil {

@@ -11,6 +11,9 @@ import (
 	"github.com/louyuan/louyuan/internal/louyuan"
 )
 
+// ErrSubscribeUsersOnly refuses a staff account subscribing to messages.
+var ErrSubscribeUsersOnly = louyuan.Forbidden("users_only", "只有小程序用户可以订阅消息")
+
 // canSend checks that p is council or staff of every courtyard the targets
 // lie in, and returns those courtyards (the first is the notice's own).
 func (s *Service) canSend(ctx context.Context, p identity.Principal, targets []Target, roles ...identity.Role) ([]int64, error) {
@@ -373,7 +376,7 @@ var subscribeResults = map[string]bool{"accept": true, "reject": true, "ban": tr
 // one message of that template.
 func (s *Service) Subscribe(ctx context.Context, p identity.Principal, results map[string]string) (map[string]int, error) {
 	if p.Kind != identity.KindUser {
-		return nil, louyuan.Forbidden("users_only", "只有小程序用户可以订阅消息")
+		return nil, ErrSubscribeUsersOnly
 	}
 	if len(results) == 0 || len(results) > 20 {
 		return nil, louyuan.Invalid("bad_results", "请提交1到20个模板的订阅结果")
@@ -415,7 +418,7 @@ type SubscriptionView struct {
 // MySubscriptions lists each configured template and the user's grants.
 func (s *Service) MySubscriptions(ctx context.Context, p identity.Principal) ([]SubscriptionView, error) {
 	if p.Kind != identity.KindUser {
-		return nil, louyuan.Forbidden("users_only", "只有小程序用户可以订阅消息")
+		return nil, ErrSubscribeUsersOnly
 	}
 	have, err := s.store.Subscriptions(ctx, p.ID)
 	if err != nil {

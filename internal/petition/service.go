@@ -15,6 +15,9 @@ import (
 	"github.com/louyuan/louyuan/internal/voting"
 )
 
+// ErrSignUsersOnly refuses a signature from a staff account.
+var ErrSignUsersOnly = louyuan.Forbidden("users_only", "只有户代表可以签名")
+
 // Status is where a petition is.
 type Status string
 
@@ -514,7 +517,7 @@ type SignRequest struct {
 // Sign records the representative's signature for the household.
 func (s *Service) Sign(ctx context.Context, p identity.Principal, id int64, req SignRequest) (Signature, error) {
 	if p.Kind != identity.KindUser {
-		return Signature{}, louyuan.Forbidden("users_only", "只有户代表可以签名")
+		return Signature{}, ErrSignUsersOnly
 	}
 	if req.SignatureFile != "" {
 		owned, err := s.store.FileOwnedBy(ctx, req.SignatureFile, "signature", p.Ref())

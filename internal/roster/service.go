@@ -16,6 +16,12 @@ import (
 	"github.com/louyuan/louyuan/internal/louyuan"
 )
 
+// ErrBindRequestUsersOnly refuses a binding request from a staff account.
+var ErrBindRequestUsersOnly = louyuan.Forbidden("users_only", "只有小程序用户可以申请绑定房屋")
+
+// ErrBindUsersOnly refuses binding a staff account to a household.
+var ErrBindUsersOnly = louyuan.Forbidden("users_only", "只有小程序用户可以绑定房屋")
+
 // Courtyard is a residential compound (楼院/小区) with its place in the
 // hierarchy.
 type Courtyard struct {
@@ -336,7 +342,7 @@ func (s *Service) allowPerHour(ctx context.Context, p identity.Principal, kind s
 // household by staff or the council).
 func (s *Service) BindWithInvite(ctx context.Context, p identity.Principal, code string) (Member, error) {
 	if p.Kind != identity.KindUser {
-		return Member{}, louyuan.Forbidden("users_only", "只有小程序用户可以绑定房屋")
+		return Member{}, ErrBindUsersOnly
 	}
 	code = NormalizeInviteCode(code)
 	if len(code) != 8 {
@@ -488,7 +494,7 @@ func (s *Service) IssueInvites(ctx context.Context, p identity.Principal, courty
 // RequestBind asks staff to bind the caller to a household without a code.
 func (s *Service) RequestBind(ctx context.Context, p identity.Principal, householdID int64, role MemberRole, realName, note string) (Request, error) {
 	if p.Kind != identity.KindUser {
-		return Request{}, louyuan.Forbidden("users_only", "只有小程序用户可以申请绑定房屋")
+		return Request{}, ErrBindRequestUsersOnly
 	}
 	if !role.Valid() {
 		return Request{}, louyuan.Invalid("bad_role", "身份只能是业主、家庭成员或租户")

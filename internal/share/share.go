@@ -92,7 +92,9 @@ func NewService(store Store, dec Decrypter, al audit.Appender, log *slog.Logger)
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
 var (
-	errUsersOnly   = louyuan.Forbidden("users_only", "请在微信小程序里操作：群信息要用您的微信登录才能识别")
+	// ErrUsersOnly refuses a staff account: a group card is opened with a
+	// mini-program user's WeChat login.
+	ErrUsersOnly   = louyuan.Forbidden("users_only", "请在微信小程序里操作：群信息要用您的微信登录才能识别")
 	errNotInScope  = louyuan.Forbidden("not_in_scope", "只有本楼院的理事会成员或社区工作人员可以关联微信群")
 	errDataInvalid = louyuan.Invalid("share_data_invalid", "没能识别这个微信群，可能是登录已更新。请回到微信群，重新点开这张卡片再试")
 	errDataExpired = louyuan.Invalid("share_data_expired", "群信息已过期，请回到微信群，重新点开这张卡片再试")
@@ -106,7 +108,7 @@ var (
 // another replaces it, audited as a relink with both groups.
 func (s *Service) Link(ctx context.Context, p identity.Principal, courtyardID int64, sessionKey string, d Data) (g Group, changed bool, err error) {
 	if p.Kind != identity.KindUser {
-		return Group{}, false, errUsersOnly
+		return Group{}, false, ErrUsersOnly
 	}
 	place, err := s.store.CourtyardPlace(ctx, courtyardID)
 	if err != nil {
@@ -167,7 +169,7 @@ func (s *Service) GroupOf(ctx context.Context, p identity.Principal, courtyardID
 // counted is false when this user's open was counted before.
 func (s *Service) Open(ctx context.Context, p identity.Principal, noticeID int64, sessionKey string, d Data) (counted bool, err error) {
 	if p.Kind != identity.KindUser {
-		return false, errUsersOnly
+		return false, ErrUsersOnly
 	}
 	yard, sent, err := s.store.NoticeCourtyard(ctx, noticeID)
 	if louyuan.IsKind(err, louyuan.KindNotFound) || (err == nil && !sent) {

@@ -12,6 +12,9 @@ import (
 	"github.com/louyuan/louyuan/internal/louyuan"
 )
 
+// ErrCastUsersOnly refuses a ballot from a staff account (a household votes through its representative in the mini-program).
+var ErrCastUsersOnly = louyuan.Forbidden("users_only", "只有户代表可以在小程序中投票")
+
 // Receipt is what a household gets for a ballot: the code to check later
 // that the ballot is counted.
 type Receipt struct {
@@ -27,7 +30,7 @@ type Receipt struct {
 // replaces one a proxy cast.
 func (s *Service) Cast(ctx context.Context, p identity.Principal, motionID, householdID int64, options []string) (Receipt, error) {
 	if p.Kind != identity.KindUser {
-		return Receipt{}, louyuan.Forbidden("users_only", "只有户代表可以在小程序中投票")
+		return Receipt{}, ErrCastUsersOnly
 	}
 	c := cast{motionID: motionID, householdID: householdID, options: options, channel: ChannelSelf, castBy: p.Ref(),
 		representative: p.ID, origin: audit.OriginOf(ctx)}

@@ -9,6 +9,12 @@ import (
 	"github.com/louyuan/louyuan/internal/louyuan"
 )
 
+// ErrProxyUsersOnly refuses proxy ballots from a staff account.
+var ErrProxyUsersOnly = louyuan.Forbidden("users_only", "只有受托人可以代为投票")
+
+// ErrDelegateUsersOnly refuses a delegation from a staff account.
+var ErrDelegateUsersOnly = louyuan.Forbidden("users_only", "只有户代表可以委托投票")
+
 // Delegation statuses. A delegation is made by the household's
 // representative, accepted by the proxy, and (where the courtyard requires a
 // signed authorisation) confirmed by the council with its photo.
@@ -104,7 +110,7 @@ func (s *Service) recordDelegation(ctx context.Context, d Delegation, actor, act
 func (s *Service) Delegate(ctx context.Context, p identity.Principal, nd NewDelegation) (Delegation, error) {
 	ds := s.store
 	if p.Kind != identity.KindUser {
-		return Delegation{}, louyuan.Forbidden("users_only", "只有户代表可以委托投票")
+		return Delegation{}, ErrDelegateUsersOnly
 	}
 	rep, err := s.store.IsRepresentative(ctx, p.ID, nd.HouseholdID)
 	if err != nil {
@@ -310,7 +316,7 @@ type ProxyResult struct {
 // voted itself keeps its own ballot.
 func (s *Service) CastAsProxy(ctx context.Context, p identity.Principal, motionID int64, householdIDs []int64, options []string) ([]ProxyResult, error) {
 	if p.Kind != identity.KindUser {
-		return nil, louyuan.Forbidden("users_only", "只有受托人可以代为投票")
+		return nil, ErrProxyUsersOnly
 	}
 	if len(householdIDs) == 0 || len(householdIDs) > 100 {
 		return nil, louyuan.Invalid("bad_households", "请选择1到100户")
