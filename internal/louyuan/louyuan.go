@@ -5,6 +5,7 @@
 package louyuan
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -130,3 +131,34 @@ func IsKind(err error, kind Kind) bool {
 // no daylight saving): dates of council terms, invite expiries, times in
 // exports and notices.
 var China = time.FixedZone("CST", 8*3600)
+
+// Limiter counts tries per key within a window (Redis, shared by every
+// instance).
+type Limiter interface {
+	Allow(ctx context.Context, key string, limit int, per time.Duration) (ok bool, retryAfter time.Duration, err error)
+}
+
+// HourlyLimit is how many tries of Key an hour; a Limit of 0 is none.
+type HourlyLimit struct {
+	Key   string
+	Limit int
+}
+
+// AllowHourly counts one try against each of limits in turn. Past one it
+// answers Limited with code and message, a format given the minutes to
+// wait (e.g. "查找次数过多，请%d分钟后再试").
+func AllowHourly(ctx context.Context, l Limiter, code, message string, limits ...HourlyLimit) error {
+	for _, h := range limits {
+		if h.Limit <= 0 {
+			continue
+		}
+		ok, retry, err := l.Allow(ctx, h.Key, h.Limit, time.Hour)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return Limited(code, retry, message, int(retry.Minutes())+1)
+		}
+	}
+	return nil
+}

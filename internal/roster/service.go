@@ -190,9 +190,7 @@ type Store interface {
 }
 
 // Limiter counts attempts per key within a window.
-type Limiter interface {
-	Allow(ctx context.Context, key string, limit int, per time.Duration) (ok bool, retryAfter time.Duration, err error)
-}
+type Limiter = louyuan.Limiter
 
 // Service runs households, bindings and rosters.
 type Service struct {
@@ -318,22 +316,9 @@ func newInviteCode() string {
 // none. Past a limit it answers Limited with code and what ("邀请码输入次数
 // 过多"), saying when to try again.
 func (s *Service) allowPerHour(ctx context.Context, p identity.Principal, kind string, perIP, perUser int, code, what string) error {
-	for _, l := range []struct {
-		key   string
-		limit int
-	}{{kind + ":ip:" + audit.OriginOf(ctx).IP, perIP}, {kind + ":user:" + strconv.FormatInt(p.ID, 10), perUser}} {
-		if l.limit <= 0 {
-			continue
-		}
-		ok, retry, err := s.limiter.Allow(ctx, l.key, l.limit, time.Hour)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return louyuan.Limited(code, retry, what+"，请%d分钟后再试，或联系社区工作人员", int(retry.Minutes())+1)
-		}
-	}
-	return nil
+	return louyuan.AllowHourly(ctx, s.limiter, code, what+"，请%d分钟后再试，或联系社区工作人员",
+		louyuan.HourlyLimit{Key: kind + ":ip:" + audit.OriginOf(ctx).IP, Limit: perIP},
+		louyuan.HourlyLimit{Key: kind + ":user:" + strconv.FormatInt(p.ID, 10), Limit: perUser})
 }
 
 // BindWithInvite binds the calling user to the household of an invite

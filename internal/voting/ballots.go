@@ -42,9 +42,7 @@ func (s *Service) Cast(ctx context.Context, p identity.Principal, motionID, hous
 }
 
 // Limiter counts tries in a window (Redis, shared by every instance).
-type Limiter interface {
-	Allow(ctx context.Context, key string, limit int, per time.Duration) (ok bool, retryAfter time.Duration, err error)
-}
+type Limiter = louyuan.Limiter
 
 // ReceiptLimits caps receipt look-ups per caller and per client IP an
 // hour, so that nobody walks the code space (0: no limit).
@@ -61,22 +59,9 @@ func (s *Service) limitReceipts(ctx context.Context, p identity.Principal) error
 	if s.limiter == nil {
 		return nil
 	}
-	for _, l := range []struct {
-		key   string
-		limit int
-	}{{"receipt:ip:" + audit.OriginOf(ctx).IP, s.receiptLimits.PerIP}, {"receipt:" + p.Ref(), s.receiptLimits.PerUser}} {
-		if l.limit <= 0 {
-			continue
-		}
-		ok, retry, err := s.limiter.Allow(ctx, l.key, l.limit, time.Hour)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return louyuan.Limited("too_many_receipt_checks", retry, "回执查询过于频繁，请%d分钟后再试", int(retry.Minutes())+1)
-		}
-	}
-	return nil
+	return louyuan.AllowHourly(ctx, s.limiter, "too_many_receipt_checks", "回执查询过于频繁，请%d分钟后再试",
+		louyuan.HourlyLimit{Key: "receipt:ip:" + audit.OriginOf(ctx).IP, Limit: s.receiptLimits.PerIP},
+		louyuan.HourlyLimit{Key: "receipt:" + p.Ref(), Limit: s.receiptLimits.PerUser})
 }
 
 // PaperPurposes are the photos a paper ballot or paper signature may rest
