@@ -882,12 +882,7 @@ var mxStaffSeq atomic.Int64
 func mxNewStaff(t *testing.T, fx *mxFixture) (string, string) {
 	t.Helper()
 	name := fmt.Sprintf("mxnew%d", mxStaffSeq.Add(1))
-	r := fx.s.call(t, "POST", "/api/v1/staff", fx.admin, map[string]any{"username": name, "display_name": "新网格员", "role": "community_staff", "scope_type": "community", "scope_id": 1})
-	e2eWant(t, r, http.StatusCreated)
-	var made struct {
-		InitialPassword string `json:"initial_password"`
-	}
-	r.decode(t, &made)
+	made := e2eCreateStaff(t, fx.s, fx.admin, map[string]any{"username": name, "display_name": "新网格员", "role": "community_staff", "scope_type": "community", "scope_id": 1})
 	return name, made.InitialPassword
 }
 

@@ -92,13 +92,7 @@ func TestE2EStaffAccountsFromTheConsole(t *testing.T) {
 	e2eWantError(t, s.call(t, "POST", "/api/v1/staff", clerk, body), http.StatusForbidden, "not_in_scope")
 	e2eWantError(t, s.call(t, "POST", "/api/v1/staff", admin, map[string]any{"username": "xiaoli", "display_name": "李网格员", "role": "council_chair", "scope_type": "courtyard", "scope_id": 1}),
 		http.StatusBadRequest, "council_role_not_grantable")
-	r := s.call(t, "POST", "/api/v1/staff", admin, body)
-	e2eWant(t, r, http.StatusCreated)
-	var made struct {
-		ID              int64  `json:"id"`
-		InitialPassword string `json:"initial_password"`
-	}
-	r.decode(t, &made)
+	made := e2eCreateStaff(t, s, admin, body)
 	e2eWantError(t, s.call(t, "POST", "/api/v1/staff", admin, body), http.StatusConflict, "username_taken")
 	if len(made.InitialPassword) != 14 {
 		t.Fatalf("initial password %q", made.InitialPassword)
@@ -193,7 +187,7 @@ func TestE2EStaffAccountsFromTheConsole(t *testing.T) {
 	}
 	e2eWantError(t, change(li, made.InitialPassword, "short"), http.StatusBadRequest, "weak_password")
 	e2eWantError(t, change(s.wechatLogin(t, e2eCode("resident")).AccessToken, "x", "li-new-password"), http.StatusForbidden, "staff_only")
-	r = change(li, made.InitialPassword, "li-new-password")
+	r := change(li, made.InitialPassword, "li-new-password")
 	e2eWant(t, r, http.StatusOK)
 	var fresh e2eTokens
 	r.decode(t, &fresh)
@@ -214,31 +208,50 @@ func TestE2EStaffAccountsFromTheConsole(t *testing.T) {
 	}
 }
 
-// TestE2EStaffChangesReachEveryInstance: two instances on one MariaDB and
-// one Redis. A revocation or a password change made on A holds on A from
-// the next request, and on B — where the staff member's token is in use,
-// so cached — within the documented 5 seconds.
-func TestE2EStaffChangesReachEveryInstance(t *testing.T) {
+// e2eTwoInstancesWithAdmin starts two instances on one MariaDB and one
+// Redis, and a subdistrict admin "jiedao" (password "jiedao-password") of
+// subdistrict 1.
+func e2eTwoInstancesWithAdmin(t *testing.T) (a, b *e2eServer) {
+	t.Helper()
 	dsn := testenv.MySQL(t)
 	rds := testenv.Redis(t)
 	sec := e2eNewSecrets(t)
 	redisURL := "redis://" + testenv.RedisAddr()
 	cfgA := e2eProductionConfig(t, dsn, redisURL, rds.Prefix, sec)
-	a := e2eStart(t, cfgA)
-	b := e2eStart(t, e2eProductionConfig(t, dsn, redisURL, rds.Prefix, sec))
+	a = e2eStart(t, cfgA)
+	b = e2eStart(t, e2eProductionConfig(t, dsn, redisURL, rds.Prefix, sec))
 	e2eRunEnv(t, cfgA, false)
 	t.Setenv("LOUYUAN_ADMIN_PASSWORD", "jiedao-password")
 	if out, err := e2eRun("admin", "create-staff", "-username", "jiedao", "-name", "街道管理员", "-role", "subdistrict_admin", "-scope", "1"); err != nil {
 		t.Fatalf("create-staff: %v %s", err, out)
 	}
-	admin := a.staffLogin(t, "jiedao", "jiedao-password").AccessToken
-	r := a.call(t, "POST", "/api/v1/staff", admin, map[string]any{"username": "xiaoli", "display_name": "李网格员", "role": "community_staff", "scope_type": "community", "scope_id": 1})
+	return a, b
+}
+
+// e2eMadeStaff is the answer to creating a staff account.
+type e2eMadeStaff struct {
+	ID              int64  `json:"id"`
+	InitialPassword string `json:"initial_password"`
+}
+
+// e2eCreateStaff creates a staff account through the API (201 wanted).
+func e2eCreateStaff(t *testing.T, s *e2eServer, token string, body map[string]any) e2eMadeStaff {
+	t.Helper()
+	r := s.call(t, "POST", "/api/v1/staff", token, body)
 	e2eWant(t, r, http.StatusCreated)
-	var made struct {
-		ID              int64  `json:"id"`
-		InitialPassword string `json:"initial_password"`
-	}
+	var made e2eMadeStaff
 	r.decode(t, &made)
+	return made
+}
+
+// TestE2EStaffChangesReachEveryInstance: two instances on one MariaDB and
+// one Redis. A revocation or a password change made on A holds on A from
+// the next request, and on B — where the staff member's token is in use,
+// so cached — within the documented 5 seconds.
+func TestE2EStaffChangesReachEveryInstance(t *testing.T) {
+	a, b := e2eTwoInstancesWithAdmin(t)
+	admin := a.staffLogin(t, "jiedao", "jiedao-password").AccessToken
+	made := e2eCreateStaff(t, a, admin, map[string]any{"username": "xiaoli", "display_name": "李网格员", "role": "community_staff", "scope_type": "community", "scope_id": 1})
 	li := a.staffLogin(t, "xiaoli", made.InitialPassword)
 
 	within := func(what string, since time.Time, ok func() bool) {
@@ -263,7 +276,7 @@ func TestE2EStaffChangesReachEveryInstance(t *testing.T) {
 
 	other := a.staffLogin(t, "xiaoli", made.InitialPassword)
 	e2eWant(t, b.call(t, "GET", "/api/v1/me", other.AccessToken, nil), http.StatusOK) // cached on B
-	r = a.call(t, "POST", "/api/v1/me/password", li.AccessToken, map[string]string{"old_password": made.InitialPassword, "new_password": "li-new-password"})
+	r := a.call(t, "POST", "/api/v1/me/password", li.AccessToken, map[string]string{"old_password": made.InitialPassword, "new_password": "li-new-password"})
 	e2eWant(t, r, http.StatusOK)
 	changed := time.Now()
 	var fresh e2eTokens
@@ -283,26 +296,9 @@ func TestE2EStaffChangesReachEveryInstance(t *testing.T) {
 // principal that instance B still caches — so the subdistrict keeps one
 // admin, never none.
 func TestE2EAdminsRevokingEachOtherLeaveOne(t *testing.T) {
-	dsn := testenv.MySQL(t)
-	rds := testenv.Redis(t)
-	sec := e2eNewSecrets(t)
-	redisURL := "redis://" + testenv.RedisAddr()
-	cfgA := e2eProductionConfig(t, dsn, redisURL, rds.Prefix, sec)
-	a := e2eStart(t, cfgA)
-	b := e2eStart(t, e2eProductionConfig(t, dsn, redisURL, rds.Prefix, sec))
-	e2eRunEnv(t, cfgA, false)
-	t.Setenv("LOUYUAN_ADMIN_PASSWORD", "jiedao-password")
-	if out, err := e2eRun("admin", "create-staff", "-username", "jiedao", "-name", "街道管理员", "-role", "subdistrict_admin", "-scope", "1"); err != nil {
-		t.Fatalf("create-staff: %v %s", err, out)
-	}
+	a, b := e2eTwoInstancesWithAdmin(t)
 	first := a.staffLogin(t, "jiedao", "jiedao-password").AccessToken
-	r := a.call(t, "POST", "/api/v1/staff", first, map[string]any{"username": "jiedao2", "display_name": "第二位管理员", "role": "subdistrict_admin", "scope_type": "subdistrict", "scope_id": 1})
-	e2eWant(t, r, http.StatusCreated)
-	var made struct {
-		ID              int64  `json:"id"`
-		InitialPassword string `json:"initial_password"`
-	}
-	r.decode(t, &made)
+	made := e2eCreateStaff(t, a, first, map[string]any{"username": "jiedao2", "display_name": "第二位管理员", "role": "subdistrict_admin", "scope_type": "subdistrict", "scope_id": 1})
 	second := b.staffLogin(t, "jiedao2", made.InitialPassword).AccessToken
 	firstID := e2eStaffID(t, e2eListStaff(t, b, second, "?q=jiedao"), "jiedao") // second's principal now cached on B
 
