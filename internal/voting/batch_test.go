@@ -121,6 +121,19 @@ func TestBatcher(t *testing.T) {
 	}
 }
 
+// countedRun is a batch run that counts its batches in ran and answers
+// each cast with a receipt of its household.
+func countedRun(ran *atomic.Int32) func(context.Context, []cast) ([]castResult, error) {
+	return func(_ context.Context, cs []cast) ([]castResult, error) {
+		ran.Add(1)
+		out := make([]castResult, len(cs))
+		for i, c := range cs {
+			out[i].receipt.HouseholdID = c.householdID
+		}
+		return out, nil
+	}
+}
+
 // A batch's after step (the live tallies) runs off the worker and after
 // its ballots' callers have heard of them: the next batch does not wait
 // for it, and neither do the callers. hold is taken before they hear and
@@ -135,14 +148,7 @@ func TestBatcherAfter(t *testing.T) {
 		released = make(chan int64, 2)
 	)
 	b := &batcher{workers: 1, max: 1, timeout: time.Second,
-		run: func(_ context.Context, cs []cast) ([]castResult, error) {
-			ran.Add(1)
-			out := make([]castResult, len(cs))
-			for i, c := range cs {
-				out[i].receipt.HouseholdID = c.householdID
-			}
-			return out, nil
-		},
+		run: countedRun(&ran),
 		hold: func(rs []castResult) func() {
 			mu.Lock()
 			defer mu.Unlock()
@@ -222,14 +228,7 @@ func TestBatcherAfterSlotsIndependentOfWorkers(t *testing.T) {
 	)
 	const n = 4 // batches whose after steps are all held at once
 	b := &batcher{workers: 1, max: 1, timeout: time.Second,
-		run: func(_ context.Context, cs []cast) ([]castResult, error) {
-			ran.Add(1)
-			out := make([]castResult, len(cs))
-			for i, c := range cs {
-				out[i].receipt.HouseholdID = c.householdID
-			}
-			return out, nil
-		},
+		run: countedRun(&ran),
 		after: func(context.Context, []castResult) { <-release }}
 	got := make(chan castResult, n)
 	for h := range int64(n) {
