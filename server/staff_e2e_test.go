@@ -69,7 +69,11 @@ func (l e2eStaffList) usernames() []string {
 	return out
 }
 
-func TestE2EStaffAccountsFromTheConsole(t *testing.T) {
+// e2eStartWithTwoCommunities starts the embedded default with a second
+// community (东风社区, community 2, with its clerk "dongfeng") and a
+// subdistrict admin "jiedao"; both have the password "jiedao-password".
+func e2eStartWithTwoCommunities(t *testing.T) *e2eServer {
+	t.Helper()
 	cfg := e2eEmbeddedConfig(t)
 	s := e2eStart(t, cfg)
 	e2eRunEnv(t, cfg, true)
@@ -83,6 +87,11 @@ func TestE2EStaffAccountsFromTheConsole(t *testing.T) {
 			t.Fatalf("%v: %v %s", args, err, out)
 		}
 	}
+	return s
+}
+
+func TestE2EStaffAccountsFromTheConsole(t *testing.T) {
+	s := e2eStartWithTwoCommunities(t)
 	admin := s.staffLogin(t, "jiedao", "jiedao-password").AccessToken
 	clerk := s.staffLogin(t, demoStaffUser, s.demoPassword()).AccessToken
 	other := s.staffLogin(t, "dongfeng", "jiedao-password").AccessToken
@@ -324,19 +333,7 @@ func TestE2EAdminsRevokingEachOtherLeaveOne(t *testing.T) {
 // community's clerk (404, as a missing account), their subdistrict's
 // admin can.
 func TestE2ECouncilStaffFromOnesOwnList(t *testing.T) {
-	cfg := e2eEmbeddedConfig(t)
-	s := e2eStart(t, cfg)
-	e2eRunEnv(t, cfg, true)
-	t.Setenv("LOUYUAN_ADMIN_PASSWORD", "jiedao-password")
-	for _, args := range [][]string{
-		{"admin", "add-courtyard", "-subdistrict", "新华路街道", "-community", "东风社区", "-courtyard", "纺织厂小区"},
-		{"admin", "create-staff", "-username", "jiedao", "-name", "街道管理员", "-role", "subdistrict_admin", "-scope", "1"},
-		{"admin", "create-staff", "-username", "dongfeng", "-name", "东风社区网格员", "-role", "community_staff", "-scope", "2"},
-	} {
-		if out, err := e2eRun(args...); err != nil {
-			t.Fatalf("%v: %v %s", args, err, out)
-		}
-	}
+	s := e2eStartWithTwoCommunities(t)
 	admin := s.staffLogin(t, "jiedao", "jiedao-password").AccessToken
 	clerk := s.staffLogin(t, demoStaffUser, s.demoPassword()).AccessToken
 	all := e2eListStaff(t, s, admin, "")
