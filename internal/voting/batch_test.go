@@ -228,7 +228,7 @@ func TestBatcherAfterSlotsIndependentOfWorkers(t *testing.T) {
 	)
 	const n = 4 // batches whose after steps are all held at once
 	b := &batcher{workers: 1, max: 1, timeout: time.Second,
-		run: countedRun(&ran),
+		run:   countedRun(&ran),
 		after: func(context.Context, []castResult) { <-release }}
 	got := make(chan castResult, n)
 	for h := range int64(n) {
