@@ -211,6 +211,13 @@ func keyWhere(t string, keys []voting.BallotKey) (string, []any) {
 // lockBallotRows adds to p the locking, in one statement and in key order,
 // for each key in the electorate, of the electorate row, the counted ballot
 // (if any) and the representative's membership (if any).
+//
+// On MySQL the electorate is read through its primary key, named: left to
+// itself MariaDB weighs the household index too (an index dive per
+// household) and often scans it, locking each row twice and in household
+// rather than key order; named, the statement costs ~11% less (replayed
+// alone, 8 households) and the lock order is the key order whatever the
+// statistics say.
 func lockBallotRows(p *pipeline, keys []voting.BallotKey) map[voting.BallotKey]voting.BallotRow {
 	out := make(map[voting.BallotKey]voting.BallotRow, len(keys))
 	if len(keys) == 0 {
@@ -241,7 +248,7 @@ func lockBallotRows(p *pipeline, keys []voting.BallotKey) map[voting.BallotKey]v
 		}
 		return nil
 	}, `SELECT e.motion_id, e.household_id, m.user_id, c.ballot_id, c.choice, c.channel, c.delegation_id, c.version
-FROM motion_electorate e
+FROM motion_electorate e`+p.onMySQL(" FORCE INDEX (PRIMARY)")+`
 LEFT JOIN counted_ballots c ON c.motion_id = e.motion_id AND c.household_id = e.household_id
 LEFT JOIN memberships m ON m.household_id = e.household_id AND m.representative = 1
 WHERE `+where+` ORDER BY e.motion_id, e.household_id`+p.lockSuffix(" FOR UPDATE"), args...)

@@ -144,7 +144,10 @@ func (db *DB) pipeline() *pipeline { return &pipeline{dialect: db.Dialect} }
 
 // lockSuffix returns a locking clause on MySQL, nothing on SQLite (whose
 // single writer needs none).
-func (p *pipeline) lockSuffix(clause string) string {
+func (p *pipeline) lockSuffix(clause string) string { return p.onMySQL(clause) }
+
+// onMySQL returns clause on MySQL, nothing on SQLite.
+func (p *pipeline) onMySQL(clause string) string {
 	if p.dialect == MySQL {
 		return clause
 	}
