@@ -241,7 +241,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) 
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12)})
 	a.Voting.SetSecretMinElectorate(cfg.Voting.SecretMinElectorate)
 	a.Voting.SetReceiptLimits(limiter, voting.ReceiptLimits{PerUser: cfg.Security.ReceiptChecksPerUserHour, PerIP: cfg.Security.ReceiptChecksPerIPHour})
-	a.Voting.SetBatching(voting.Batching{Workers: cfg.Voting.BatchWorkers, Max: cfg.Voting.BatchMax,
+	a.Voting.SetBatching(voting.Batching{Workers: cfg.Voting.BatchWorkers, Max: cfg.Voting.BatchMax, MinExtra: cfg.Voting.BatchMinExtra,
 		Observe: func(size int, waited, took time.Duration) {
 			batchSize.Observe(float64(size))
 			batchWait.Observe(waited.Seconds())

@@ -84,6 +84,9 @@ type Config struct {
 	Voting struct {
 		BatchWorkers int `yaml:"batch_workers"`
 		BatchMax     int `yaml:"batch_max"`
+		// BatchMinExtra is how many ballots must wait before a batch
+		// starts beside one already running (see voting.Batching).
+		BatchMinExtra int `yaml:"batch_min_extra"`
 		// SecretMinElectorate is the fewest households a secret ballot
 		// may have: below it the published counts give choices away.
 		SecretMinElectorate int `yaml:"secret_min_electorate"`
@@ -153,6 +156,7 @@ func defaultConfig() *Config {
 	c.Audit.AnchorInterval = 24 * time.Hour
 	c.Voting.BatchWorkers = voting.DefaultBatching.Workers
 	c.Voting.BatchMax = voting.DefaultBatching.Max
+	c.Voting.BatchMinExtra = voting.DefaultBatching.MinExtra
 	c.Voting.SecretMinElectorate = voting.DefaultSecretMinElectorate
 	c.Notices.Workers = notice.DefaultWorkerConfig.Workers
 	c.Notices.RatePerSecond = notice.DefaultWorkerConfig.RatePerSecond
@@ -238,6 +242,7 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 		"LOUYUAN_INVITE_TRIES_PER_USER_PER_HOUR": &c.Security.InviteTriesPerUserHour, "LOUYUAN_INVITE_TRIES_PER_IP_PER_HOUR": &c.Security.InviteTriesPerIPHour,
 		"LOUYUAN_RECEIPT_CHECKS_PER_USER_PER_HOUR": &c.Security.ReceiptChecksPerUserHour, "LOUYUAN_RECEIPT_CHECKS_PER_IP_PER_HOUR": &c.Security.ReceiptChecksPerIPHour,
 		"LOUYUAN_VOTING_BATCH_WORKERS": &c.Voting.BatchWorkers, "LOUYUAN_VOTING_BATCH_MAX": &c.Voting.BatchMax,
+		"LOUYUAN_VOTING_BATCH_MIN_EXTRA":       &c.Voting.BatchMinExtra,
 		"LOUYUAN_VOTING_SECRET_MIN_ELECTORATE": &c.Voting.SecretMinElectorate,
 		"LOUYUAN_NOTICES_WORKERS":              &c.Notices.Workers, "LOUYUAN_NOTICES_RATE_PER_SECOND": &c.Notices.RatePerSecond}
 	for name, p := range ints {

@@ -329,8 +329,16 @@ const afterSlots = 8
 // voting at once. A ballot waits only while the batch before it commits;
 // under light load every batch holds one ballot.
 //
-// Two ballots of one household never share a batch (the later one waits
-// for the next), so that each sees the one before it.
+// Two ballots of one household never share a batch, nor run in two
+// batches at once: the later one waits for a batch that starts after the
+// earlier one's has ended, so that each sees the one before it and a
+// household's ballots commit in the order they arrived.
+//
+// The first batch starts as soon as a ballot waits; a further one (up to
+// workers) only once at least minExtra ballots wait for it. A batch's
+// statements cost the database about as much as eight ballots' rows, so a
+// small batch beside a running one would spend more than the cores it
+// gains; a large one puts idle cores to work (see Batching.MinExtra).
 type batcher struct {
 	run func(ctx context.Context, cs []cast) ([]castResult, error)
 	// after, when set, runs once a batch's run has succeeded, off the
@@ -345,12 +353,13 @@ type batcher struct {
 	// has an after step, and the release it returns once that step is
 	// over: reads that must see the batch (the live tally of its
 	// motions on this instance) wait for it meanwhile.
-	hold    func(rs []castResult) (release func())
-	afters  chan struct{} // slots of running afters
-	workers int           // batches in flight at once
-	max     int           // ballots per batch at most
-	timeout time.Duration // of one batch's transaction
-	onPanic func(v any, stack []byte)
+	hold     func(rs []castResult) (release func())
+	afters   chan struct{} // slots of running afters
+	workers  int           // batches in flight at once
+	minExtra int           // ballots waiting before a batch starts beside another
+	max      int           // ballots per batch at most
+	timeout  time.Duration // of one batch's transaction
+	onPanic  func(v any, stack []byte)
 	// observe, when set, hears of each batch: its size, how long its
 	// oldest ballot waited for it, and how long it took.
 	observe func(size int, waited, took time.Duration)
@@ -358,6 +367,8 @@ type batcher struct {
 	mu      sync.Mutex
 	queue   []*pendingCast
 	running int
+	// inFlight are the households (per motion) of the running batches.
+	inFlight map[BallotKey]bool
 }
 
 type pendingCast struct {
@@ -377,7 +388,7 @@ func (b *batcher) submit(ctx context.Context, c cast) castResult {
 		b.afters = make(chan struct{}, afterSlots)
 	}
 	b.queue = append(b.queue, p)
-	start := b.running < b.workers
+	start := b.running == 0 || b.running < b.workers && len(b.queue) >= b.minExtra
 	if start {
 		b.running++
 	}
@@ -388,10 +399,19 @@ func (b *batcher) submit(ctx context.Context, c cast) castResult {
 	return <-p.done
 }
 
+// loop runs batches while there are ballots for it: while it is the only
+// loop, any; beside others, only while at least minExtra wait.
 func (b *batcher) loop() {
+	var done []*pendingCast
 	for {
 		b.mu.Lock()
-		batch := b.take()
+		for _, p := range done {
+			delete(b.inFlight, p.c.key())
+		}
+		var batch []*pendingCast
+		if b.running == 1 || len(b.queue) >= b.minExtra {
+			batch = b.take()
+		}
 		if len(batch) == 0 {
 			b.running--
 			b.mu.Unlock()
@@ -399,20 +419,24 @@ func (b *batcher) loop() {
 		}
 		b.mu.Unlock()
 		b.flush(batch)
+		done = batch
 	}
 }
 
 // take removes from the queue, oldest first, up to max ballots of distinct
-// households; the caller holds mu.
+// households none of which is in a running batch, and marks them running;
+// the caller holds mu.
 func (b *batcher) take() []*pendingCast {
+	if b.inFlight == nil {
+		b.inFlight = map[BallotKey]bool{}
+	}
 	var (
 		batch []*pendingCast
-		seen  = map[BallotKey]bool{}
 		rest  = b.queue[:0]
 	)
 	for _, p := range b.queue {
-		if k := p.c.key(); len(batch) < b.max && !seen[k] {
-			seen[k] = true
+		if k := p.c.key(); len(batch) < b.max && !b.inFlight[k] {
+			b.inFlight[k] = true
 			batch = append(batch, p)
 			continue
 		}

@@ -3,6 +3,7 @@ package voting
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -247,5 +248,159 @@ func TestBatcherAfterSlotsIndependentOfWorkers(t *testing.T) {
 		if r := <-got; r.err != nil {
 			t.Errorf("household %d: %v", r.receipt.HouseholdID, r.err)
 		}
+	}
+}
+
+// A batch starts beside a running one only once minExtra ballots wait for
+// it; below that they wait for the running batch to end, and then go
+// together.
+func TestBatcherMinExtra(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		batches [][]int64
+	)
+	first := make(chan struct{})   // the first batch has started
+	release := make(chan struct{}) // lets the first batch end
+	b := &batcher{workers: 2, minExtra: 3, max: 8, timeout: time.Second,
+		run: func(_ context.Context, cs []cast) ([]castResult, error) {
+			var hs []int64
+			for _, c := range cs {
+				hs = append(hs, c.householdID)
+			}
+			mu.Lock()
+			batches = append(batches, hs)
+			n := len(batches)
+			mu.Unlock()
+			if n == 1 {
+				close(first)
+				<-release
+			}
+			out := make([]castResult, len(cs))
+			for i, c := range cs {
+				out[i].receipt.HouseholdID = c.householdID
+			}
+			return out, nil
+		}}
+	got := make(chan castResult, 8)
+	submit := func(h int64) {
+		go func() { got <- b.submit(context.Background(), cast{motionID: 1, householdID: h}) }()
+	}
+	submit(1)
+	<-first
+	waitQueued := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			b.mu.Lock()
+			q := len(b.queue)
+			b.mu.Unlock()
+			if q == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d ballots queued, want %d", q, n)
+			}
+		}
+	}
+	// Two waiting: below the threshold, no second batch.
+	submit(2)
+	submit(3)
+	waitQueued(2)
+	time.Sleep(20 * time.Millisecond)
+	mu.Lock()
+	n := len(batches)
+	mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d batches with 2 ballots waiting beside a running one (threshold 3)", n)
+	}
+	// The third: a second batch starts with all three while the first runs.
+	submit(4)
+	for range 3 {
+		select {
+		case r := <-got:
+			if r.err != nil || r.receipt.HouseholdID == 1 {
+				t.Fatalf("before the first batch ended: %+v", r)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no second batch with 3 ballots waiting")
+		}
+	}
+	close(release)
+	if r := <-got; r.err != nil || r.receipt.HouseholdID != 1 {
+		t.Fatalf("first batch: %+v", r)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(batches) != 2 || len(batches[1]) != 3 {
+		t.Errorf("batches %v, want [[1] [2 3 4]]", batches)
+	}
+}
+
+// A household's next ballot never runs beside the batch holding its
+// previous one: it waits for a batch that starts after that one ended, so
+// that the household's ballots commit in the order they arrived.
+func TestBatcherHouseholdInOneBatchAtATime(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		running = map[BallotKey]bool{}
+		order   []string
+	)
+	b := &batcher{workers: 4, minExtra: 1, max: 2, timeout: time.Second,
+		run: func(_ context.Context, cs []cast) ([]castResult, error) {
+			mu.Lock()
+			for _, c := range cs {
+				if running[c.key()] {
+					t.Errorf("household %d in two running batches", c.householdID)
+				}
+				running[c.key()] = true
+				order = append(order, c.channel)
+			}
+			mu.Unlock()
+			time.Sleep(2 * time.Millisecond)
+			mu.Lock()
+			for _, c := range cs {
+				running[c.key()] = false
+			}
+			mu.Unlock()
+			out := make([]castResult, len(cs))
+			for i, c := range cs {
+				out[i].receipt.HouseholdID = c.householdID
+			}
+			return out, nil
+		}}
+	// Household 5 submits ballots "a".."f" one after another without
+	// waiting for the answers, between other households' ballots.
+	var wg sync.WaitGroup
+	for i, ch := range []string{"a", "b", "c", "d", "e", "f"} {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			b.submit(context.Background(), cast{motionID: 1, householdID: 100 + int64(i)})
+		}()
+		go func() {
+			defer wg.Done()
+			b.submit(context.Background(), cast{motionID: 1, householdID: 5, channel: ch})
+		}()
+		// The next one only once this one is queued (or taken).
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Microsecond) {
+			mu.Lock()
+			seen := slices.Contains(order, ch)
+			mu.Unlock()
+			b.mu.Lock()
+			queued := slices.ContainsFunc(b.queue, func(p *pendingCast) bool { return p.c.channel == ch })
+			b.mu.Unlock()
+			if seen || queued || time.Now().After(deadline) {
+				break
+			}
+		}
+	}
+	wg.Wait()
+	var got []string
+	for _, ch := range order {
+		if ch != "" {
+			got = append(got, ch)
+		}
+	}
+	if !slices.Equal(got, []string{"a", "b", "c", "d", "e", "f"}) {
+		t.Errorf("household 5's ballots ran in the order %v", got)
 	}
 }
