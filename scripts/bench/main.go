@@ -98,6 +98,10 @@ func (o *options) want(name string) bool {
 	return o.only == nil || o.only[name]
 }
 
+// maxMotions bounds the motions opened for vote_cast (each snapshots the
+// whole electorate when it opens).
+const maxMotions = 120
+
 func parseFlags(args []string) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -159,8 +163,8 @@ func parseFlags(args []string) (*options, error) {
 		return nil, errors.New("-households must be between 64 and 200000")
 	case o.scale < 1 || o.smallScale < 1:
 		return nil, errors.New("-scale and -small-scale must be positive")
-	case o.motions < 0 || o.motions > 50:
-		return nil, errors.New("-motions must be between 0 and 50")
+	case o.motions < 0 || o.motions > maxMotions:
+		return nil, fmt.Errorf("-motions must be between 0 and %d", maxMotions)
 	}
 	return o, nil
 }

@@ -88,7 +88,7 @@ func (b *bench) setupCourtyard(ctx context.Context, needVoters, needMotions bool
 		k = b.o.motions
 		if k == 0 {
 			// Fresh (motion, household) pairs for every vote_cast run at
-			// up to ~6,000 ballots/s, 90% of them fresh; the peer
+			// up to ~9,000 ballots/s, 90% of them fresh; the peer
 			// scenarios warm up once per round.
 			var secs float64
 			for _, n := range []string{"vote_cast_c16", "vote_cast_c64"} {
@@ -101,8 +101,8 @@ func (b *bench) setupCourtyard(ctx context.Context, needVoters, needMotions bool
 					secs += (time.Duration(max(b.o.rounds, 1))*b.o.warmup + b.o.duration + time.Second).Seconds()
 				}
 			}
-			k = int(secs*6000*0.9)/len(b.reps) + 1
-			k = min(max(k, 2), 50)
+			k = int(secs*9000*0.9)/len(b.reps) + 1
+			k = min(max(k, 2), maxMotions)
 		}
 	}
 	ms, err := b.openMotions(ctx, k)
