@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"testing/fstest"
 	"time"
 
@@ -36,7 +37,9 @@ var dialectTokens = map[Dialect]map[string]string{
 }
 
 // dialectFS returns the embedded migrations with the dialect's tokens
-// expanded.
+// expanded. A migration the dialects cannot share is written twice,
+// NNNNN_name.mysql.sql and NNNNN_name.sqlite.sql: each dialect reads its
+// own as NNNNN_name.sql.
 func dialectFS(d Dialect) (fs.FS, error) {
 	entries, err := migrationFiles.ReadDir("migrations")
 	if err != nil {
@@ -44,6 +47,10 @@ func dialectFS(d Dialect) (fs.FS, error) {
 	}
 	out := fstest.MapFS{}
 	for _, e := range entries {
+		name, ok := migrationName(d, e.Name())
+		if !ok {
+			continue
+		}
 		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
 		if err != nil {
 			return nil, err
@@ -51,9 +58,20 @@ func dialectFS(d Dialect) (fs.FS, error) {
 		for token, spelling := range dialectTokens[d] {
 			b = bytes.ReplaceAll(b, []byte(token), []byte(spelling))
 		}
-		out[e.Name()] = &fstest.MapFile{Data: b, Mode: 0o444}
+		out[name] = &fstest.MapFile{Data: b, Mode: 0o444}
 	}
 	return out, nil
+}
+
+// migrationName is the name under which dialect d reads the migration file
+// file, and whether it reads it at all.
+func migrationName(d Dialect, file string) (string, bool) {
+	for _, other := range []Dialect{MySQL, SQLite} {
+		if base, ok := strings.CutSuffix(file, "."+string(other)+".sql"); ok {
+			return base + ".sql", other == d
+		}
+	}
+	return file, true
 }
 
 func (db *DB) provider(log *slog.Logger) (*goose.Provider, error) {

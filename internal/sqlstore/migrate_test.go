@@ -8,10 +8,14 @@ import (
 	"io/fs"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/louyuan/louyuan/internal/roster"
 	"github.com/louyuan/louyuan/internal/testenv"
+	"github.com/louyuan/louyuan/internal/voting"
 )
 
 // wantTables are tables both migrations create.
@@ -114,6 +118,9 @@ func TestMigrationFilesExpanded(t *testing.T) {
 			// Each token the source uses shows in the dialect's spelling.
 			src, err := migrationFiles.ReadFile("migrations/" + e.Name())
 			if err != nil {
+				src, err = migrationFiles.ReadFile("migrations/" + strings.TrimSuffix(e.Name(), ".sql") + "." + string(d) + ".sql")
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 			for _, token := range []string{"{{ID}}", "{{TIME}}"} {
@@ -195,5 +202,67 @@ func allVersions(t *testing.T) []int64 {
 		}
 		out = append(out, v)
 	}
-	return out
+	return slices.Compact(out) // a migration written for each dialect is one version
+}
+
+// Migration 00015: the database itself refuses a counted ballot outside its
+// motion's electorate (a foreign key on MySQL, triggers on SQLite); the
+// migration refuses to apply over such a row already there, and its Down
+// removes the guard again.
+func TestCountedBallotsInElectorate(t *testing.T) {
+	bothDBs(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		p, err := db.provider(quietLog())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.UpTo(ctx, 14); err != nil {
+			t.Fatalf("migrate to 14: %v", err)
+		}
+		pl := seedPlaces(t, db)
+		var rows []roster.ImportRow
+		for i := range 2 {
+			rows = append(rows, roster.ImportRow{Line: i + 2, Building: "1号楼", Unit: "1单元", Room: fmt.Sprint(101 + i), Floor: 1, Area: area(t, "80.00"),
+				Owners: []roster.OwnerRef{{Name: fmt.Sprint("业主", i)}}})
+		}
+		importRows(t, db, pl.Courtyard, rows)
+		in, out := householdID(t, db, pl.Courtyard, "1号楼", "1单元", "101"), householdID(t, db, pl.Courtyard, "1号楼", "1单元", "102")
+		m, err := NewVoting(db).CreateMotion(ctx, voting.Motion{CourtyardID: pl.Courtyard, ScopeType: voting.ScopeCourtyard, ScopeID: pl.Courtyard, Title: "表决",
+			Rule: voting.OrdinaryRule(), Options: []voting.Option{{Key: "agree", Label: "同意"}}, Mode: voting.ModeNamed, Status: voting.StatusVoting,
+			OpensAt: t0, ClosesAt: t0.Add(time.Hour), CreatedBy: "staff:1", CreatedAt: t0})
+		must(t, err)
+		must(t, db.Exec("INSERT INTO motion_electorate (motion_id, household_id, owner_group, area, building_id, unit_id) SELECT ?, id, id, area, building_id, unit_id FROM households WHERE id = ?",
+			m.ID, in).Error)
+		ballot := func(h int64, receipt string) int64 {
+			return insertID(t, db, "ballots", "INSERT INTO ballots (motion_id, household_id, choice, channel, cast_by, receipt, created_at) VALUES (?, ?, '[\"agree\"]', 'self', 'user:1', ?, ?)",
+				[]any{m.ID, h, receipt, t0}, "receipt = ?", receipt)
+		}
+		count := func(h, b int64) error {
+			return db.Exec("INSERT INTO counted_ballots (motion_id, household_id, ballot_id, choice, channel, version, updated_at) VALUES (?, ?, ?, '[\"agree\"]', 'self', 1, ?)",
+				m.ID, h, b, t0).Error
+		}
+		bIn, bOut := ballot(in, "RCPTIN000001"), ballot(out, "RCPTOUT00001")
+		// Before 00015 nothing stops the row outside; 00015 then refuses to apply.
+		must(t, count(out, bOut))
+		if _, err := p.Up(ctx); err == nil {
+			t.Fatal("00015 applied over a counted ballot outside the electorate")
+		}
+		must(t, db.Exec("DELETE FROM counted_ballots WHERE household_id = ?", out).Error)
+		if _, err := p.Up(ctx); err != nil {
+			t.Fatalf("00015 over clean rows: %v", err)
+		}
+		// Applied: inside passes, outside is refused, inserted or moved.
+		must(t, count(in, bIn))
+		if err := count(out, bOut); err == nil {
+			t.Error("counted ballot outside the electorate inserted")
+		}
+		if err := db.Exec("UPDATE counted_ballots SET household_id = ? WHERE household_id = ?", out, in).Error; err == nil {
+			t.Error("counted ballot moved outside the electorate")
+		}
+		// Down removes the guard.
+		if _, err := p.DownTo(ctx, 14); err != nil {
+			t.Fatalf("down to 14: %v", err)
+		}
+		must(t, count(out, bOut))
+	})
 }
