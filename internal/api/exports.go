@@ -166,14 +166,19 @@ func (r petitionRows) EachHousehold(_ context.Context, p petition.Petition, list
 	return r.store.EachHousehold(r.ctx, p, list, fn)
 }
 
-// resultRows streams a motion's result rows on the request's context.
+// resultRows streams a motion's result rows in the service's context (the
+// snapshot that counted the totals travels in it) but only while the
+// request lasts.
 type resultRows struct {
 	store voting.ExportStore
-	ctx   context.Context
+	ctx   context.Context // the request's
 }
 
-func (r resultRows) EachResult(_ context.Context, motionID int64, fn func(voting.ResultRow) error) error {
-	return r.store.EachResult(r.ctx, motionID, fn)
+func (r resultRows) EachResult(ctx context.Context, motionID int64, fn func(voting.ResultRow) error) error {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	defer context.AfterFunc(r.ctx, stop)()
+	return r.store.EachResult(ctx, motionID, fn)
 }
 
 // sealAttachment hands an export's seal to the export's audit entry.

@@ -37,7 +37,8 @@ type PhoneOpener interface {
 
 // ExportResults hands a closed (or voting) motion's tally to write, with
 // the per-household rows only in named mode — in secret mode rows is nil
-// and only totals can be exported. Staff of the courtyard and its council
+// and only totals can be exported. While voting goes on, a named motion's
+// totals are counted from the same snapshot of the database as its rows. Staff of the courtyard and its council
 // chair may export; full phones need the phone-viewer permission. Audited.
 func (s *Service) ExportResults(ctx context.Context, p identity.Principal, id int64, fullPhones bool, phones PhoneOpener, store ExportStore,
 	write func(m Motion, d Disclosure, rows func(func(ResultRow) error) error) error) error {
@@ -61,14 +62,12 @@ func (s *Service) ExportResults(ctx context.Context, p identity.Principal, id in
 	if m.Status == StatusDraft || m.Status == StatusNotice || m.Status == StatusCancelled {
 		return louyuan.Conflict("no_results", "这项表决还没有开始投票，没有结果可导出")
 	}
-	_, d, err := s.Tally(ctx, p, id)
-	if err != nil {
-		return err
-	}
 	n := 0
-	var rows func(func(ResultRow) error) error
-	if m.Mode == ModeNamed {
-		rows = func(fn func(ResultRow) error) error {
+	rowsOn := func(ctx context.Context) func(func(ResultRow) error) error {
+		if m.Mode != ModeNamed {
+			return nil
+		}
+		return func(fn func(ResultRow) error) error {
 			return store.EachResult(ctx, id, func(r ResultRow) error {
 				if fullPhones && len(r.PhoneSealed) > 0 {
 					full, err := phones.Open(r.PhoneSealed)
@@ -83,7 +82,25 @@ func (s *Service) ExportResults(ctx context.Context, p identity.Principal, id in
 			})
 		}
 	}
-	werr := write(m, d, rows)
+	var werr error
+	if m.Status == StatusVoting && m.Mode == ModeNamed {
+		// Voting goes on: the totals and the rows come from one snapshot of
+		// the database, so that the file's summary is the sum of its own
+		// rows (the live tally may be ballots ahead of them or behind).
+		werr = s.store.InSnapshot(ctx, func(ctx context.Context) error {
+			t, err := s.countFromDB(ctx, m)
+			if err != nil {
+				return err
+			}
+			return write(m, Disclose(m, t), rowsOn(ctx))
+		})
+	} else {
+		_, d, err := s.Tally(ctx, p, id)
+		if err != nil {
+			return err
+		}
+		werr = write(m, d, rowsOn(ctx))
+	}
 	aerr := s.audit.Append(ctx, audit.Record{Stream: audit.CourtyardStream(m.CourtyardID), Actor: p.Ref(), Action: "export.results",
 		Object: motionRef(m.ID), Detail: audit.Attach(ctx, map[string]any{"rows": n, "mode": m.Mode, "full_phones": fullPhones, "completed": werr == nil})})
 	if werr != nil {
