@@ -27,12 +27,14 @@ var dialectTokens = map[Dialect]map[string]string{
 		"{{TABLE}}": "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
 		// DROP INDEX names the table on MySQL only.
 		"{{ON households}}": " ON households",
+		"{{ON candidates}}": " ON candidates",
 	},
 	SQLite: {
 		"{{ID}}":            "INTEGER PRIMARY KEY AUTOINCREMENT",
 		"{{TIME}}":          "DATETIME",
 		"{{TABLE}}":         "",
 		"{{ON households}}": "",
+		"{{ON candidates}}": "",
 	},
 }
 

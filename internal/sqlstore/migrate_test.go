@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/louyuan/louyuan/internal/council"
 	"github.com/louyuan/louyuan/internal/roster"
 	"github.com/louyuan/louyuan/internal/testenv"
 	"github.com/louyuan/louyuan/internal/voting"
@@ -264,5 +265,42 @@ func TestCountedBallotsInElectorate(t *testing.T) {
 			t.Fatalf("down to 14: %v", err)
 		}
 		must(t, count(out, bOut))
+	})
+}
+
+// Migration 00016: two candidates of one election cannot hold the same
+// option key; candidates off the ballot (NULL) can be many, and another
+// election may use the same keys.
+func TestCandidateOptionKeysUnique(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		pl := seedPlaces(t, db)
+		importRows(t, db, pl.Courtyard, []roster.ImportRow{{Line: 2, Building: "1号楼", Unit: "1单元", Room: "101", Floor: 1, Area: area(t, "80.00"),
+			Owners: []roster.OwnerRef{{Name: "业主"}}}})
+		h := householdID(t, db, pl.Courtyard, "1号楼", "1单元", "101")
+		s := NewCouncils(db)
+		id, err := s.CreateCouncil(ctx, "幸福里理事会", []int64{pl.Courtyard}, "2026-01-01", "2028-12-31", t0)
+		must(t, err)
+		election := func() int64 {
+			e, err := s.CreateElection(ctx, council.Election{CouncilID: id, CourtyardID: pl.Courtyard, ScopeType: "courtyard", ScopeID: pl.Courtyard, Title: "换届",
+				Seats: 3, TermStartsOn: "2029-01-01", TermEndsOn: "2031-12-31", Status: council.ElectionNominating, CreatedBy: "staff:1", CreatedAt: t0})
+			must(t, err)
+			return e.ID
+		}
+		e1, e2 := election(), election()
+		candidate := func(e int64, user string) int64 {
+			u := newUser(t, db, user+"-"+fmt.Sprint(e), user)
+			return insertID(t, db, "candidates", "INSERT INTO candidates (election_id, user_id, household_id, name, source, statement, nominated_by, created_at) VALUES (?, ?, ?, ?, 'self', '', 'user:1', ?)",
+				[]any{e, u, h, user, t0}, "election_id = ? AND user_id = ?", e, u)
+		}
+		a, b, c := candidate(e1, "甲"), candidate(e1, "乙"), candidate(e2, "丙")
+		// Off the ballot: NULL keys, several of them.
+		must(t, s.ClearOptionKeys(ctx, e1))
+		must(t, s.SetOptionKey(ctx, a, "c1"))
+		if err := s.SetOptionKey(ctx, b, "c1"); err == nil {
+			t.Error("two candidates of one election on option c1")
+		}
+		must(t, s.SetOptionKey(ctx, b, "c2"))
+		must(t, s.SetOptionKey(ctx, c, "c1")) // another election
 	})
 }
