@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/louyuan/louyuan/internal/audit"
-	"github.com/louyuan/louyuan/internal/roster"
 	"github.com/louyuan/louyuan/internal/voting"
 )
 
@@ -18,17 +17,7 @@ import (
 func TestBallotPathStore(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
-		p := seedPlaces(t, db)
-		var rows []roster.ImportRow
-		for i := range 3 {
-			rows = append(rows, roster.ImportRow{Line: i + 2, Building: "1号楼", Unit: "1单元", Room: fmt.Sprint(101 + i), Floor: 1, Area: area(t, "80.00"),
-				Owners: []roster.OwnerRef{{Name: fmt.Sprint("业主", i)}}})
-		}
-		importRows(t, db, p.Courtyard, rows)
-		h := make([]int64, 3)
-		for i := range h {
-			h[i] = householdID(t, db, p.Courtyard, "1号楼", "1单元", fmt.Sprint(101+i))
-		}
+		p, h := seedHouseholds(t, db, 3)
 		rep := newUser(t, db, "rep-openid", "代表")
 		must(t, db.Exec("INSERT INTO memberships (user_id, household_id, role, representative, via, created_at) VALUES (?, ?, 'owner', 1, 'invite', ?)", rep, h[0], t0).Error)
 		s := NewVoting(db).WithAudit(NewAuditLog(db, testHasher))

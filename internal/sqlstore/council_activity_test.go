@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/louyuan/louyuan/internal/council"
-	"github.com/louyuan/louyuan/internal/roster"
 	"github.com/louyuan/louyuan/internal/voting"
 )
 
@@ -17,14 +16,8 @@ import (
 func TestCouncilActivityStore(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
-		p := seedPlaces(t, db)
-		var rows []roster.ImportRow
-		for i := range 2 {
-			rows = append(rows, roster.ImportRow{Line: i + 2, Building: "1号楼", Unit: "1单元", Room: fmt.Sprint(101 + i), Floor: 1, Area: area(t, "80.00"),
-				Owners: []roster.OwnerRef{{Name: fmt.Sprint("业主", i)}}})
-		}
-		importRows(t, db, p.Courtyard, rows)
-		h := householdID(t, db, p.Courtyard, "1号楼", "1单元", "101")
+		p, hs := seedHouseholds(t, db, 2)
+		h := hs[0]
 		rep := newUser(t, db, "act-rep", "代表甲")
 		must(t, db.Exec("INSERT INTO memberships (user_id, household_id, role, representative, via, created_at) VALUES (?, ?, 'owner', 1, 'invite', ?)", rep, h, t0).Error)
 		s := NewCouncils(db)

@@ -2,12 +2,10 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"testing"
 
 	"github.com/louyuan/louyuan/internal/files"
 	"github.com/louyuan/louyuan/internal/louyuan"
-	"github.com/louyuan/louyuan/internal/roster"
 )
 
 // The database itself refuses a one-household photo for a second household
@@ -16,17 +14,7 @@ import (
 func TestPaperEvidenceKeys(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
-		p := seedPlaces(t, db)
-		var rows []roster.ImportRow
-		for i := range 4 {
-			rows = append(rows, roster.ImportRow{Line: i + 2, Building: "1号楼", Unit: "1单元", Room: fmt.Sprint(101 + i), Floor: 1, Area: area(t, "80.00"),
-				Owners: []roster.OwnerRef{{Name: fmt.Sprint("业主", i)}}})
-		}
-		importRows(t, db, p.Courtyard, rows)
-		h := make([]int64, 4)
-		for i := range h {
-			h[i] = householdID(t, db, p.Courtyard, "1号楼", "1单元", fmt.Sprint(101+i))
-		}
+		p, h := seedHouseholds(t, db, 4)
 		fs := NewFiles(db)
 		single := files.Meta{Key: "paper_ballot-aa.jpg", Purpose: files.PurposePaperBallot, ContentType: "image/jpeg", Size: 1, SHA256: "x", UploadedBy: "staff:1", CourtyardID: p.Courtyard, CreatedAt: t0}
 		sheet := single

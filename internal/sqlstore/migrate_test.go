@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/louyuan/louyuan/internal/council"
-	"github.com/louyuan/louyuan/internal/roster"
 	"github.com/louyuan/louyuan/internal/testenv"
 	"github.com/louyuan/louyuan/internal/voting"
 )
@@ -220,14 +219,8 @@ func TestCountedBallotsInElectorate(t *testing.T) {
 		if _, err := p.UpTo(ctx, 14); err != nil {
 			t.Fatalf("migrate to 14: %v", err)
 		}
-		pl := seedPlaces(t, db)
-		var rows []roster.ImportRow
-		for i := range 2 {
-			rows = append(rows, roster.ImportRow{Line: i + 2, Building: "1号楼", Unit: "1单元", Room: fmt.Sprint(101 + i), Floor: 1, Area: area(t, "80.00"),
-				Owners: []roster.OwnerRef{{Name: fmt.Sprint("业主", i)}}})
-		}
-		importRows(t, db, pl.Courtyard, rows)
-		in, out := householdID(t, db, pl.Courtyard, "1号楼", "1单元", "101"), householdID(t, db, pl.Courtyard, "1号楼", "1单元", "102")
+		pl, hs := seedHouseholds(t, db, 2)
+		in, out := hs[0], hs[1]
 		m, err := NewVoting(db).CreateMotion(ctx, voting.Motion{CourtyardID: pl.Courtyard, ScopeType: voting.ScopeCourtyard, ScopeID: pl.Courtyard, Title: "表决",
 			Rule: voting.OrdinaryRule(), Options: []voting.Option{{Key: "agree", Label: "同意"}}, Mode: voting.ModeNamed, Status: voting.StatusVoting,
 			OpensAt: t0, ClosesAt: t0.Add(time.Hour), CreatedBy: "staff:1", CreatedAt: t0})
@@ -274,10 +267,8 @@ func TestCountedBallotsInElectorate(t *testing.T) {
 func TestCandidateOptionKeysUnique(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
-		pl := seedPlaces(t, db)
-		importRows(t, db, pl.Courtyard, []roster.ImportRow{{Line: 2, Building: "1号楼", Unit: "1单元", Room: "101", Floor: 1, Area: area(t, "80.00"),
-			Owners: []roster.OwnerRef{{Name: "业主"}}}})
-		h := householdID(t, db, pl.Courtyard, "1号楼", "1单元", "101")
+		pl, hs := seedHouseholds(t, db, 1)
+		h := hs[0]
 		s := NewCouncils(db)
 		id, err := s.CreateCouncil(ctx, "幸福里理事会", []int64{pl.Courtyard}, "2026-01-01", "2028-12-31", t0)
 		must(t, err)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/louyuan/louyuan/internal/identity"
-	"github.com/louyuan/louyuan/internal/roster"
 	"github.com/louyuan/louyuan/internal/voting"
 )
 
@@ -64,10 +63,8 @@ func castDirect(s *Voting, m voting.Motion, h int64, channel, receipt string) er
 func TestPaperTrailOneSnapshot(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
-		p := seedPlaces(t, db)
-		importRows(t, db, p.Courtyard, []roster.ImportRow{{Line: 2, Building: "1号楼", Unit: "1单元", Room: "101", Floor: 1, Area: area(t, "80.00"),
-			Owners: []roster.OwnerRef{{Name: "业主"}}}})
-		h := householdID(t, db, p.Courtyard, "1号楼", "1单元", "101")
+		p, hs := seedHouseholds(t, db, 1)
+		h := hs[0]
 		vs := NewVoting(db).WithAudit(NewAuditLog(db, testHasher))
 		m, err := vs.CreateMotion(ctx, voting.Motion{CourtyardID: p.Courtyard, ScopeType: voting.ScopeCourtyard, ScopeID: p.Courtyard, Title: "表决",
 			Rule: voting.OrdinaryRule(), Options: []voting.Option{{Key: "agree", Label: "同意"}}, Mode: voting.ModeNamed, Status: voting.StatusVoting,

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -156,6 +157,25 @@ func seedPlaces(t *testing.T, db *DB) places {
 	p.Court2 = insertID(t, db, "courtyards", ins, []any{p.Community, "安居苑", "", t0}, "name = ?", "安居苑")
 	p.Court3 = insertID(t, db, "courtyards", ins, []any{p.Comm2, "乐业园", "", t0}, "name = ?", "乐业园")
 	return p
+}
+
+// seedHouseholds seeds the places and n households of 80.00 m² in 1号楼
+// 1单元 of the first courtyard (rooms 101, 102, …, owners 业主0, 业主1, …)
+// and returns their IDs in room order.
+func seedHouseholds(t *testing.T, db *DB, n int) (places, []int64) {
+	t.Helper()
+	p := seedPlaces(t, db)
+	var rows []roster.ImportRow
+	for i := range n {
+		rows = append(rows, roster.ImportRow{Line: i + 2, Building: "1号楼", Unit: "1单元", Room: fmt.Sprint(101 + i), Floor: 1, Area: area(t, "80.00"),
+			Owners: []roster.OwnerRef{{Name: fmt.Sprint("业主", i)}}})
+	}
+	importRows(t, db, p.Courtyard, rows)
+	hs := make([]int64, n)
+	for i := range hs {
+		hs[i] = householdID(t, db, p.Courtyard, "1号楼", "1单元", fmt.Sprint(101+i))
+	}
+	return p, hs
 }
 
 func area(t *testing.T, s string) louyuan.Area {
