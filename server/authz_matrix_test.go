@@ -377,9 +377,10 @@ func TestAuthzMatrix(t *testing.T) {
 			}
 			cells++
 			mxCheckCell(t, row.op, c.name, want, r, tok != "")
-			if mxRefusedForWho(r) && req.body != nil && req.header == nil {
-				// Refused for who the caller is: refused for that whatever
-				// the body, never told 400 about an empty or malformed one.
+			if (mxRefusedForWho(r) || r.Status == http.StatusNotFound && mxSeenFirst[row.op]) && req.body != nil && req.header == nil {
+				// Refused for who the caller is, or for an object they
+				// cannot see: refused for that whatever the body, never
+				// told 400 about an empty or malformed one.
 				for _, bad := range []any{map[string]any{}, []any{"not an object"}} {
 					rb := s.call(t, method, req.path, tok, bad)
 					cells++
@@ -391,6 +392,18 @@ func TestAuthzMatrix(t *testing.T) {
 		}
 	}
 	t.Logf("matrix: %d cells in %v", cells, time.Since(start).Round(time.Millisecond))
+}
+
+// mxSeenFirst are the routes that answer a caller who cannot see the
+// object in their path (404) before reading the body (api.seenFirst).
+var mxSeenFirst = map[string]bool{
+	"POST /api/v1/motions/{id}/extend": true, "POST /api/v1/motions/{id}/paper-ballots": true,
+	"PUT /api/v1/petitions/{id}/cost-plan": true, "POST /api/v1/petitions/{id}/paper-signatures": true,
+	"POST /api/v1/petitions/{id}/payments": true, "POST /api/v1/petitions/{id}/cost-tables": true,
+	"POST /api/v1/opinions/{id}/assign": true, "POST /api/v1/opinions/{id}/replies": true,
+	"POST /api/v1/opinions/{id}/rating": true, "POST /api/v1/opinions/{id}/reopen": true,
+	"POST /api/v1/opinions/{id}/motion-draft": true, "POST /api/v1/opinions/{id}/petition-draft": true,
+	"POST /api/v1/surveys/{id}/responses": true,
 }
 
 // mxRefusedForWho tells an answer that refused the caller for who they

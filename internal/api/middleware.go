@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -174,6 +175,24 @@ func only(kind identity.Kind, refusal error) gin.HandlerFunc {
 	}
 }
 
+// seenFirst answers, before the handler reads the request body, a caller
+// to whom the object in the path does not exist with the 404 a read of it
+// gives them (see), so that what they send can tell them nothing of an
+// object they may not see; any other refusal is left to the route.
+func seenFirst(see func(ctx context.Context, p identity.Principal, id int64) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := idParam(c, "id")
+		if !ok {
+			c.Abort()
+			return
+		}
+		if err := see(c.Request.Context(), principal(c), id); err != nil && louyuan.ErrorKind(err) == louyuan.KindNotFound {
+			fail(c, err)
+			c.Abort()
+		}
+	}
+}
+
 // usersOnly is only(identity.KindUser, refusal).
 func usersOnly(refusal error) gin.HandlerFunc { return only(identity.KindUser, refusal) }
 
@@ -181,3 +200,18 @@ func principal(c *gin.Context) identity.Principal {
 	p, _ := c.Get(principalKey)
 	return p.(identity.Principal)
 }
+
+// The write routes of motions, petitions, opinions and surveys answer a
+// caller who cannot see the object before reading the body (seenFirst).
+// Not the ballot and signature routes: their rights depend on the body's
+// household, and they are the hot path.
+func (s *Server) motionSeen(c *gin.Context) {
+	seenFirst(func(ctx context.Context, p identity.Principal, id int64) error {
+		_, err := s.Voting.Motion(ctx, p, id)
+		return err
+	})(c)
+}
+
+func (s *Server) petitionSeen(c *gin.Context) { seenFirst(s.Petitions.Visible)(c) }
+func (s *Server) opinionSeen(c *gin.Context)  { seenFirst(s.Opinions.Visible)(c) }
+func (s *Server) surveySeen(c *gin.Context)   { seenFirst(s.Opinions.SurveyVisible)(c) }

@@ -19,12 +19,12 @@ func (s *Server) opinionRoutes(a *gin.RouterGroup, small gin.HandlerFunc) {
 	a.GET("/me/opinions", s.myOpinions)
 	a.GET("/opinions/:id", s.opinionDetail)
 	a.GET("/opinions/:id/photos/:key", s.opinionPhoto)
-	a.POST("/opinions/:id/assign", small, s.assignOpinion)
-	a.POST("/opinions/:id/replies", small, s.answerOpinion)
-	a.POST("/opinions/:id/rating", small, s.rateOpinion)
-	a.POST("/opinions/:id/reopen", small, s.reopenOpinion)
-	a.POST("/opinions/:id/motion-draft", small, s.opinionToMotion)
-	a.POST("/opinions/:id/petition-draft", small, s.opinionToPetition)
+	a.POST("/opinions/:id/assign", small, s.opinionSeen, s.assignOpinion)
+	a.POST("/opinions/:id/replies", small, s.opinionSeen, s.answerOpinion)
+	a.POST("/opinions/:id/rating", small, s.opinionSeen, s.rateOpinion)
+	a.POST("/opinions/:id/reopen", small, s.opinionSeen, s.reopenOpinion)
+	a.POST("/opinions/:id/motion-draft", small, s.opinionSeen, s.opinionToMotion)
+	a.POST("/opinions/:id/petition-draft", small, s.opinionSeen, s.opinionToPetition)
 }
 
 type opinionRequest struct {

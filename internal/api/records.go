@@ -18,7 +18,7 @@ import (
 // recordsRoutes registers this file's routes on the authenticated group.
 func (s *Server) recordsRoutes(a *gin.RouterGroup, small gin.HandlerFunc) {
 	a.GET("/petitions/:id/cost-tables", s.costTables)
-	a.POST("/petitions/:id/cost-tables", small, s.publishCostTable)
+	a.POST("/petitions/:id/cost-tables", small, s.petitionSeen, s.publishCostTable)
 	a.GET("/motions/:id/paper-trail.xlsx", s.paperTrail)
 }
 

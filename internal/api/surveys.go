@@ -14,7 +14,7 @@ func (s *Server) surveyRoutes(a *gin.RouterGroup, small gin.HandlerFunc) {
 	a.POST("/councils/:id/surveys", small, s.openSurvey)
 	a.GET("/councils/:id/surveys", s.listSurveys)
 	a.GET("/surveys/:id", s.surveyDetail)
-	a.POST("/surveys/:id/responses", small, s.respondSurvey)
+	a.POST("/surveys/:id/responses", small, s.surveySeen, s.respondSurvey)
 	a.POST("/surveys/:id/close", s.closeSurvey)
 	a.GET("/surveys/:id/results", s.surveyResults)
 	a.GET("/communities/:id/survey-comparison", s.compareSurveys)

@@ -239,6 +239,13 @@ func (s *Service) seen(ctx context.Context, p identity.Principal, id int64) (Opi
 	return o, v, nil
 }
 
+// Visible tells whether p may see the opinion: nil, or the 404 a read of
+// it gives them (the API checks it before reading a request's body).
+func (s *Service) Visible(ctx context.Context, p identity.Principal, id int64) error {
+	_, _, err := s.seen(ctx, p, id)
+	return err
+}
+
 // Get returns an opinion with its thread.
 func (s *Service) Get(ctx context.Context, p identity.Principal, id int64) (View, error) {
 	o, _, err := s.seen(ctx, p, id)

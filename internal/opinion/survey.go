@@ -316,6 +316,25 @@ type SurveyView struct {
 	ToAnswer []int64 `json:"households_to_answer"`
 }
 
+var errSurveyNotFound = louyuan.NotFound("survey_not_found", "问卷不存在")
+
+// SurveyVisible tells whether p may see the survey: nil, or the 404 a read
+// of it gives them (the API checks it before reading a request's body).
+func (s *Service) SurveyVisible(ctx context.Context, p identity.Principal, id int64) error {
+	v, err := s.store.Survey(ctx, id)
+	if err != nil {
+		return err
+	}
+	_, _, ok, err := s.councilStanding(ctx, p, v.CouncilID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errSurveyNotFound
+	}
+	return nil
+}
+
 // GetSurvey returns a survey to the council's residents, council and
 // staff.
 func (s *Service) GetSurvey(ctx context.Context, p identity.Principal, id int64) (SurveyView, error) {
@@ -328,7 +347,7 @@ func (s *Service) GetSurvey(ctx context.Context, p identity.Principal, id int64)
 		return SurveyView{}, err
 	}
 	if !ok {
-		return SurveyView{}, louyuan.NotFound("survey_not_found", "问卷不存在")
+		return SurveyView{}, errSurveyNotFound
 	}
 	out := SurveyView{Survey: s.status(v), Answered: []int64{}, ToAnswer: []int64{}}
 	if p.Kind != identity.KindUser {
@@ -400,7 +419,7 @@ func (s *Service) Respond(ctx context.Context, p identity.Principal, id, househo
 		return Response{}, err
 	}
 	if !ok {
-		return Response{}, louyuan.NotFound("survey_not_found", "问卷不存在")
+		return Response{}, errSurveyNotFound
 	}
 	if v = s.status(v); v.Status != SurveyOpen {
 		return Response{}, louyuan.Conflict("survey_closed", "测评已经结束")
@@ -454,7 +473,7 @@ func (s *Service) CloseSurvey(ctx context.Context, p identity.Principal, id int6
 		return Survey{}, err
 	}
 	if !ok && !chairOf(c, p) {
-		return Survey{}, louyuan.NotFound("survey_not_found", "问卷不存在")
+		return Survey{}, errSurveyNotFound
 	}
 	if !staff && !chairOf(c, p) {
 		return Survey{}, louyuan.Forbidden("not_in_scope", "只有负责该理事会的工作人员或理事长可以结束测评")
@@ -493,7 +512,7 @@ func (s *Service) Results(ctx context.Context, p identity.Principal, id int64) (
 		return Results{}, err
 	}
 	if !ok {
-		return Results{}, louyuan.NotFound("survey_not_found", "问卷不存在")
+		return Results{}, errSurveyNotFound
 	}
 	rs, err := s.store.Responses(ctx, id)
 	if err != nil {

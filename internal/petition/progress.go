@@ -55,6 +55,16 @@ func (s *Service) canSee(ctx context.Context, p identity.Principal, pt Petition)
 	return louyuan.NotFound("petition_not_found", "没有这项征求")
 }
 
+// Visible tells whether p may see the petition: nil, or the 404 a read
+// of it gives them (the API checks it before reading a request's body).
+func (s *Service) Visible(ctx context.Context, p identity.Principal, id int64) error {
+	pt, err := s.store.Petition(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.canSee(ctx, p, pt)
+}
+
 // Get returns a petition with its progress.
 func (s *Service) Get(ctx context.Context, p identity.Principal, id int64) (Petition, Progress, error) {
 	pt, err := s.store.Petition(ctx, id)
