@@ -403,7 +403,9 @@ var mxSeenFirst = map[string]bool{
 	"POST /api/v1/opinions/{id}/assign": true, "POST /api/v1/opinions/{id}/replies": true,
 	"POST /api/v1/opinions/{id}/rating": true, "POST /api/v1/opinions/{id}/reopen": true,
 	"POST /api/v1/opinions/{id}/motion-draft": true, "POST /api/v1/opinions/{id}/petition-draft": true,
-	"POST /api/v1/surveys/{id}/responses": true,
+	"POST /api/v1/surveys/{id}/responses":              true,
+	"PUT /api/v1/candidates/{id}/findings/{criterion}": true, "POST /api/v1/candidates/{id}/appeal": true,
+	"POST /api/v1/candidates/{id}/appeal/decision": true,
 }
 
 // mxRefusedForWho tells an answer that refused the caller for who they

@@ -367,9 +367,9 @@ func (s *Server) councilRoutes(a *gin.RouterGroup, small gin.HandlerFunc) {
 	a.POST("/elections/:id/ballot", small, s.drawBallot)
 	a.POST("/elections/:id/confirm", small, s.confirmElection)
 	a.GET("/candidates/:id/checklist", s.candidateChecklist)
-	a.PUT("/candidates/:id/findings/:criterion", small, s.recordFinding)
-	a.POST("/candidates/:id/appeal", small, s.fileAppeal)
-	a.POST("/candidates/:id/appeal/decision", small, s.decideAppeal)
+	a.PUT("/candidates/:id/findings/:criterion", small, s.candidateSeen, s.recordFinding)
+	a.POST("/candidates/:id/appeal", small, s.candidateSeen, s.fileAppeal)
+	a.POST("/candidates/:id/appeal/decision", small, s.candidateSeen, s.decideAppeal)
 	a.GET("/councils/:id/activity", s.councilActivity)
 	a.GET("/elections/:id/unit", s.electionUnit)
 }

@@ -201,8 +201,9 @@ func principal(c *gin.Context) identity.Principal {
 	return p.(identity.Principal)
 }
 
-// The write routes of motions, petitions, opinions and surveys answer a
-// caller who cannot see the object before reading the body (seenFirst).
+// The write routes of motions, petitions, opinions, surveys and candidates
+// answer a caller who cannot see the object before reading the body
+// (seenFirst).
 // Not the ballot and signature routes: their rights depend on the body's
 // household, and they are the hot path.
 func (s *Server) motionSeen(c *gin.Context) {
@@ -212,6 +213,7 @@ func (s *Server) motionSeen(c *gin.Context) {
 	})(c)
 }
 
-func (s *Server) petitionSeen(c *gin.Context) { seenFirst(s.Petitions.Visible)(c) }
-func (s *Server) opinionSeen(c *gin.Context)  { seenFirst(s.Opinions.Visible)(c) }
-func (s *Server) surveySeen(c *gin.Context)   { seenFirst(s.Opinions.SurveyVisible)(c) }
+func (s *Server) petitionSeen(c *gin.Context)  { seenFirst(s.Petitions.Visible)(c) }
+func (s *Server) opinionSeen(c *gin.Context)   { seenFirst(s.Opinions.Visible)(c) }
+func (s *Server) surveySeen(c *gin.Context)    { seenFirst(s.Opinions.SurveyVisible)(c) }
+func (s *Server) candidateSeen(c *gin.Context) { seenFirst(s.Councils.CandidateVisible)(c) }

@@ -351,13 +351,32 @@ func notStaff(p identity.Principal, c Candidate, msg string) error {
 	return errCandidateNotFound
 }
 
+// CandidateVisible tells whether p may see the candidate (staff of the
+// courtyard and the candidate): nil, or the 404 a read gives them (the API
+// checks it before reading a request's body).
+func (s *Service) CandidateVisible(ctx context.Context, p identity.Principal, id int64) error {
+	c, _, staff, err := s.candidate(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	if !seesCandidate(p, c, staff) {
+		return errCandidateNotFound
+	}
+	return nil
+}
+
+// seesCandidate: staff of the courtyard and the candidate see a candidate.
+func seesCandidate(p identity.Principal, c Candidate, staff bool) bool {
+	return staff || p.Kind == identity.KindUser && p.ID == c.UserID
+}
+
 // Checklist returns a candidate's checklist to staff and to the candidate.
 func (s *Service) Checklist(ctx context.Context, p identity.Principal, candidateID int64) (CandidateChecklist, error) {
 	c, e, staff, err := s.candidate(ctx, p, candidateID)
 	if err != nil {
 		return CandidateChecklist{}, err
 	}
-	if !staff && !(p.Kind == identity.KindUser && p.ID == c.UserID) {
+	if !seesCandidate(p, c, staff) {
 		return CandidateChecklist{}, errCandidateNotFound
 	}
 	return s.checklist(ctx, e, c)
