@@ -406,6 +406,7 @@ var mxSeenFirst = map[string]bool{
 	"POST /api/v1/surveys/{id}/responses":              true,
 	"PUT /api/v1/candidates/{id}/findings/{criterion}": true, "POST /api/v1/candidates/{id}/appeal": true,
 	"POST /api/v1/candidates/{id}/appeal/decision": true,
+	"POST /api/v1/delegations/{id}/accept":         true, "POST /api/v1/delegations/{id}/confirm": true,
 }
 
 // mxRefusedForWho tells an answer that refused the caller for who they

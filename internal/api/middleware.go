@@ -202,8 +202,8 @@ func principal(c *gin.Context) identity.Principal {
 }
 
 // The write routes of motions, petitions, opinions, surveys and candidates
-// answer a caller who cannot see the object before reading the body
-// (seenFirst).
+// (and a delegation's accept and confirm) answer a caller who cannot see
+// the object before reading the body (seenFirst).
 // Not the ballot and signature routes: their rights depend on the body's
 // household, and they are the hot path.
 func (s *Server) motionSeen(c *gin.Context) {

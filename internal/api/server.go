@@ -179,8 +179,8 @@ func (s *Server) Handler() http.Handler {
 	a.GET("/motions/:id/reconciliation", s.reconcile)
 	a.GET("/receipts/:code", s.verifyReceipt)
 	a.POST("/delegations", small, usersOnly(voting.ErrDelegateUsersOnly), s.delegate)
-	a.POST("/delegations/:id/accept", small, s.acceptDelegation)
-	a.POST("/delegations/:id/confirm", small, s.confirmDelegation)
+	a.POST("/delegations/:id/accept", small, seenFirst(s.Voting.AcceptVisible), s.acceptDelegation)
+	a.POST("/delegations/:id/confirm", small, seenFirst(s.Voting.ConfirmVisible), s.confirmDelegation)
 	a.POST("/delegations/:id/revoke", s.revokeDelegation)
 
 	a.GET("/me/petitions", s.myPetitions)

@@ -759,6 +759,20 @@ func (s *Voting) CreateDelegation(ctx context.Context, d voting.Delegation) (vot
 }
 
 // LockDelegation reads and locks a delegation.
+// Delegation reads a delegation without locking it.
+func (s *Voting) Delegation(ctx context.Context, id int64) (voting.Delegation, error) {
+	var row delegationRow
+	err := s.db.conn(ctx).Where("id = ?", id).Take(&row).Error
+	if missing, err := notFound(err); err != nil {
+		return voting.Delegation{}, wrap(err, "read delegation")
+	} else if missing {
+		return voting.Delegation{}, errDelegationNotFound
+	}
+	return row.toDelegation(), nil
+}
+
+var errDelegationNotFound = louyuan.NotFound("delegation_not_found", "没有这项委托")
+
 func (s *Voting) LockDelegation(ctx context.Context, id int64) (voting.Delegation, error) {
 	ds, err := s.LockDelegations(ctx, []int64{id})
 	if err != nil {
@@ -766,7 +780,7 @@ func (s *Voting) LockDelegation(ctx context.Context, id int64) (voting.Delegatio
 	}
 	d, ok := ds[id]
 	if !ok {
-		return voting.Delegation{}, louyuan.NotFound("delegation_not_found", "没有这项委托")
+		return voting.Delegation{}, errDelegationNotFound
 	}
 	return d, nil
 }

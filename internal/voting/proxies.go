@@ -59,6 +59,8 @@ func (d Delegation) Covers(m Motion, now time.Time) bool {
 // DelegationStore keeps delegations.
 type DelegationStore interface {
 	CreateDelegation(ctx context.Context, d Delegation) (Delegation, error)
+	// Delegation reads a delegation without locking it.
+	Delegation(ctx context.Context, id int64) (Delegation, error)
 	LockDelegation(ctx context.Context, id int64) (Delegation, error)
 	// LockDelegations reads and locks delegations in one statement, in id
 	// order; one that does not exist is missing from the answer.
@@ -196,11 +198,40 @@ func (s *Service) Delegate(ctx context.Context, p identity.Principal, nd NewDele
 	return d, err
 }
 
+// errDelegationNotFound: a delegation is not shown to those who may not
+// act on it.
+var errDelegationNotFound = louyuan.NotFound("delegation_not_found", "没有这项委托")
+
+// mayAccept: only the proxy answers a delegation.
+func mayAccept(p identity.Principal, d Delegation) bool {
+	return p.Kind == identity.KindUser && d.ProxyUserID == p.ID
+}
+
+// AcceptVisible tells whether p may answer the delegation: nil, or the 404
+// Accept gives them (the API checks it before reading a request's body).
+func (s *Service) AcceptVisible(ctx context.Context, p identity.Principal, id int64) error {
+	d, err := s.store.Delegation(ctx, id)
+	if err == nil && !mayAccept(p, d) {
+		err = errDelegationNotFound
+	}
+	return err
+}
+
+// ConfirmVisible tells whether p may confirm the delegation (council and
+// staff of its courtyard): nil, or the 404 Confirm gives them.
+func (s *Service) ConfirmVisible(ctx context.Context, p identity.Principal, id int64) error {
+	d, err := s.store.Delegation(ctx, id)
+	if err == nil && s.canManage(ctx, p, d.CourtyardID) != nil {
+		err = errDelegationNotFound
+	}
+	return err
+}
+
 // Accept is the proxy's yes (or no, with accept false).
 func (s *Service) Accept(ctx context.Context, p identity.Principal, id int64, accept bool) (Delegation, error) {
 	return s.changeDelegation(ctx, p, id, func(ctx context.Context, d *Delegation) (string, error) {
-		if p.Kind != identity.KindUser || d.ProxyUserID != p.ID {
-			return "", louyuan.NotFound("delegation_not_found", "没有这项委托")
+		if !mayAccept(p, *d) {
+			return "", errDelegationNotFound
 		}
 		if d.Status != DelegationPending {
 			return "", louyuan.Conflict("delegation_not_pending", "这项委托已经处理过了")
@@ -227,9 +258,7 @@ func (s *Service) Accept(ctx context.Context, p identity.Principal, id int64, ac
 func (s *Service) Confirm(ctx context.Context, p identity.Principal, id int64, photo string) (Delegation, error) {
 	return s.changeDelegation(ctx, p, id, func(ctx context.Context, d *Delegation) (string, error) {
 		if s.canManage(ctx, p, d.CourtyardID) != nil {
-			// As for Accept and Revoke: a delegation is not shown to
-			// those who may not act on it.
-			return "", louyuan.NotFound("delegation_not_found", "没有这项委托")
+			return "", errDelegationNotFound // as for Accept and Revoke
 		}
 		if d.Status != DelegationAccepted {
 			return "", louyuan.Conflict("delegation_not_accepted", "只有受托人已接受、待确认的委托可以确认")
@@ -260,7 +289,7 @@ func (s *Service) Revoke(ctx context.Context, p identity.Principal, id int64) (D
 			}
 		}
 		if !rep && s.canManage(ctx, p, d.CourtyardID, identity.StaffRoles...) != nil {
-			return "", louyuan.NotFound("delegation_not_found", "没有这项委托")
+			return "", errDelegationNotFound
 		}
 		if d.Status != DelegationPending && d.Status != DelegationAccepted && d.Status != DelegationActive {
 			return "", louyuan.Conflict("delegation_ended", "这项委托已经结束")
@@ -401,7 +430,7 @@ func (s *Service) proxyCast(p identity.Principal, motionID, hid int64, options [
 // against the household's counted ballot.
 func proxyAllowed(d Delegation, found bool, m Motion, now time.Time, current Counted, exists bool) error {
 	if !found {
-		return louyuan.NotFound("delegation_not_found", "没有这项委托")
+		return errDelegationNotFound
 	}
 	if !d.Covers(m, now) {
 		if d.Status == DelegationActive {
