@@ -193,6 +193,22 @@ func seenFirst(see func(ctx context.Context, p identity.Principal, id int64) err
 	}
 }
 
+// errNoRole refuses a caller who holds no role at all on a route only
+// council members and staff may use.
+var errNoRole = louyuan.Forbidden("not_in_scope", "只有理事会成员或社区、街道工作人员可以办理此事")
+
+// anyRole refuses, before the handler reads the request body, a caller
+// who holds no role at all — a resident with no council seat, an account
+// whose grants were all revoked — on a route where nobody without one may
+// act, whatever they send. The service still checks the role and its
+// scope.
+func anyRole(c *gin.Context) {
+	if len(principal(c).Grants) == 0 {
+		fail(c, errNoRole)
+		c.Abort()
+	}
+}
+
 // usersOnly is only(identity.KindUser, refusal).
 func usersOnly(refusal error) gin.HandlerFunc { return only(identity.KindUser, refusal) }
 

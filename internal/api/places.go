@@ -16,15 +16,15 @@ import (
 // buildings and units.
 func (s *Server) placeRoutes(a *gin.RouterGroup, small gin.HandlerFunc) {
 	a.GET("/me/places", s.myPlaces)
-	a.POST("/subdistricts/:id/communities", small, s.createPlace(roster.LevelCommunity))
-	a.PUT("/communities/:id", small, s.renamePlace(roster.LevelCommunity))
-	a.POST("/communities/:id/courtyards", small, s.createPlace(roster.LevelCourtyard))
-	a.PUT("/courtyards/:id", small, s.renamePlace(roster.LevelCourtyard))
+	a.POST("/subdistricts/:id/communities", small, anyRole, s.createPlace(roster.LevelCommunity))
+	a.PUT("/communities/:id", small, anyRole, s.renamePlace(roster.LevelCommunity))
+	a.POST("/communities/:id/courtyards", small, anyRole, s.createPlace(roster.LevelCourtyard))
+	a.PUT("/courtyards/:id", small, anyRole, s.renamePlace(roster.LevelCourtyard))
 	a.GET("/courtyards/:id/buildings", s.courtyardBuildings)
-	a.POST("/courtyards/:id/buildings", small, s.createPlace(roster.LevelBuilding))
-	a.PUT("/buildings/:id", small, s.renamePlace(roster.LevelBuilding))
-	a.POST("/buildings/:id/units", small, s.createPlace(roster.LevelUnit))
-	a.PUT("/units/:id", small, s.renamePlace(roster.LevelUnit))
+	a.POST("/courtyards/:id/buildings", small, anyRole, s.createPlace(roster.LevelBuilding))
+	a.PUT("/buildings/:id", small, anyRole, s.renamePlace(roster.LevelBuilding))
+	a.POST("/buildings/:id/units", small, anyRole, s.createPlace(roster.LevelUnit))
+	a.PUT("/units/:id", small, anyRole, s.renamePlace(roster.LevelUnit))
 	a.GET("/households/:id/members", s.householdMembers)
 }
 

@@ -14,7 +14,7 @@ import (
 func (s *Server) staffRoutes(a *gin.RouterGroup, small gin.HandlerFunc) {
 	a.POST("/me/password", small, only(identity.KindStaff, identity.ErrStaffOnly), s.changePassword)
 	a.GET("/staff", s.listStaff)
-	a.POST("/staff", small, s.createStaff)
+	a.POST("/staff", small, anyRole, s.createStaff)
 }
 
 type passwordRequest struct {

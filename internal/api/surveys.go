@@ -11,7 +11,7 @@ import (
 
 // surveyRoutes registers satisfaction surveys (大家评).
 func (s *Server) surveyRoutes(a *gin.RouterGroup, small gin.HandlerFunc) {
-	a.POST("/councils/:id/surveys", small, s.openSurvey)
+	a.POST("/councils/:id/surveys", small, anyRole, s.openSurvey)
 	a.GET("/councils/:id/surveys", s.listSurveys)
 	a.GET("/surveys/:id", s.surveyDetail)
 	a.POST("/surveys/:id/responses", small, s.surveySeen, s.respondSurvey)
