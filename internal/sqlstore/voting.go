@@ -758,7 +758,6 @@ func (s *Voting) CreateDelegation(ctx context.Context, d voting.Delegation) (vot
 	return d, nil
 }
 
-// LockDelegation reads and locks a delegation.
 // Delegation reads a delegation without locking it.
 func (s *Voting) Delegation(ctx context.Context, id int64) (voting.Delegation, error) {
 	var row delegationRow
@@ -766,13 +765,12 @@ func (s *Voting) Delegation(ctx context.Context, id int64) (voting.Delegation, e
 	if missing, err := notFound(err); err != nil {
 		return voting.Delegation{}, wrap(err, "read delegation")
 	} else if missing {
-		return voting.Delegation{}, errDelegationNotFound
+		return voting.Delegation{}, voting.ErrDelegationNotFound
 	}
 	return row.toDelegation(), nil
 }
 
-var errDelegationNotFound = louyuan.NotFound("delegation_not_found", "没有这项委托")
-
+// LockDelegation reads and locks a delegation.
 func (s *Voting) LockDelegation(ctx context.Context, id int64) (voting.Delegation, error) {
 	ds, err := s.LockDelegations(ctx, []int64{id})
 	if err != nil {
@@ -780,7 +778,7 @@ func (s *Voting) LockDelegation(ctx context.Context, id int64) (voting.Delegatio
 	}
 	d, ok := ds[id]
 	if !ok {
-		return voting.Delegation{}, errDelegationNotFound
+		return voting.Delegation{}, voting.ErrDelegationNotFound
 	}
 	return d, nil
 }

@@ -198,9 +198,9 @@ func (s *Service) Delegate(ctx context.Context, p identity.Principal, nd NewDele
 	return d, err
 }
 
-// errDelegationNotFound: a delegation is not shown to those who may not
-// act on it.
-var errDelegationNotFound = louyuan.NotFound("delegation_not_found", "没有这项委托")
+// ErrDelegationNotFound is a delegation that does not exist, and the
+// answer to those who may not act on one: it is not shown to them.
+var ErrDelegationNotFound = louyuan.NotFound("delegation_not_found", "没有这项委托")
 
 // mayAccept: only the proxy answers a delegation.
 func mayAccept(p identity.Principal, d Delegation) bool {
@@ -212,7 +212,7 @@ func mayAccept(p identity.Principal, d Delegation) bool {
 func (s *Service) AcceptVisible(ctx context.Context, p identity.Principal, id int64) error {
 	d, err := s.store.Delegation(ctx, id)
 	if err == nil && !mayAccept(p, d) {
-		err = errDelegationNotFound
+		err = ErrDelegationNotFound
 	}
 	return err
 }
@@ -222,7 +222,7 @@ func (s *Service) AcceptVisible(ctx context.Context, p identity.Principal, id in
 func (s *Service) ConfirmVisible(ctx context.Context, p identity.Principal, id int64) error {
 	d, err := s.store.Delegation(ctx, id)
 	if err == nil && s.canManage(ctx, p, d.CourtyardID) != nil {
-		err = errDelegationNotFound
+		err = ErrDelegationNotFound
 	}
 	return err
 }
@@ -231,7 +231,7 @@ func (s *Service) ConfirmVisible(ctx context.Context, p identity.Principal, id i
 func (s *Service) Accept(ctx context.Context, p identity.Principal, id int64, accept bool) (Delegation, error) {
 	return s.changeDelegation(ctx, p, id, func(ctx context.Context, d *Delegation) (string, error) {
 		if !mayAccept(p, *d) {
-			return "", errDelegationNotFound
+			return "", ErrDelegationNotFound
 		}
 		if d.Status != DelegationPending {
 			return "", louyuan.Conflict("delegation_not_pending", "这项委托已经处理过了")
@@ -258,7 +258,7 @@ func (s *Service) Accept(ctx context.Context, p identity.Principal, id int64, ac
 func (s *Service) Confirm(ctx context.Context, p identity.Principal, id int64, photo string) (Delegation, error) {
 	return s.changeDelegation(ctx, p, id, func(ctx context.Context, d *Delegation) (string, error) {
 		if s.canManage(ctx, p, d.CourtyardID) != nil {
-			return "", errDelegationNotFound // as for Accept and Revoke
+			return "", ErrDelegationNotFound // as for Accept and Revoke
 		}
 		if d.Status != DelegationAccepted {
 			return "", louyuan.Conflict("delegation_not_accepted", "只有受托人已接受、待确认的委托可以确认")
@@ -289,7 +289,7 @@ func (s *Service) Revoke(ctx context.Context, p identity.Principal, id int64) (D
 			}
 		}
 		if !rep && s.canManage(ctx, p, d.CourtyardID, identity.StaffRoles...) != nil {
-			return "", errDelegationNotFound
+			return "", ErrDelegationNotFound
 		}
 		if d.Status != DelegationPending && d.Status != DelegationAccepted && d.Status != DelegationActive {
 			return "", louyuan.Conflict("delegation_ended", "这项委托已经结束")
@@ -430,7 +430,7 @@ func (s *Service) proxyCast(p identity.Principal, motionID, hid int64, options [
 // against the household's counted ballot.
 func proxyAllowed(d Delegation, found bool, m Motion, now time.Time, current Counted, exists bool) error {
 	if !found {
-		return errDelegationNotFound
+		return ErrDelegationNotFound
 	}
 	if !d.Covers(m, now) {
 		if d.Status == DelegationActive {
