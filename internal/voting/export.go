@@ -38,8 +38,9 @@ type PhoneOpener interface {
 // ExportResults hands a closed (or voting) motion's tally to write, with
 // the per-household rows only in named mode — in secret mode rows is nil
 // and only totals can be exported. While voting goes on, a named motion's
-// totals are counted from the same snapshot of the database as its rows. Staff of the courtyard and its council
-// chair may export; full phones need the phone-viewer permission. Audited.
+// totals are counted from the same snapshot of the database as its rows.
+// Staff of the courtyard and its council chair may export; full phones
+// need the phone-viewer permission. Audited.
 func (s *Service) ExportResults(ctx context.Context, p identity.Principal, id int64, fullPhones bool, phones PhoneOpener, store ExportStore,
 	write func(m Motion, d Disclosure, rows func(func(ResultRow) error) error) error) error {
 	m, err := s.store.Motion(ctx, id)

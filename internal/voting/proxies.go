@@ -221,10 +221,15 @@ func (s *Service) AcceptVisible(ctx context.Context, p identity.Principal, id in
 // staff of its courtyard): nil, or the 404 Confirm gives them.
 func (s *Service) ConfirmVisible(ctx context.Context, p identity.Principal, id int64) error {
 	d, err := s.store.Delegation(ctx, id)
-	if err == nil && s.canManage(ctx, p, d.CourtyardID) != nil {
+	if err == nil && !s.mayConfirm(ctx, p, d) {
 		err = ErrDelegationNotFound
 	}
 	return err
+}
+
+// mayConfirm: the council and staff of its courtyard confirm a delegation.
+func (s *Service) mayConfirm(ctx context.Context, p identity.Principal, d Delegation) bool {
+	return s.canManage(ctx, p, d.CourtyardID) == nil
 }
 
 // Accept is the proxy's yes (or no, with accept false).
@@ -257,7 +262,7 @@ func (s *Service) Accept(ctx context.Context, p identity.Principal, id int64, ac
 // authorisation (委托书), where the courtyard requires one.
 func (s *Service) Confirm(ctx context.Context, p identity.Principal, id int64, photo string) (Delegation, error) {
 	return s.changeDelegation(ctx, p, id, func(ctx context.Context, d *Delegation) (string, error) {
-		if s.canManage(ctx, p, d.CourtyardID) != nil {
+		if !s.mayConfirm(ctx, p, *d) {
 			return "", ErrDelegationNotFound // as for Accept and Revoke
 		}
 		if d.Status != DelegationAccepted {
