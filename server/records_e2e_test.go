@@ -215,6 +215,36 @@ func clerkDigestCSV(t *testing.T, body []byte) (digest string, footer map[string
 
 // clerkDigestXLSX does the same with the data sheets of a workbook: rows
 // from the third (after the title and the header), cells as shown.
+// resultsVoted reads a results XLSX's summary count of voted households and
+// counts the rows of its household list marked as voted.
+func resultsVoted(t *testing.T, body []byte) (summary string, rows int) {
+	t.Helper()
+	f, err := excelize.OpenReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("open XLSX: %v", err)
+	}
+	defer f.Close()
+	sum, err := f.GetRows("结果汇总")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range sum {
+		if len(row) > 1 && row[0] == "已投票" {
+			summary = row[1]
+		}
+	}
+	detail, err := f.GetRows("逐户明细")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range detail {
+		if len(row) > 6 && row[6] == "是" {
+			rows++
+		}
+	}
+	return summary, rows
+}
+
 func clerkDigestXLSX(t *testing.T, body []byte, sheets ...string) (digest string, footer map[string]string) {
 	t.Helper()
 	f, err := excelize.OpenReader(bytes.NewReader(body))
@@ -337,6 +367,11 @@ func TestExportsCanBeChecked(t *testing.T) {
 	r = s.call(t, "GET", fmt.Sprintf("/api/v1/motions/%d/results.xlsx", m.ID), env.staff, nil)
 	e2eWant(t, r, http.StatusOK)
 	resXLSX, _ := clerkDigestXLSX(t, r.Body, "逐户明细")
+	// Exported while voting goes on: the summary's voted households are
+	// the rows' own (one snapshot), here the four ballots cast.
+	if voted, rows := resultsVoted(t, r.Body); voted != "4" || rows != 4 {
+		t.Errorf("results XLSX while voting: summary says %s voted, %d rows say so; want 4 and 4", voted, rows)
+	}
 	if rfooter["摘要"] != resCSV || rfooter["数据行数"] != "56" {
 		t.Errorf("results CSV footer %v, clerk's digest %s", rfooter, resCSV)
 	}
